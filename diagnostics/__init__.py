@@ -1,0 +1,1 @@
+"""Everything that is not Slack: parsing, the policy evaluator, AWS gathering, checks and remediation."""

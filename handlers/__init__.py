@@ -1,0 +1,1 @@
+"""Slack-facing code: one module per Slack surface, each with register(app, deps)."""
