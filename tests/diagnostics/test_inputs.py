@@ -72,7 +72,7 @@ def test_one_byte_over_the_limit_is_rejected() -> None:
 
 @pytest.mark.parametrize("data", [b"", b"   ", b"\n\r\n\t  \n", codecs.BOM_UTF8, codecs.BOM_UTF8 + b" \n"])
 def test_empty_or_blank_input_is_rejected(data: bytes) -> None:
-    with pytest.raises(InputError, match="^input is empty"):
+    with pytest.raises(InputError, match=r"^input is empty"):
         decode_input(data)
 
 
@@ -126,7 +126,9 @@ def test_errors_are_one_line() -> None:
 
 def test_read_input_never_reads_past_the_limit() -> None:
     class CountingStream(io.BytesIO):
-        requested: list[int] = []
+        def __init__(self, data: bytes) -> None:
+            super().__init__(data)
+            self.requested: list[int] = []
 
         def read(self, size: int | None = -1) -> bytes:
             self.requested.append(-1 if size is None else size)
