@@ -280,8 +280,8 @@ def identity_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
         lead = (
             f"Add this statement to IAM Identity Center permission set {principal.sso_permission_set} (its inline "
             f"policy, or a customer managed policy it references), then re-provision the permission set to account "
-            f"{principal.account_id}. Role {principal.name} is managed by IAM Identity Center: a change made to the "
-            f"role itself is overwritten. It allows {where} only."
+            f"{principal.account_id}; IAM Identity Center manages role {principal.name}, so do not edit the role "
+            f"itself. It allows {where} only."
         )
     elif principal.type is PrincipalType.FEDERATED_USER:
         attach_to = None
@@ -731,7 +731,7 @@ def _identity_notes(request: DeniedRequest, action: str) -> list[str | None]:
             f"The {holder.label} must also allow it, directly or by delegating to IAM (the default key policy does)."
         )
     elif holder is not None and _cross_account(request, holder):
-        notes.append(f"The resource is in account {holder.account_id}: its {holder.label} must also allow this caller.")
+        notes.append(f"The resource is in account {holder.account_id}: the {holder.label} must also allow this caller.")
     return notes
 
 
@@ -802,7 +802,8 @@ def _sso_path_note(principal: Principal | None) -> list[str]:
         return [
             f"IAM Identity Center roles live under the path /aws-reserved/sso.amazonaws.com/, which the session ARN "
             f"omits: take the exact role ARN from aws iam get-role --role-name {principal.name}, or match "
-            "aws:PrincipalArn with a wildcard, since the role is recreated when the permission set is re-provisioned."
+            "aws:PrincipalArn with a wildcard, since the role's name suffix changes if the permission set is "
+            "deleted and created again."
         ]
     return [
         f"The session ARN does not show the role's path: if role {principal.name} has one, use the exact ARN from "

@@ -54,7 +54,7 @@ def denial(
     warnings: tuple[str, ...] = (),
 ) -> DeniedRequest:
     phrase = None
-    if layer is not None and kind is not None:
+    if (layer, kind) in _PHRASES:
         phrase = _PHRASES[(layer, kind)].format(action=action)
         if policy_arn:
             phrase += f": {policy_arn}"

@@ -125,7 +125,7 @@ def test_identity_grant_for_a_cross_account_resource_says_both_sides() -> None:
     queue = f"arn:aws:sqs:eu-west-1:{OTHER_ACCOUNT}:jobs"
     fix = identity_grant_fix(denial(ROLE, "sqs:SendMessage", queue))
     assert _statement(fix)["Resource"] == queue
-    assert f"The resource is in account {OTHER_ACCOUNT}: its queue policy of jobs must also allow" in fix.summary
+    assert f"The resource is in account {OTHER_ACCOUNT}: the queue policy of jobs must also allow" in fix.summary
 
 
 def test_identity_grant_for_an_unknown_action_warns_and_suggests() -> None:
