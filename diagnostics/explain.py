@@ -16,6 +16,7 @@ from diagnostics.model import (
     LayerVerdict,
     Principal,
     PrincipalType,
+    ScanResult,
 )
 from diagnostics.remediation import (
     TRUST_ACTIONS,
@@ -84,6 +85,11 @@ def explain_offline(request: DeniedRequest) -> Diagnosis:
         layers=offline_checklist(request),
         warnings=request.warnings,
     )
+
+
+def explain_scan_offline(scan: ScanResult) -> tuple[Diagnosis, ...]:
+    """One offline diagnosis per denial found in the text, in order."""
+    return tuple(explain_offline(request) for request in scan.denials)
 
 
 def explanation(request: DeniedRequest) -> str:
@@ -312,7 +318,7 @@ def _without_layer(request: DeniedRequest) -> str:
         )
     return (
         f"The message does not say which policy layer denied {action}{on}: older message formats, many services and "
-        "most cross-account requests leave the reason out. Any layer can be responsible — identity-based policies, "
+        "many cross-account requests leave the reason out. Any layer can be responsible — identity-based policies, "
         "the permissions boundary, a session policy, SCPs, RCPs, the resource's policy or a VPC endpoint policy — so "
         "confirm it with the commands below (or a live investigation) before changing anything."
     )

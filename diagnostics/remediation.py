@@ -383,7 +383,7 @@ def trust_fix(request: DeniedRequest) -> Fix:
             attach_to=role_arn,
         )
     statement = {
-        "Sid": statement_sid("Allow", _short_name(principal), action.split(":", 1)[1]),
+        "Sid": statement_sid("Allow", _short_name(principal), action.rpartition(":")[2]),
         "Effect": "Allow",
         "Principal": {"AWS": caller},
         "Action": action,

@@ -28,6 +28,8 @@ from diagnostics.remediation import describe_principal, policy_holder
 from diagnostics.secrets import redact
 
 NO_DENIAL = "No AWS access denial found."
+# Pasted text can carry terminal escape sequences; shown raw they could rewrite what the reader sees.
+_CONTROLS = {code: " " if chr(code) in "\t\n\r" else f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
 WIDTH = 100
 
 _LAYER_NAMES = {
@@ -297,7 +299,8 @@ def _wrap(text: str, indent: str, subsequent: str | None = None) -> list[str]:
 
 
 def _r(text: str) -> str:
-    return redact(text)
+    """A dynamic string made safe for the terminal: credentials redacted, control characters made visible."""
+    return redact(text).translate(_CONTROLS)
 
 
 def _enum(value: object | None) -> str | None:

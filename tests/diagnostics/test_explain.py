@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from diagnostics.explain import CHECKLIST_ORDER, NOT_CHECKED, explain_offline, explanation, offline_checklist
-from diagnostics.model import Blocker, Confidence, Decision, DenialKind, Layer, LayerStatus
+from diagnostics.explain import (
+    CHECKLIST_ORDER,
+    NOT_CHECKED,
+    explain_offline,
+    explain_scan_offline,
+    explanation,
+    offline_checklist,
+)
+from diagnostics.model import Blocker, Confidence, Decision, DenialKind, Layer, LayerStatus, ScanResult
 from diagnostics.remediation import OWNER_ACCOUNT, OWNER_BOUNDARY, OWNER_ORG, OWNER_SSO
 from tests.diagnostics.denials import (
     ACCOUNT,
@@ -302,3 +309,12 @@ def test_unknown_diagnosis_confirms_first() -> None:
     assert "Confirm it before changing anything" in diagnosis.fix.summary
     assert all(f.summary.startswith("Unverified: ") for f in diagnosis.fixes[1:])
     assert any(c.startswith("aws organizations list-policies-for-target") for c in diagnosis.commands)
+
+
+def test_explain_scan_offline_keeps_the_order() -> None:
+    first = denial(USER, "s3:GetObject", OBJECT, layer=Layer.IDENTITY, kind=DenialKind.IMPLICIT)
+    second = denial(SESSION, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT)
+    diagnoses = explain_scan_offline(ScanResult(denials=(first, second)))
+    assert [d.request for d in diagnoses] == [first, second]
+    assert [d.decision for d in diagnoses] == [Decision.IMPLICIT_DENY, Decision.EXPLICIT_DENY]
+    assert explain_scan_offline(ScanResult(denials=())) == ()

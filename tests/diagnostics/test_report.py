@@ -411,3 +411,13 @@ def test_a_ten_kilobyte_policy_still_renders() -> None:
     text = render_text(_scan_of(diagnosis), [diagnosis], color=False)
     assert '"Resource": "arn:aws:s3:::b/0149/*"' in text
     assert to_json(_scan_of(diagnosis), [diagnosis])["denials"][0]["fix"]["policy"] == policy
+
+
+def test_text_neutralises_terminal_escapes_from_the_input() -> None:
+    request = denial(
+        USER, "s3:GetObject", "arn:aws:s3:::b/\x1b[2Jgone\nfake line", layer=Layer.IDENTITY, kind=DenialKind.IMPLICIT
+    )
+    diagnosis = explain_offline(request)
+    text = render_text(_scan_of(diagnosis), [diagnosis], color=False)
+    assert "\x1b" not in text
+    assert "arn:aws:s3:::b/\\x1b[2Jgone fake line" in text
