@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from diagnostics import catalog
 from diagnostics.model import DeniedRequest, Layer, Principal, PrincipalType
-from diagnostics.remediation import TRUST_ACTIONS, PolicyHolder, policy_holder
+from diagnostics.remediation import TRUST_ACTIONS, PolicyHolder, action_service, policy_holder, request_action
 
 # The shell variable the decode command reads the encoded message from.
 ENCODED_MESSAGE_VARIABLE = "ENCODED"
@@ -73,7 +73,7 @@ def layer_commands(request: DeniedRequest, layer: Layer) -> tuple[str, ...]:
             )
         case Layer.RCP:
             holder = policy_holder(request.resource_arn)
-            service = holder.service if holder is not None else _service(request.action)
+            service = holder.service if holder is not None else action_service(request.action)
             if service is not None and service not in catalog.rcp_services():
                 return ()
             account = (holder.account_id if holder is not None else None) or request.account_id
@@ -83,7 +83,7 @@ def layer_commands(request: DeniedRequest, layer: Layer) -> tuple[str, ...]:
             )
         case Layer.RESOURCE | Layer.TRUST:
             holder = policy_holder(request.resource_arn)
-            if layer is Layer.TRUST and (_action(request) not in TRUST_ACTIONS or holder is None):
+            if layer is Layer.TRUST and (request_action(request) not in TRUST_ACTIONS or holder is None):
                 return ()
             return _present(resource_policy_command(holder, request.region))
         case Layer.VPCE:
@@ -115,7 +115,7 @@ def decode_message_command() -> str:
 def simulate_command(request: DeniedRequest) -> str | None:
     """iam simulate-principal-policy for the user or role behind the caller; None for callers it cannot simulate."""
     source = _policy_source(request.principal)
-    action = _action(request)
+    action = request_action(request)
     if source is None or action is None:
         return None
     command = f"aws iam simulate-principal-policy --policy-source-arn {source} --action-names {shlex.quote(action)}"
@@ -224,18 +224,6 @@ def _policy_source(principal: Principal | None) -> str | None:
         # The session ARN drops the role's path (IAM Identity Center roles always have one), so ask IAM for the ARN.
         return f'"$(aws iam get-role --role-name {shlex.quote(principal.name)} --query Role.Arn --output text)"'
     return None
-
-
-def _action(request: DeniedRequest) -> str | None:
-    if not request.action:
-        return None
-    return catalog.canonical_action(request.action) or request.action
-
-
-def _service(action: str | None) -> str | None:
-    if not action or ":" not in action:
-        return None
-    return action.split(":", 1)[0].lower()
 
 
 def _principal_account(request: DeniedRequest) -> str | None:

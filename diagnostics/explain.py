@@ -20,10 +20,13 @@ from diagnostics.model import (
 )
 from diagnostics.remediation import (
     TRUST_ACTIONS,
+    action_service,
+    cross_account,
     describe_principal,
     fixes_for,
     policy_holder,
     policy_name,
+    request_action,
     unconfirmed_fixes,
 )
 
@@ -133,7 +136,7 @@ def _not_applicable(request: DeniedRequest, layer: Layer) -> str | None:
     """Why a layer cannot take part in this request, when the message alone makes that certain."""
     principal = request.principal
     ptype = principal.type if principal is not None else PrincipalType.UNKNOWN
-    action = _action(request)
+    action = request_action(request)
     if layer is Layer.TRUST and action is not None and action not in TRUST_ACTIONS:
         return "applies only to sts:AssumeRole* and sts:TagSession calls"
     if layer is Layer.SESSION and ptype in (PrincipalType.USER, PrincipalType.ROOT):
@@ -147,7 +150,7 @@ def _not_applicable(request: DeniedRequest, layer: Layer) -> str | None:
     if layer is Layer.BOUNDARY and ptype is PrincipalType.ROOT:
         return "the root user cannot have a permissions boundary"
     if layer is Layer.RCP:
-        service = _service(action)
+        service = action_service(action)
         if service is not None and catalog.service_exists(service) and service not in catalog.rcp_services():
             return f"RCPs do not apply to {service}"
     return None
@@ -155,7 +158,7 @@ def _not_applicable(request: DeniedRequest, layer: Layer) -> str | None:
 
 def _layer_meaning(request: DeniedRequest, layer: Layer, kind: DenialKind) -> str:
     who = describe_principal(request.principal)
-    action = _action(request) or "the action"
+    action = request_action(request) or "the action"
     on = f" on {request.resource_arn}" if request.resource_arn else ""
     holder = policy_holder(request.resource_arn)
     named = _named_policy(request)
@@ -286,7 +289,7 @@ def _limits(request: DeniedRequest, kind: DenialKind) -> str:
 
 
 def _without_layer(request: DeniedRequest) -> str:
-    action = _action(request) or "the action"
+    action = request_action(request) or "the action"
     on = f" on {request.resource_arn}" if request.resource_arn else ""
     reported = request.reported
     if reported.kind is DenialKind.EXPLICIT:
@@ -368,8 +371,8 @@ def _special_cases(request: DeniedRequest) -> list[str]:
             "of the calling IAM user's policies and the session policy passed with the call."
         )
     holder = policy_holder(request.resource_arn)
-    caller_account = principal.account_id if principal is not None else None
-    if holder is not None and caller_account and holder.account_id and caller_account != holder.account_id:
+    if holder is not None and cross_account(request, holder):
+        caller_account = principal.account_id if principal is not None else None
         notes.append(
             f"The caller (account {caller_account}) and the resource (account {holder.account_id}) are in "
             "different accounts: both the caller's identity-based policy and the resource's policy must allow it."
@@ -409,18 +412,6 @@ def _named_policy(request: DeniedRequest) -> str:
 def _account(request: DeniedRequest) -> str | None:
     principal = request.principal
     return (principal.account_id if principal is not None else None) or request.account_id
-
-
-def _action(request: DeniedRequest) -> str | None:
-    if not request.action:
-        return None
-    return catalog.canonical_action(request.action) or request.action
-
-
-def _service(action: str | None) -> str | None:
-    if not action or ":" not in action:
-        return None
-    return action.split(":", 1)[0].lower()
 
 
 def _capitalise(text: str) -> str:

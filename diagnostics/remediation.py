@@ -230,7 +230,7 @@ def fix_for(request: DeniedRequest, blocker: Blocker) -> Fix:
             return vpc_endpoint_fix(request, blocker)
         case Layer.TRUST:
             return trust_fix(request)
-    if _action(request) in TRUST_ACTIONS:
+    if request_action(request) in TRUST_ACTIONS:
         return trust_fix(request)
     return resource_grant_fix(request, blocker)
 
@@ -258,7 +258,7 @@ def identity_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
         )
     if blocker is not None and blocker.unmet == "condition" and blocker.conditions:
         return _unmet_condition_fix(request, blocker)
-    action = _action(request)
+    action = request_action(request)
     if action is None:
         return Fix(
             summary="The message names no action, so no grant can be written: find the action with the commands below.",
@@ -306,7 +306,7 @@ def resource_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     if principal is not None and principal.type is PrincipalType.ANONYMOUS:
         return anonymous_fix(request)
     holder = policy_holder(request.resource_arn)
-    action = _action(request)
+    action = request_action(request)
     if holder is None or action is None:
         missing = "resource" if holder is None else "action"
         return Fix(
@@ -353,7 +353,7 @@ def resource_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
 
 def trust_fix(request: DeniedRequest) -> Fix:
     """The statement to add to the target role's trust policy, for a denied sts:AssumeRole* or sts:TagSession."""
-    action = _action(request) or "sts:AssumeRole"
+    action = request_action(request) or "sts:AssumeRole"
     holder = policy_holder(request.resource_arn)
     role = holder.name if holder is not None and holder.service == "iam" else None
     role_arn = holder.arn if role is not None and holder is not None else None
@@ -412,7 +412,7 @@ def trust_fix(request: DeniedRequest) -> Fix:
 def explicit_deny_fix(request: DeniedRequest, blocker: Blocker) -> Fix:
     """What to change for an explicit deny in an identity, resource, boundary, session or endpoint policy."""
     principal = request.principal
-    action = _action(request) or "the action"
+    action = request_action(request) or "the action"
     arn = blocker.policy_arn
     name = blocker.policy or policy_name(arn)
     known = f" {name}" + (f" ({arn})" if arn and arn != name else "") if name or arn else ""
@@ -469,7 +469,7 @@ def org_policy_fix(request: DeniedRequest, blocker: Blocker) -> Fix:
     """What org admins must change for a service or resource control policy, explicit or implicit."""
     kind = "service control policy" if blocker.layer is Layer.SCP else "resource control policy"
     short = "SCP" if blocker.layer is Layer.SCP else "RCP"
-    action = _action(request) or "the action"
+    action = request_action(request) or "the action"
     principal = request.principal
     account = _org_target_account(request, blocker.layer)
     scope = f" in account {account}" if account else ""
@@ -511,7 +511,7 @@ def org_policy_fix(request: DeniedRequest, blocker: Blocker) -> Fix:
 def boundary_fix(request: DeniedRequest, blocker: Blocker | None = None) -> Fix:
     """For a permissions boundary that does not allow the action: the boundary must change, not the role."""
     principal = request.principal
-    action = _action(request) or "the action"
+    action = request_action(request) or "the action"
     arn = blocker.policy_arn if blocker is not None else None
     name = (blocker.policy if blocker is not None else None) or policy_name(arn)
     boundary = (
@@ -535,7 +535,7 @@ def boundary_fix(request: DeniedRequest, blocker: Blocker | None = None) -> Fix:
             "change it there."
         )
     policy = None
-    if _action(request) is not None:
+    if request_action(request) is not None:
         resource, _ = _identity_resource(request, action)
         policy = policy_document(
             {"Sid": statement_sid("Allow", action), "Effect": "Allow", "Action": action, "Resource": resource}
@@ -546,7 +546,7 @@ def boundary_fix(request: DeniedRequest, blocker: Blocker | None = None) -> Fix:
 def session_policy_fix(request: DeniedRequest, blocker: Blocker | None = None) -> Fix:
     """For a session policy that does not allow the action: whoever creates the session must pass a wider one."""
     principal = request.principal
-    action = _action(request) or "the action"
+    action = request_action(request) or "the action"
     lead = (
         f"The session of {describe_principal(principal)} was created with a session policy (the Policy or "
         f"PolicyArns parameter of AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity or GetFederationToken) "
@@ -558,7 +558,7 @@ def session_policy_fix(request: DeniedRequest, blocker: Blocker | None = None) -
         "policy that also allows it (like this statement), then start a new session."
     )
     policy = None
-    if _action(request) is not None:
+    if request_action(request) is not None:
         resource, _ = _identity_resource(request, action)
         policy = policy_document(
             {"Sid": statement_sid("Allow", action), "Effect": "Allow", "Action": action, "Resource": resource}
@@ -569,7 +569,7 @@ def session_policy_fix(request: DeniedRequest, blocker: Blocker | None = None) -
 def vpc_endpoint_fix(request: DeniedRequest, blocker: Blocker | None = None) -> Fix:
     """The statement to add to the VPC endpoint policy the request went through."""
     principal = request.principal
-    action = _action(request)
+    action = request_action(request)
     endpoint = _endpoint_id(request)
     which = f"VPC endpoint {endpoint}" if endpoint else "the VPC endpoint the request went through"
     lead = (
@@ -599,7 +599,7 @@ def vpc_endpoint_fix(request: DeniedRequest, blocker: Blocker | None = None) -> 
 
 def anonymous_fix(request: DeniedRequest) -> Fix:
     """An unsigned request: the client sent no credentials, which is almost never meant."""
-    action = _action(request) or "the action"
+    action = request_action(request) or "the action"
     return Fix(
         summary=(
             f"The request for {action} was sent without credentials (anonymous), so no identity-based policy can "
@@ -613,7 +613,7 @@ def anonymous_fix(request: DeniedRequest) -> Fix:
 
 def unconfirmed_fixes(request: DeniedRequest, kind: DenialKind | None = None) -> tuple[Fix, ...]:
     """Fixes for a denial whose layer is not known: how to confirm it first, then the likely fixes, unverified."""
-    action = _action(request) or "the action"
+    action = request_action(request) or "the action"
     principal = request.principal
     if kind is DenialKind.EXPLICIT:
         return (
@@ -640,7 +640,7 @@ def unconfirmed_fixes(request: DeniedRequest, kind: DenialKind | None = None) ->
         owner=OWNER_ACCOUNT,
     )
     likely: list[Fix] = []
-    if _action(request) in TRUST_ACTIONS:
+    if request_action(request) in TRUST_ACTIONS:
         likely.append(trust_fix(request))
     if principal is not None and principal.type is PrincipalType.SERVICE:
         likely.append(resource_grant_fix(request))
@@ -650,8 +650,8 @@ def unconfirmed_fixes(request: DeniedRequest, kind: DenialKind | None = None) ->
         if (
             holder is not None
             and holder.service not in ("iam", "s3")
-            and _cross_account(request, holder)
-            and _action(request) not in TRUST_ACTIONS
+            and cross_account(request, holder)
+            and request_action(request) not in TRUST_ACTIONS
         ):
             likely.append(resource_grant_fix(request))
     return (confirm, *(_unverified(fix) for fix in likely))
@@ -669,7 +669,7 @@ def _unverified(fix: Fix) -> Fix:
 
 
 def _unmet_condition_fix(request: DeniedRequest, blocker: Blocker) -> Fix:
-    action = _action(request) or "the action"
+    action = request_action(request) or "the action"
     where = blocker.policy or policy_name(blocker.policy_arn) or "an identity-based policy"
     statement = f" (statement {blocker.sid})" if blocker.sid else ""
     unmet = "; ".join(describe_condition(c) for c in blocker.conditions)
@@ -688,10 +688,18 @@ def _unmet_condition_fix(request: DeniedRequest, blocker: Blocker) -> Fix:
     )
 
 
-def _action(request: DeniedRequest) -> str | None:
+def request_action(request: DeniedRequest) -> str | None:
+    """The request's action in the catalogue's spelling, or as given when the catalogue does not know it."""
     if not request.action:
         return None
     return catalog.canonical_action(request.action) or request.action
+
+
+def action_service(action: str | None) -> str | None:
+    """The service prefix of ``service:Action``, lower-cased."""
+    if not action or ":" not in action:
+        return None
+    return action.split(":", 1)[0].lower()
 
 
 def _on(request: DeniedRequest) -> str:
@@ -730,7 +738,7 @@ def _identity_notes(request: DeniedRequest, action: str) -> list[str | None]:
         notes.append(
             f"The {holder.label} must also allow it, directly or by delegating to IAM (the default key policy does)."
         )
-    elif holder is not None and _cross_account(request, holder):
+    elif holder is not None and cross_account(request, holder):
         notes.append(f"The resource is in account {holder.account_id}: the {holder.label} must also allow this caller.")
     return notes
 
@@ -757,7 +765,7 @@ def _holder_edit_note(holder: PolicyHolder, statement: Mapping[str, Any], princi
 
 def _both_sides_note(request: DeniedRequest, holder: PolicyHolder, action: str) -> str:
     principal_account = request.principal.account_id if request.principal is not None else None
-    if _cross_account(request, holder):
+    if cross_account(request, holder):
         return (
             f"The caller is in account {principal_account} and the resource in {holder.account_id}: cross-account "
             f"access needs both sides, so the caller's identity-based policy must allow {action} on it too."
@@ -768,7 +776,8 @@ def _both_sides_note(request: DeniedRequest, holder: PolicyHolder, action: str) 
     )
 
 
-def _cross_account(request: DeniedRequest, holder: PolicyHolder) -> bool:
+def cross_account(request: DeniedRequest, holder: PolicyHolder) -> bool:
+    """True when the caller's account is known and differs from the account that owns the resource."""
     principal_account = request.principal.account_id if request.principal is not None else None
     return bool(principal_account and holder.account_id and principal_account != holder.account_id)
 

@@ -24,7 +24,7 @@ from diagnostics.model import (
     LayerVerdict,
     ScanResult,
 )
-from diagnostics.remediation import describe_principal, policy_holder
+from diagnostics.remediation import cross_account, describe_principal, policy_holder
 from diagnostics.secrets import redact
 
 NO_DENIAL = "No AWS access denial found."
@@ -197,8 +197,7 @@ def _commands_note(request: DeniedRequest, commands: Sequence[str]) -> str:
     if any(c.startswith("aws organizations ") for c in commands):
         notes.append("organizations commands from the management or a delegated-admin account")
     holder = policy_holder(request.resource_arn)
-    caller_account = request.principal.account_id if request.principal is not None else None
-    if holder is not None and holder.account_id and caller_account and holder.account_id != caller_account:
+    if holder is not None and cross_account(request, holder):
         notes.append(f"resource-policy commands from account {holder.account_id}, which owns the resource")
     if request.encoded_message:
         notes.append(f"set the shell variable {ENCODED_MESSAGE_VARIABLE} to the encoded message first")
