@@ -226,7 +226,9 @@ def _header(diagnosis: Diagnosis, numbering: str, style: _Style) -> str:
             _field("Auth id", f"{_r(request.authorization_id)} (sensitive: share only with this account's admins)")
         )
     if request.encoded_message:
-        lines.append(_field("Encoded", "yes: AWS encoded the details; decode them with the first command below"))
+        lines.append(
+            _field("Encoded", "yes: AWS encoded the details; decode them with decode-authorization-message below")
+        )
     return "\n".join(lines)
 
 
