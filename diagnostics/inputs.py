@@ -11,7 +11,8 @@ MAX_INPUT_BYTES = 2 * 1024 * 1024
 
 # Above this share of control characters (or undecodable bytes) the input is not text someone pasted.
 _BINARY_SHARE = 0.30
-_TEXT_CONTROLS = frozenset("\t\n\r\f\v\x1b")
+_TEXT_CONTROLS = "\t\n\r\f\v\x1b"
+_DROP_CONTROLS = dict.fromkeys(c for c in (*range(0x20), 0x7F) if chr(c) not in _TEXT_CONTROLS)
 
 
 class InputError(ValueError):
@@ -75,16 +76,16 @@ def _decode(data: bytes) -> str:
 
 def _undecodable_share(data: bytes) -> float:
     text = data.decode("utf-8", "replace")
-    bad = text.count("\ufffd") + sum(1 for ch in text if _is_control(ch))
-    return bad / len(text)
+    return (text.count("\ufffd") + _controls(text)) / len(text)
 
 
 def _control_share(text: str) -> float:
-    return sum(1 for ch in text if _is_control(ch)) / len(text)
+    return _controls(text) / len(text)
 
 
-def _is_control(ch: str) -> bool:
-    return (ch < " " or ch == "\x7f") and ch not in _TEXT_CONTROLS
+def _controls(text: str) -> int:
+    # str.translate runs in C: a megabyte is counted in milliseconds, where a Python loop takes a tenth of a second.
+    return len(text) - len(text.translate(_DROP_CONTROLS))
 
 
 def _size(n: int) -> str:
