@@ -1,0 +1,418 @@
+"""Offline explanation: a Diagnosis from the error message alone, with nothing read from AWS."""
+
+from __future__ import annotations
+
+from diagnostics import catalog
+from diagnostics.commands import ENCODED_MESSAGE_VARIABLE, evidence_commands
+from diagnostics.model import (
+    Blocker,
+    Confidence,
+    Decision,
+    DenialKind,
+    DeniedRequest,
+    Diagnosis,
+    Layer,
+    LayerStatus,
+    LayerVerdict,
+    Principal,
+    PrincipalType,
+    ScanResult,
+)
+from diagnostics.remediation import (
+    TRUST_ACTIONS,
+    action_service,
+    cross_account,
+    describe_principal,
+    fixes_for,
+    policy_holder,
+    policy_name,
+    request_action,
+    unconfirmed_fixes,
+)
+
+NOT_CHECKED = "not checked (offline)"
+
+# The per-layer checklist, in the order a person reads it: the caller's own policies, then the ceilings
+# above them, then the resource side.
+CHECKLIST_ORDER = (
+    Layer.IDENTITY,
+    Layer.BOUNDARY,
+    Layer.SESSION,
+    Layer.SCP,
+    Layer.RCP,
+    Layer.RESOURCE,
+    Layer.TRUST,
+    Layer.VPCE,
+)
+
+# Which layers' commands confirm a reported layer: the resource and trust sides also need the caller's side.
+_CONFIRMING_LAYERS: dict[Layer, tuple[Layer, ...]] = {
+    Layer.IDENTITY: (Layer.IDENTITY,),
+    Layer.RESOURCE: (Layer.RESOURCE, Layer.IDENTITY),
+    Layer.TRUST: (Layer.TRUST, Layer.IDENTITY),
+    Layer.BOUNDARY: (Layer.BOUNDARY,),
+    Layer.SESSION: (Layer.SESSION,),
+    Layer.SCP: (Layer.SCP,),
+    Layer.RCP: (Layer.RCP,),
+    Layer.VPCE: (Layer.VPCE, Layer.IDENTITY),
+}
+
+_DECISIONS = {DenialKind.EXPLICIT: Decision.EXPLICIT_DENY, DenialKind.IMPLICIT: Decision.IMPLICIT_DENY}
+
+
+def explain_offline(request: DeniedRequest) -> Diagnosis:
+    """Explain one denial from what its message says: the reported layer, what it means, the fix, the evidence."""
+    reported = request.reported
+    kind = reported.kind
+    decision = _DECISIONS[kind] if kind is not None else Decision.UNKNOWN
+    blocked_by: tuple[Blocker, ...] = ()
+    if reported.layer is not None and kind is not None:
+        blocked_by = (
+            Blocker(
+                layer=reported.layer,
+                kind=kind,
+                policy=policy_name(reported.policy_arn),
+                policy_arn=reported.policy_arn,
+            ),
+        )
+    fixes = fixes_for(request, blocked_by) if blocked_by else unconfirmed_fixes(request, kind)
+    confirm = _CONFIRMING_LAYERS.get(reported.layer) if reported.layer is not None and kind is not None else None
+    return Diagnosis(
+        request=request,
+        decision=decision,
+        confidence=Confidence.REPORTED if kind is not None else Confidence.UNKNOWN,
+        explanation=explanation(request),
+        blocked_by=blocked_by,
+        fixes=fixes,
+        commands=evidence_commands(request, confirm),
+        layers=offline_checklist(request),
+        warnings=request.warnings,
+    )
+
+
+def explain_scan_offline(scan: ScanResult) -> tuple[Diagnosis, ...]:
+    """One offline diagnosis per denial found in the text, in order."""
+    return tuple(explain_offline(request) for request in scan.denials)
+
+
+def explanation(request: DeniedRequest) -> str:
+    """What the reported layer means for this request, what the message does not say, and what is special here."""
+    reported = request.reported
+    if reported.kind is not None and reported.layer is not None:
+        parts = [_layer_meaning(request, reported.layer, reported.kind), _limits(request, reported.kind)]
+    else:
+        parts = [_without_layer(request)]
+    parts.extend(_special_cases(request))
+    return " ".join(p for p in parts if p)
+
+
+def offline_checklist(request: DeniedRequest) -> tuple[LayerVerdict, ...]:
+    """The per-layer checklist from the message alone: the reported layer, layers that cannot apply, others unknown."""
+    reported = request.reported
+    verdicts: list[LayerVerdict] = []
+    for layer in CHECKLIST_ORDER:
+        if layer is reported.layer and reported.kind is not None:
+            status = LayerStatus.EXPLICIT_DENY if reported.kind is DenialKind.EXPLICIT else LayerStatus.IMPLICIT_DENY
+            policies = (reported.policy_arn,) if reported.policy_arn else ()
+            verdicts.append(LayerVerdict(layer, status, _reported_summary(request), policies))
+            continue
+        reason = _not_applicable(request, layer)
+        if reason is not None:
+            verdicts.append(LayerVerdict(layer, LayerStatus.NOT_APPLICABLE, reason))
+        else:
+            verdicts.append(LayerVerdict(layer, LayerStatus.UNKNOWN, NOT_CHECKED))
+    return tuple(verdicts)
+
+
+def _reported_summary(request: DeniedRequest) -> str:
+    reported = request.reported
+    if reported.phrase:
+        return f"AWS reported: {reported.phrase}"
+    what = "an explicit deny" if reported.kind is DenialKind.EXPLICIT else "no Allow"
+    return f"AWS reported {what} in this layer"
+
+
+def _not_applicable(request: DeniedRequest, layer: Layer) -> str | None:
+    """Why a layer cannot take part in this request, when the message alone makes that certain."""
+    principal = request.principal
+    ptype = principal.type if principal is not None else PrincipalType.UNKNOWN
+    action = request_action(request)
+    if layer is Layer.TRUST and action is not None and action not in TRUST_ACTIONS:
+        return "applies only to sts:AssumeRole* and sts:TagSession calls"
+    if layer is Layer.SESSION and ptype in (PrincipalType.USER, PrincipalType.ROOT):
+        return "an IAM user's or root's own credentials carry no session policy"
+    if layer in (Layer.IDENTITY, Layer.BOUNDARY, Layer.SESSION, Layer.SCP) and ptype in (
+        PrincipalType.ANONYMOUS,
+        PrincipalType.SERVICE,
+    ):
+        caller = "an unsigned request" if ptype is PrincipalType.ANONYMOUS else "an AWS service principal"
+        return f"does not apply to {caller}"
+    if layer is Layer.BOUNDARY and ptype is PrincipalType.ROOT:
+        return "the root user cannot have a permissions boundary"
+    if layer is Layer.RCP:
+        service = action_service(action)
+        if service is not None and catalog.service_exists(service) and service not in catalog.rcp_services():
+            return f"RCPs do not apply to {service}"
+    return None
+
+
+def _layer_meaning(request: DeniedRequest, layer: Layer, kind: DenialKind) -> str:
+    who = describe_principal(request.principal)
+    action = request_action(request) or "the action"
+    on = f" on {request.resource_arn}" if request.resource_arn else ""
+    holder = policy_holder(request.resource_arn)
+    named = _named_policy(request)
+    explicit = kind is DenialKind.EXPLICIT
+    overrides = "An explicit deny overrides every Allow in every policy, so the denying statement itself must change."
+    match layer:
+        case Layer.IDENTITY if explicit:
+            return (
+                f"A Deny statement in an identity-based policy{named} of {who} matches {action}{on}. {overrides} "
+                "Denies like this are usually deliberate guardrails: check with whoever owns that policy."
+            )
+        case Layer.IDENTITY:
+            return (
+                f"No identity-based policy of {who} ({_identity_sources(request.principal)}) has an Allow statement "
+                f"matching {action}{on}. AWS denies whatever is not explicitly allowed, so the caller needs a "
+                "statement that allows this action on this resource, with any conditions met."
+            )
+        case Layer.RESOURCE if explicit:
+            label = holder.label if holder is not None else "resource-based policy"
+            return (
+                f"A Deny statement in the {label} matches {action} by {who}. Resource policies often deny on a "
+                "condition — aws:SecureTransport (plain HTTP), aws:SourceVpce or aws:SourceIp (network path), "
+                f"aws:PrincipalOrgID (callers outside the organization) — so compare its Condition with how the call "
+                f"was made. {overrides}"
+            )
+        case Layer.RESOURCE:
+            label = holder.label if holder is not None else "resource-based policy"
+            return (
+                f"The {label} does not allow {who} to call {action}, and no other policy grants it. Within one account "
+                "an identity-based Allow is usually enough; the resource's own policy must name the caller when the "
+                "caller is in another account, and always for a KMS key whose key policy does not delegate to IAM."
+            )
+        case Layer.BOUNDARY if explicit:
+            return f"The permissions boundary{named} of {who} has a Deny statement matching {action}{on}. {overrides}"
+        case Layer.BOUNDARY:
+            return (
+                f"{_capitalise(who)} has a permissions boundary{named} that does not allow {action}. A boundary caps "
+                "what identity-based policies can grant — effective permissions are the intersection of the two — so "
+                "the request is denied even when an attached policy allows it."
+            )
+        case Layer.SESSION if explicit:
+            return (
+                f"The session policy passed when this session of {who} was created has a Deny statement matching "
+                f"{action}{on}. {overrides}"
+            )
+        case Layer.SESSION:
+            return (
+                f"This session of {who} was created with a session policy that does not allow {action}. A session gets "
+                "the intersection of its role's (or user's) policies and the session policy passed to AssumeRole, "
+                "AssumeRoleWithSAML, AssumeRoleWithWebIdentity or GetFederationToken, so the role can allow the "
+                "action and the session still cannot."
+            )
+        case Layer.SCP:
+            account = f" in account {_account(request)}" if _account(request) else ""
+            if explicit:
+                return (
+                    f"A service control policy{named} denies {action}{on} for principals{account}. SCP denies are "
+                    "organization guardrails (regions, services, protected resources); they bind every principal of a "
+                    "member account, administrators and the root user included, and nothing in the account's IAM can "
+                    "override them."
+                )
+            above = f"account {_account(request)}" if _account(request) else "the account"
+            return (
+                f"No service control policy allows {action} at some level of the organization above {above}. "
+                "SCPs cap every principal of a member account, administrators included: an Allow must exist at "
+                "every level, from the root through each OU to the account, and nothing in the account's IAM can "
+                "lift the cap."
+            )
+        case Layer.RCP:
+            owner_account = holder.account_id if holder is not None and holder.account_id else request.account_id
+            account = f" in account {owner_account}" if owner_account else ""
+            if explicit:
+                return (
+                    f"A resource control policy{named} denies {action} on resources{account}. RCPs are organization "
+                    "guardrails on resources (for example: only callers from the organization, only over TLS); they "
+                    "apply whoever the caller is, and neither IAM nor the resource's own policy can override them."
+                )
+            return (
+                f"No resource control policy allows {action} on resources{account} at some level of the organization. "
+                "RCPs cap access to the resources of member accounts whoever the caller is; an Allow is needed at "
+                "every level, and nothing in IAM or the resource policy can lift the cap."
+            )
+        case Layer.VPCE:
+            endpoint = request.context.get("aws:SourceVpce")
+            which = f" {endpoint}" if isinstance(endpoint, str) and endpoint else ""
+            if explicit:
+                return (
+                    f"The request went through VPC endpoint{which}, whose policy has a Deny statement matching "
+                    f"{action}{on}. {overrides}"
+                )
+            return (
+                f"The request went through VPC endpoint{which}, whose policy does not allow {action}{on} for {who}. "
+                "An endpoint policy is a separate gate on every request through the endpoint: IAM and the resource "
+                "policy can allow it and the endpoint still denies it."
+            )
+        case Layer.TRUST:
+            role = holder.name if holder is not None and holder.service == "iam" else "the target role"
+            if explicit:
+                return f"The trust policy of role {role} has a Deny statement matching {action} by {who}. {overrides}"
+            return (
+                f"The trust policy of role {role} does not allow {who} to call {action}. A role can be assumed only by "
+                "principals its trust policy allows and, across accounts, only if the caller's own identity-based "
+                "policy also allows it."
+            )
+    return f"AWS reported a denial in the {layer} layer for {action}{on}."
+
+
+def _limits(request: DeniedRequest, kind: DenialKind) -> str:
+    if kind is DenialKind.EXPLICIT:
+        # Only where several policies of the layer could hold the statement is a missing name worth saying.
+        several = request.reported.layer in (Layer.IDENTITY, Layer.SCP, Layer.RCP)
+        named = (
+            " The message does not name the denying policy; the commands below find it."
+            if several and not request.reported.policy_arn
+            else ""
+        )
+        return (
+            "AWS names at most one reason per message: once this statement is changed, another layer can still deny "
+            f"the request.{named}"
+        )
+    if request.reported.layer is Layer.IDENTITY:
+        return (
+            "AWS names at most one reason per message, and an implicit deny in identity-based policies can hide "
+            "another one: an SCP, a permissions boundary or the resource's policy may still deny the request once "
+            "the grant exists."
+        )
+    return "AWS names at most one reason per message: once this is fixed, another layer can still deny the request."
+
+
+def _without_layer(request: DeniedRequest) -> str:
+    action = request_action(request) or "the action"
+    on = f" on {request.resource_arn}" if request.resource_arn else ""
+    reported = request.reported
+    if reported.kind is DenialKind.EXPLICIT:
+        return (
+            f"The message says an explicit Deny matched {action}{on}, but not in which policy: an identity-based "
+            "policy, the permissions boundary, a session policy, an SCP, an RCP, the resource's policy or a VPC "
+            "endpoint policy. An explicit deny overrides every Allow, so adding permissions cannot help; find the "
+            "statement with the commands below."
+        )
+    if reported.kind is DenialKind.IMPLICIT:
+        return (
+            f"The message says no policy allows {action}{on}, but not which layer is missing the Allow: identity-based "
+            "policies, the permissions boundary, a session policy, SCPs, RCPs, the resource's policy or a VPC endpoint "
+            "policy. Confirm it with the commands below before changing anything."
+        )
+    if reported.layer is not None:
+        return (
+            f"The message points at the {reported.layer} layer for {action}{on} but does not say whether a Deny "
+            "matched or no Allow did; confirm it with the commands below before changing anything."
+        )
+    if action in TRUST_ACTIONS:
+        role_holder = policy_holder(request.resource_arn)
+        role = f"role {role_holder.name}" if role_holder is not None and role_holder.service == "iam" else "the role"
+        return (
+            f"AWS does not say why {action} was denied. The usual causes: the trust policy of {role} does not allow "
+            "the caller (or requires an external id, MFA or tags the call did not carry), or, across accounts, the "
+            "caller's identity-based policy does not allow the call on the role. An SCP can also deny it. Confirm "
+            "with the commands below before changing anything."
+        )
+    return (
+        f"The message does not say which policy layer denied {action}{on}: older message formats, many services and "
+        "many cross-account requests leave the reason out. Any layer can be responsible — identity-based policies, "
+        "the permissions boundary, a session policy, SCPs, RCPs, the resource's policy or a VPC endpoint policy — so "
+        "confirm it with the commands below (or a live investigation) before changing anything."
+    )
+
+
+def _special_cases(request: DeniedRequest) -> list[str]:
+    notes: list[str] = []
+    principal = request.principal
+    if principal is None or principal.type is PrincipalType.UNKNOWN:
+        notes.append(
+            "The message does not name the caller in a form iamwhy recognises: run aws sts get-caller-identity with "
+            "the same credentials (it is often an instance profile or an assumed role, not who you expect)."
+        )
+    elif principal.sso_permission_set:
+        notes.append(
+            f"Role {principal.name} is created by IAM Identity Center from permission set "
+            f"{principal.sso_permission_set}: its policies come from the permission set, so changes belong there "
+            "(IAM Identity Center admins), not on the role, which IAM Identity Center manages."
+        )
+    elif principal.type is PrincipalType.ASSUMED_ROLE:
+        session = f"session {principal.session_name}" if principal.session_name else "a session"
+        notes.append(
+            f"The caller is {session} of role {principal.name}: AWS evaluates the role's policies, plus any "
+            "session policy passed when the session was created; grants go on the role, not on the session."
+        )
+    elif principal.type is PrincipalType.ROOT:
+        notes.append(
+            f"The caller is the root user of account {principal.account_id}: identity-based policies never restrict "
+            "root in its own account, so a denial of root comes from an SCP or RCP (member accounts only) or from a "
+            "resource-based policy."
+        )
+    elif principal.type is PrincipalType.ANONYMOUS:
+        notes.append(
+            "The request was not signed (anonymous): no identity-based policy applies, and only a resource policy that "
+            "allows everyone could allow it. Usually the client found no credentials: check its profile, environment "
+            "variables or instance/task role."
+        )
+    elif principal.type is PrincipalType.SERVICE:
+        notes.append(
+            f"The caller is the AWS service {principal.name} acting for you: a service is allowed through the "
+            f'resource\'s policy (Principal {{"Service": "{principal.name}"}}) or through a role it assumes, not '
+            "through your identity-based policies."
+        )
+    elif principal.type is PrincipalType.FEDERATED_USER:
+        notes.append(
+            f"The caller is federated user {principal.name} (GetFederationToken): its permissions are the intersection "
+            "of the calling IAM user's policies and the session policy passed with the call."
+        )
+    holder = policy_holder(request.resource_arn)
+    if holder is not None and cross_account(request, holder):
+        caller_account = principal.account_id if principal is not None else None
+        notes.append(
+            f"The caller (account {caller_account}) and the resource (account {holder.account_id}) are in "
+            "different accounts: both the caller's identity-based policy and the resource's policy must allow it."
+        )
+    if request.encoded_message:
+        notes.append(
+            "AWS encoded the details of this denial: decode them first (set the shell variable "
+            f"{ENCODED_MESSAGE_VARIABLE} to the encoded message and run the decode-authorization-message command "
+            "below; it needs sts:DecodeAuthorizationMessage). The decoded text shows the matched statements and the "
+            "request context."
+        )
+    if request.authorization_id:
+        notes.append(
+            "The message carries an authorization id: the IAM Access Troubleshooter "
+            "(get-request-authorization-details, below) keeps AWS's own record of this evaluation, with the exact "
+            "policies and statements, for at least 24 hours."
+        )
+    return notes
+
+
+def _identity_sources(principal: Principal | None) -> str:
+    if principal is None:
+        return "inline or managed"
+    match principal.type:
+        case PrincipalType.USER:
+            return "inline, managed, or through its groups"
+        case PrincipalType.ASSUMED_ROLE:
+            return f"the inline and managed policies of role {principal.name}"
+    return "inline or managed"
+
+
+def _named_policy(request: DeniedRequest) -> str:
+    arn = request.reported.policy_arn
+    return f" ({arn})" if arn else ""
+
+
+def _account(request: DeniedRequest) -> str | None:
+    principal = request.principal
+    return (principal.account_id if principal is not None else None) or request.account_id
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]

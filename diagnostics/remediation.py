@@ -1,0 +1,838 @@
+"""Fix builders: for a denied request and the layer that blocks it, what to change, where, and who must do it.
+
+Every builder is a pure function of the request (and the blocker, when one is known), so the offline
+explanation and the live investigation propose the same fixes. A fix never suggests adding an Allow where
+an Allow cannot help (an explicit deny, an SCP, an RCP, a boundary, a session policy).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from diagnostics import catalog
+from diagnostics.arn import ArnError, parse_arn
+from diagnostics.model import (
+    Blocker,
+    ConditionCheck,
+    DenialKind,
+    DeniedRequest,
+    Fix,
+    Layer,
+    Principal,
+    PrincipalType,
+)
+
+POLICY_VERSION = "2012-10-17"
+
+OWNER_ACCOUNT = "account admins"
+OWNER_ORG = "org admins"
+OWNER_RESOURCE = "resource owner"
+OWNER_KEY = "key administrators"
+OWNER_BOUNDARY = "boundary owner"
+OWNER_SESSION = "session creator"
+OWNER_NETWORK = "network admins"
+OWNER_SSO = "IAM Identity Center admins"
+OWNER_CALLER = "caller"
+
+# Actions evaluated against a role's trust policy rather than a resource policy.
+TRUST_ACTIONS = frozenset(
+    {
+        "sts:AssumeRole",
+        "sts:AssumeRoleWithSAML",
+        "sts:AssumeRoleWithWebIdentity",
+        "sts:TagSession",
+        "sts:SetSourceIdentity",
+    }
+)
+
+# Permissions that an action needs only in some setups, so they cannot go into the statement unasked:
+# the catalogue lists none of them, and offline the key or the role involved is not known.
+_CONDITIONAL_NEEDS: Mapping[str, str] = {
+    "s3:GetObject": "kms:Decrypt on the key if the object is encrypted with a customer managed KMS key (SSE-KMS)",
+    "s3:GetObjectVersion": "kms:Decrypt on the key if the object is encrypted with a customer managed KMS key",
+    "s3:PutObject": "kms:GenerateDataKey on the key if the bucket encrypts with a customer managed KMS key",
+    "sqs:SendMessage": "kms:GenerateDataKey and kms:Decrypt on the key if the queue uses a customer managed KMS key",
+    "sqs:ReceiveMessage": "kms:Decrypt on the key if the queue uses a customer managed KMS key",
+    "sns:Publish": "kms:GenerateDataKey and kms:Decrypt on the key if the topic uses a customer managed KMS key",
+    "secretsmanager:GetSecretValue": "kms:Decrypt on the key if the secret uses a customer managed KMS key",
+    "ec2:RunInstances": "iam:PassRole on the instance profile's role if the instance is launched with one",
+    "lambda:CreateFunction": "iam:PassRole on the function's execution role",
+    "lambda:UpdateFunctionConfiguration": "iam:PassRole on the execution role if the call changes it",
+    "ecs:RunTask": "iam:PassRole on the task role and the task execution role",
+    "cloudformation:CreateStack": "iam:PassRole on the stack's service role if one is given",
+}
+
+# What usually makes a common condition fail, for a request that an Allow would match but for its condition.
+_CONDITION_HINTS: Mapping[str, str] = {
+    "aws:multifactorauthpresent": (
+        "long-term access keys never carry MFA: call with a session from "
+        "aws sts get-session-token --serial-number <MFA device ARN> --token-code <code>"
+    ),
+    "aws:multifactorauthage": "the session's MFA sign-in is too old or missing: get a fresh MFA session",
+    "aws:securetransport": "send the request over HTTPS",
+    "aws:sourceip": (
+        "call from an allowed address; requests through a VPC endpoint carry no aws:SourceIp "
+        "(match aws:SourceVpce or aws:VpcSourceIp instead)"
+    ),
+    "aws:requestedregion": "call an allowed region",
+    "aws:sourcevpce": "send the request through the allowed VPC endpoint",
+}
+
+
+_RESOURCE_SPLIT = re.compile(r"^(?P<kind>[^/:]*)[/:](?P<rest>.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class PolicyHolder:
+    """The resource whose resource-based policy governs a request (the bucket of an object, a key, a queue...)."""
+
+    service: str
+    label: str
+    name: str
+    arn: str
+    partition: str
+    region: str | None
+    account_id: str | None
+
+
+def policy_holder(resource_arn: str | None) -> PolicyHolder | None:
+    """The resource that holds the resource-based policy for ``resource_arn``; None without a usable ARN."""
+    if not resource_arn or resource_arn == "*":
+        return None
+    try:
+        arn = parse_arn(resource_arn)
+    except ArnError:
+        return None
+    partition, service, resource = arn.partition, arn.service, arn.resource
+    region, account = arn.region or None, arn.account or None
+
+    def holder(label: str, name: str, holder_arn: str = resource_arn) -> PolicyHolder:
+        return PolicyHolder(service, label, name, holder_arn, partition, region, account)
+
+    split = _RESOURCE_SPLIT.match(resource)
+    kind, rest = (split.group("kind"), split.group("rest")) if split else (resource, "")
+    if service == "s3" and kind == "accesspoint" and rest:
+        name = rest.split("/", 1)[0]
+        return holder(
+            f"access point policy of {name}", name, f"arn:{partition}:s3:{arn.region}:{arn.account}:{kind}/{name}"
+        )
+    if service == "s3" and not account and resource:
+        bucket = resource.split("/", 1)[0]
+        return holder(f"bucket policy of {bucket}", bucket, f"arn:{partition}:s3:::{bucket}")
+    if service == "kms" and kind in ("key", "alias") and rest:
+        name = rest if kind == "key" else f"alias/{rest}"
+        label = f"key policy of key {rest}" if kind == "key" else f"key policy of the key behind alias/{rest}"
+        return holder(label, name)
+    if service == "sqs" and resource:
+        return holder(f"queue policy of {resource}", resource)
+    if service == "sns" and resource:
+        return holder(f"topic policy of {resource}", resource)
+    if service == "secretsmanager" and kind == "secret" and rest:
+        return holder(f"resource policy of secret {rest}", rest)
+    if service == "lambda" and kind == "function" and rest:
+        name = rest.split(":", 1)[0]
+        return holder(f"resource-based policy of function {rest}", name)
+    if service == "ecr" and kind == "repository" and rest:
+        return holder(f"repository policy of {rest}", rest)
+    if service == "iam" and kind == "role" and rest:
+        name = rest.rsplit("/", 1)[-1]
+        return holder(f"trust policy of role {name}", name)
+    return holder(f"resource-based policy of {resource_arn}", resource or resource_arn)
+
+
+def describe_principal(principal: Principal | None) -> str:
+    """Name a principal the way a person would ("role build-bot-role (session ci-42)")."""
+    if principal is None:
+        return "the caller"
+    match principal.type:
+        case PrincipalType.USER:
+            return f"user {principal.name}"
+        case PrincipalType.ROLE:
+            return f"role {principal.name}"
+        case PrincipalType.ASSUMED_ROLE:
+            session = f" (session {principal.session_name})" if principal.session_name else ""
+            return f"role {principal.name}{session}"
+        case PrincipalType.FEDERATED_USER:
+            return f"federated user {principal.name}"
+        case PrincipalType.ROOT:
+            return f"the root user of account {principal.account_id}"
+        case PrincipalType.SERVICE:
+            return f"the AWS service {principal.name}"
+        case PrincipalType.ANONYMOUS:
+            return "an anonymous (unsigned) caller"
+    return principal.arn
+
+
+def describe_condition(check: ConditionCheck) -> str:
+    """One condition and what the request had: ``aws:SecureTransport Bool [false] (request: true)``."""
+    values = ", ".join(check.values)
+    if check.unknown:
+        actual = "unknown"
+    elif check.actual is None:
+        actual = "absent"
+    elif isinstance(check.actual, str):
+        actual = check.actual
+    else:
+        actual = ", ".join(check.actual)
+    return f"{check.key} {check.operator} [{values}] (request: {actual})"
+
+
+def policy_name(policy_arn: str | None) -> str | None:
+    """The short name of a policy from its ARN (``DevBoundary``, ``p-abcd1234``)."""
+    if not policy_arn:
+        return None
+    return re.split(r"[/:]", policy_arn)[-1] or None
+
+
+def statement_sid(*parts: str) -> str:
+    """A statement id from words or ``service:Action`` names: letters and digits only, as IAM requires."""
+    words: list[str] = []
+    for part in parts:
+        for word in re.split(r"[^A-Za-z0-9]+", part):
+            if word:
+                words.append(word[0].upper() + word[1:])
+    return "".join(words)[:100] or "Statement"
+
+
+def policy_document(*statements: Mapping[str, Any]) -> dict[str, Any]:
+    return {"Version": POLICY_VERSION, "Statement": [dict(s) for s in statements]}
+
+
+def grantee(principal: Principal | None) -> str | None:
+    """The ARN a policy must name for this principal: the role behind a session, never the session itself."""
+    if principal is None:
+        return None
+    match principal.type:
+        case PrincipalType.USER | PrincipalType.ROLE | PrincipalType.FEDERATED_USER | PrincipalType.ROOT:
+            return principal.arn
+        case PrincipalType.ASSUMED_ROLE:
+            return principal.role_arn
+    return None
+
+
+def fix_for(request: DeniedRequest, blocker: Blocker) -> Fix:
+    """The fix for one blocking layer."""
+    if blocker.layer in (Layer.SCP, Layer.RCP):
+        return org_policy_fix(request, blocker)
+    if blocker.kind is DenialKind.EXPLICIT:
+        return explicit_deny_fix(request, blocker)
+    match blocker.layer:
+        case Layer.IDENTITY:
+            return identity_grant_fix(request, blocker)
+        case Layer.BOUNDARY:
+            return boundary_fix(request, blocker)
+        case Layer.SESSION:
+            return session_policy_fix(request, blocker)
+        case Layer.VPCE:
+            return vpc_endpoint_fix(request, blocker)
+        case Layer.TRUST:
+            return trust_fix(request)
+    if request_action(request) in TRUST_ACTIONS:
+        return trust_fix(request)
+    return resource_grant_fix(request, blocker)
+
+
+def fixes_for(request: DeniedRequest, blockers: Sequence[Blocker]) -> tuple[Fix, ...]:
+    """One fix per blocking layer, in the blockers' order."""
+    return tuple(fix_for(request, blocker) for blocker in blockers)
+
+
+def identity_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -> Fix:
+    """The least-privilege Allow to attach to the caller, for a missing identity-based grant."""
+    principal = request.principal
+    if principal is not None and principal.type is PrincipalType.ANONYMOUS:
+        return anonymous_fix(request)
+    if principal is not None and principal.type is PrincipalType.SERVICE:
+        return resource_grant_fix(request, blocker)
+    if principal is not None and principal.type is PrincipalType.ROOT:
+        return Fix(
+            summary=(
+                f"The root user of account {principal.account_id} needs no identity-based policy for its own "
+                "account's resources, and none can be attached to it. A denial of root comes from an SCP or RCP "
+                "(member accounts only) or from a resource-based policy; check those, or use an IAM role instead."
+            ),
+            owner=OWNER_ACCOUNT,
+        )
+    if blocker is not None and blocker.unmet == "condition" and blocker.conditions:
+        return _unmet_condition_fix(request, blocker)
+    action = request_action(request)
+    if action is None:
+        return Fix(
+            summary="The message names no action, so no grant can be written: find the action with the commands below.",
+            owner=OWNER_ACCOUNT,
+            attach_to=grantee(principal),
+        )
+    resource, resource_note = _identity_resource(request, action)
+    statement = {"Sid": statement_sid("Allow", action), "Effect": "Allow", "Action": action, "Resource": resource}
+    where = f"{action} on {resource}" if resource != "*" else action
+    notes = [resource_note, *_identity_notes(request, action)]
+    owner, attach_to = OWNER_ACCOUNT, grantee(principal)
+    if principal is None or principal.type is PrincipalType.UNKNOWN:
+        lead = (
+            f"Attach this policy to the identity that made the call (the message does not name it: run "
+            f"aws sts get-caller-identity with the same credentials); it allows {where} only."
+        )
+    elif principal.sso_permission_set:
+        owner, attach_to = OWNER_SSO, None
+        lead = (
+            f"Add this statement to IAM Identity Center permission set {principal.sso_permission_set} (its inline "
+            f"policy, or a customer managed policy it references), then re-provision the permission set to account "
+            f"{principal.account_id}; IAM Identity Center manages role {principal.name}, so do not edit the role "
+            f"itself. It allows {where} only."
+        )
+    elif principal.type is PrincipalType.FEDERATED_USER:
+        attach_to = None
+        lead = (
+            f"Federated user {principal.name} gets the intersection of the IAM user that called GetFederationToken "
+            f"and the session policy passed to it: attach this policy to that IAM user and pass a session policy "
+            f"that allows it too. It allows {where} only."
+        )
+    elif principal.type is PrincipalType.ASSUMED_ROLE:
+        lead = (
+            f"Attach this policy to role {principal.name} (a session cannot hold policies; the role behind it does). "
+            f"It allows {where} only."
+        )
+    else:
+        lead = f"Attach this policy to {describe_principal(principal)}; it allows {where} only."
+    return Fix(summary=_join(lead, *notes), owner=owner, attach_to=attach_to, policy=policy_document(statement))
+
+
+def resource_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -> Fix:
+    """The statement to add to the resource's own policy, naming the caller, for a missing resource-based grant."""
+    principal = request.principal
+    if principal is not None and principal.type is PrincipalType.ANONYMOUS:
+        return anonymous_fix(request)
+    holder = policy_holder(request.resource_arn)
+    action = request_action(request)
+    if holder is None or action is None:
+        missing = "resource" if holder is None else "action"
+        return Fix(
+            summary=f"The message names no {missing}, so no resource-policy statement can be written: "
+            "find it with the commands below.",
+            owner=OWNER_RESOURCE,
+        )
+    if holder.service == "iam" and action in TRUST_ACTIONS:
+        return trust_fix(request)
+    owner = OWNER_KEY if holder.service == "kms" else OWNER_RESOURCE
+    principal_element = _principal_element(principal)
+    if principal_element is None:
+        return Fix(
+            summary=(
+                f"Add a statement allowing {action} to the {holder.label} for the caller; the message does not name "
+                "the caller in a form a policy can use: run aws sts get-caller-identity with the same credentials."
+            ),
+            owner=owner,
+            attach_to=holder.arn,
+        )
+    statement: dict[str, Any] = {
+        "Sid": statement_sid("Allow", _short_name(principal), action),
+        "Effect": "Allow",
+        "Principal": principal_element,
+        "Action": action,
+    }
+    resource = _resource_policy_resource(holder, request.resource_arn or holder.arn)
+    if resource is not None:
+        statement["Resource"] = resource
+    notes = [_holder_edit_note(holder, statement, principal)]
+    if principal is not None and principal.type is PrincipalType.SERVICE:
+        notes.append(
+            "Scope the service's access with an aws:SourceArn or aws:SourceAccount condition naming the resource "
+            "that acts on your behalf, so other customers' use of the service cannot reach it (confused deputy)."
+        )
+    else:
+        notes.append(_both_sides_note(request, holder, action))
+    if holder.service == "kms":
+        notes.append(_key_delegation_note(holder))
+    notes.extend(_sso_path_note(principal))
+    lead = f"Add this statement to the {holder.label} to allow {describe_principal(principal)} to call {action}."
+    return Fix(summary=_join(lead, *notes), owner=owner, attach_to=holder.arn, policy=statement)
+
+
+def trust_fix(request: DeniedRequest) -> Fix:
+    """The statement to add to the target role's trust policy, for a denied sts:AssumeRole* or sts:TagSession."""
+    action = request_action(request) or "sts:AssumeRole"
+    holder = policy_holder(request.resource_arn)
+    role = holder.name if holder is not None and holder.service == "iam" else None
+    role_arn = holder.arn if role is not None and holder is not None else None
+    target = f"role {role}" if role else "the target role"
+    principal = request.principal
+    caller = grantee(principal)
+    if action in ("sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML"):
+        provider = "OIDC" if action == "sts:AssumeRoleWithWebIdentity" else "SAML"
+        return Fix(
+            summary=(
+                f"The trust policy of {target} must allow {action} for the {provider} identity provider the caller "
+                f'signs in with: a statement whose Principal is {{"Federated": <that provider\'s ARN>}}, with '
+                "conditions on the token's audience and subject that match the caller. The provider is not named in "
+                "the message, so no statement can be written here."
+            ),
+            owner=OWNER_ACCOUNT,
+            attach_to=role_arn,
+        )
+    if caller is None:
+        return Fix(
+            summary=(
+                f"The trust policy of {target} must allow {action} for the caller, which the message does not name "
+                "in a form a policy can use: run aws sts get-caller-identity with the same credentials, then add a "
+                "statement allowing that ARN."
+            ),
+            owner=OWNER_ACCOUNT,
+            attach_to=role_arn,
+        )
+    statement = {
+        "Sid": statement_sid("Allow", _short_name(principal), action.rpartition(":")[2]),
+        "Effect": "Allow",
+        "Principal": {"AWS": caller},
+        "Action": action,
+    }
+    notes = [
+        "aws iam update-assume-role-policy replaces the whole trust policy: merge this statement into the "
+        "existing document rather than sending it alone."
+    ]
+    caller_account = principal.account_id if principal is not None else None
+    role_account = holder.account_id if holder is not None else None
+    if caller_account and role_account and caller_account != role_account:
+        notes.append(
+            f"The caller is in account {caller_account} and the role in {role_account}: the caller's identity "
+            f"policy must also allow {action} on {role_arn}."
+        )
+    else:
+        notes.append(
+            f"If the trust policy names the account rather than the caller, the caller's identity policy must also "
+            f"allow {action} on the role."
+        )
+    notes.extend(_sso_path_note(principal))
+    lead = f"Add this statement to the trust policy of {target} so {describe_principal(principal)} can call {action}."
+    return Fix(summary=_join(lead, *notes), owner=OWNER_ACCOUNT, attach_to=role_arn, policy=statement)
+
+
+def explicit_deny_fix(request: DeniedRequest, blocker: Blocker) -> Fix:
+    """What to change for an explicit deny in an identity, resource, boundary, session or endpoint policy."""
+    principal = request.principal
+    action = request_action(request) or "the action"
+    arn = blocker.policy_arn
+    name = blocker.policy or policy_name(arn)
+    known = f" {name}" + (f" ({arn})" if arn and arn != name else "") if name or arn else ""
+    holder = policy_holder(request.resource_arn)
+    owner, attach_to = OWNER_ACCOUNT, arn
+    match blocker.layer:
+        case Layer.IDENTITY:
+            where = f"The identity-based policy{known} of {describe_principal(principal)}"
+            if principal is not None and principal.sso_permission_set:
+                owner = OWNER_SSO
+                where += f" (from IAM Identity Center permission set {principal.sso_permission_set})"
+            attach_to = attach_to or grantee(principal)
+        case Layer.RESOURCE:
+            label = holder.label if holder is not None else "resource-based policy"
+            where = f"The {label}"
+            owner = OWNER_KEY if holder is not None and holder.service == "kms" else OWNER_RESOURCE
+            attach_to = attach_to or (holder.arn if holder is not None else None)
+            if blocker.detail:
+                where += f" ({blocker.detail})"
+        case Layer.BOUNDARY:
+            where = f"The permissions boundary{known} of {describe_principal(principal)}"
+            owner = OWNER_BOUNDARY
+        case Layer.SESSION:
+            where = f"The session policy of {describe_principal(principal)}"
+            owner = OWNER_SESSION
+        case Layer.VPCE:
+            endpoint = _endpoint_id(request)
+            where = f"The policy of VPC endpoint {endpoint}" if endpoint else "The VPC endpoint policy"
+            owner, attach_to = OWNER_NETWORK, endpoint
+        case Layer.TRUST:
+            role = holder if holder is not None and holder.service == "iam" else None
+            where = f"The {role.label}" if role is not None else "The trust policy of the target role"
+            attach_to = attach_to or (role.arn if role is not None else None)
+        case _:
+            return org_policy_fix(request, blocker)
+    statement = f" (statement {blocker.sid})" if blocker.sid else ""
+    conditions = " when " + "; ".join(describe_condition(c) for c in blocker.conditions) if blocker.conditions else ""
+    lead = (
+        f"{where} has a Deny statement{statement} matching {action}{_on(request)}{conditions}. "
+        f"Change or scope the denying statement (narrow its Action, Resource or Condition, or exempt this "
+        f"principal); adding an Allow cannot help, because an explicit deny overrides every Allow."
+    )
+    notes: list[str] = []
+    if arn and ":iam::aws:policy/" in arn:
+        notes.append(f"{arn} is an AWS managed policy and cannot be edited: detach it, or replace it with your own.")
+    if blocker.layer is Layer.SESSION:
+        notes.append("The session must then be created again with the changed session policy.")
+    if blocker.detail and blocker.layer is not Layer.RESOURCE:
+        notes.append(blocker.detail)
+    return Fix(summary=_join(lead, *notes), owner=owner, attach_to=attach_to)
+
+
+def org_policy_fix(request: DeniedRequest, blocker: Blocker) -> Fix:
+    """What org admins must change for a service or resource control policy, explicit or implicit."""
+    kind = "service control policy" if blocker.layer is Layer.SCP else "resource control policy"
+    short = "SCP" if blocker.layer is Layer.SCP else "RCP"
+    action = request_action(request) or "the action"
+    principal = request.principal
+    account = _org_target_account(request, blocker.layer)
+    scope = f" in account {account}" if account else ""
+    name = blocker.policy or policy_name(blocker.policy_arn)
+    governs = (
+        "SCPs cap every principal of a member account, administrators included"
+        if blocker.layer is Layer.SCP
+        else "RCPs cap access to the resources of member accounts, whoever the caller is"
+    )
+    cannot = f"No IAM policy{scope} can fix it: {governs}, and only the organization's administrators can change them."
+    if blocker.kind is DenialKind.EXPLICIT:
+        which = f" {name}" + (f" ({blocker.policy_arn})" if blocker.policy_arn and blocker.policy_arn != name else "")
+        statement = f" (statement {blocker.sid})" if blocker.sid else ""
+        conditions = (
+            " when " + "; ".join(describe_condition(c) for c in blocker.conditions) if blocker.conditions else ""
+        )
+        lead = (
+            f"A Deny statement{statement} in the {kind}{which if name else ''} matches {action}{_on(request)} "
+            f"for {describe_principal(principal)}{conditions}."
+        )
+        change = (
+            f"Ask the org admins to scope that statement (for example exempt this principal with an "
+            f"aws:PrincipalArn condition, or allow this region or action) or to attach the {short} elsewhere; "
+            "adding an Allow in IAM cannot help."
+        )
+        return Fix(summary=_join(lead, cannot, change), owner=OWNER_ORG, attach_to=blocker.policy_arn)
+    lead = (
+        f"No {kind} allows {action}{scope}. {short}s are evaluated at every level of the organization — the root, "
+        f"each OU above the account, and the account itself — and an Allow (such as "
+        f"{'FullAWSAccess' if blocker.layer is Layer.SCP else 'RCPFullAWSAccess'}) is needed at EVERY level."
+    )
+    change = f"The org admins must add an Allow for {action} (like this statement) at each level that lacks one."
+    statement_doc = policy_document(
+        {"Sid": statement_sid("Allow", action), "Effect": "Allow", "Action": action, "Resource": "*"}
+    )
+    return Fix(summary=_join(lead, cannot, change), owner=OWNER_ORG, attach_to=blocker.policy_arn, policy=statement_doc)
+
+
+def boundary_fix(request: DeniedRequest, blocker: Blocker | None = None) -> Fix:
+    """For a permissions boundary that does not allow the action: the boundary must change, not the role."""
+    principal = request.principal
+    action = request_action(request) or "the action"
+    arn = blocker.policy_arn if blocker is not None else None
+    name = (blocker.policy if blocker is not None else None) or policy_name(arn)
+    boundary = (
+        f"permissions boundary {name}" + (f" ({arn})" if arn and arn != name else "")
+        if name
+        else "permissions boundary"
+    )
+    lead = (
+        f"The {boundary} of {describe_principal(principal)} does not allow {action}{_on(request)}. Effective "
+        f"permissions are the intersection of the identity-based policies and the boundary, so attaching more "
+        f"permissions to the {'role' if principal is not None and principal.role_arn else 'principal'} cannot help."
+    )
+    change = (
+        f"The boundary owner must add {action} to the boundary policy (like this statement), "
+        "or set a different boundary."
+    )
+    notes: list[str] = []
+    if principal is not None and principal.sso_permission_set:
+        notes.append(
+            f"The boundary comes from IAM Identity Center permission set {principal.sso_permission_set}: "
+            "change it there."
+        )
+    policy = None
+    if request_action(request) is not None:
+        resource, _ = _identity_resource(request, action)
+        policy = policy_document(
+            {"Sid": statement_sid("Allow", action), "Effect": "Allow", "Action": action, "Resource": resource}
+        )
+    return Fix(summary=_join(lead, change, *notes), owner=OWNER_BOUNDARY, attach_to=arn, policy=policy)
+
+
+def session_policy_fix(request: DeniedRequest, blocker: Blocker | None = None) -> Fix:
+    """For a session policy that does not allow the action: whoever creates the session must pass a wider one."""
+    principal = request.principal
+    action = request_action(request) or "the action"
+    lead = (
+        f"The session of {describe_principal(principal)} was created with a session policy (the Policy or "
+        f"PolicyArns parameter of AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity or GetFederationToken) "
+        f"that does not allow {action}{_on(request)}. A session never gets more than its session policy allows, so "
+        f"changing the role's policies cannot help."
+    )
+    change = (
+        "Whoever creates the session (the tool, pipeline or service that calls AssumeRole) must pass a session "
+        "policy that also allows it (like this statement), then start a new session."
+    )
+    policy = None
+    if request_action(request) is not None:
+        resource, _ = _identity_resource(request, action)
+        policy = policy_document(
+            {"Sid": statement_sid("Allow", action), "Effect": "Allow", "Action": action, "Resource": resource}
+        )
+    return Fix(summary=_join(lead, change), owner=OWNER_SESSION, policy=policy)
+
+
+def vpc_endpoint_fix(request: DeniedRequest, blocker: Blocker | None = None) -> Fix:
+    """The statement to add to the VPC endpoint policy the request went through."""
+    principal = request.principal
+    action = request_action(request)
+    endpoint = _endpoint_id(request)
+    which = f"VPC endpoint {endpoint}" if endpoint else "the VPC endpoint the request went through"
+    lead = (
+        f"The policy of {which} does not allow {action or 'the action'}{_on(request)} for "
+        f"{describe_principal(principal)}. Every request through an endpoint must be allowed by its policy as well "
+        "as by IAM; network admins own it."
+    )
+    caller = grantee(principal)
+    if action is None:
+        return Fix(summary=lead, owner=OWNER_NETWORK, attach_to=endpoint)
+    statement: dict[str, Any] = {
+        "Sid": statement_sid("Allow", _short_name(principal), action),
+        "Effect": "Allow",
+        "Principal": {"AWS": caller} if caller else "*",
+        "Action": action,
+        "Resource": request.resource_arn or "*",
+    }
+    notes = ["Add this statement to the endpoint policy, keeping its existing statements."]
+    if endpoint is None:
+        notes.append("Find the endpoint from the VPC's route tables or DNS (aws ec2 describe-vpc-endpoints).")
+    if caller is None:
+        notes.append(
+            'The caller is not known in a form a policy can name, so the statement allows any principal ("*").'
+        )
+    return Fix(summary=_join(lead, *notes), owner=OWNER_NETWORK, attach_to=endpoint, policy=statement)
+
+
+def anonymous_fix(request: DeniedRequest) -> Fix:
+    """An unsigned request: the client sent no credentials, which is almost never meant."""
+    action = request_action(request) or "the action"
+    return Fix(
+        summary=(
+            f"The request for {action} was sent without credentials (anonymous), so no identity-based policy can "
+            "apply. Configure credentials for the client (profile, environment, instance or task role) so it signs "
+            "its requests. Granting anonymous access in the resource policy would make the resource public: do that "
+            "only if it is meant to be public."
+        ),
+        owner=OWNER_CALLER,
+    )
+
+
+def unconfirmed_fixes(request: DeniedRequest, kind: DenialKind | None = None) -> tuple[Fix, ...]:
+    """Fixes for a denial whose layer is not known: how to confirm it first, then the likely fixes, unverified."""
+    action = request_action(request) or "the action"
+    principal = request.principal
+    if kind is DenialKind.EXPLICIT:
+        return (
+            Fix(
+                summary=(
+                    f"An explicit Deny matched {action}{_on(request)}, but the message does not say in which policy: "
+                    "an identity-based policy, the permissions boundary, a session policy, an SCP, an RCP, a "
+                    "resource-based policy or a VPC endpoint policy. Find it with the commands below "
+                    "(simulate-principal-policy lists the matched statements), then change or scope that statement; "
+                    "adding an Allow cannot help."
+                ),
+                owner=OWNER_ACCOUNT,
+            ),
+        )
+    if principal is not None and principal.type is PrincipalType.ANONYMOUS:
+        return (anonymous_fix(request),)
+    confirm = Fix(
+        summary=(
+            "The message does not say which policy layer denied the request. Confirm it before changing anything: "
+            "run the commands below (simulate-principal-policy tells whether the identity-based policies, the "
+            "boundary and the SCPs allow it; the resource-policy commands show the other side). The fixes that "
+            "follow are the likely ones, not verified."
+        ),
+        owner=OWNER_ACCOUNT,
+    )
+    likely: list[Fix] = []
+    if request_action(request) in TRUST_ACTIONS:
+        likely.append(trust_fix(request))
+    if principal is not None and principal.type is PrincipalType.SERVICE:
+        likely.append(resource_grant_fix(request))
+    else:
+        likely.append(identity_grant_fix(request))
+        holder = policy_holder(request.resource_arn)
+        if (
+            holder is not None
+            and holder.service not in ("iam", "s3")
+            and cross_account(request, holder)
+            and request_action(request) not in TRUST_ACTIONS
+        ):
+            likely.append(resource_grant_fix(request))
+    return (confirm, *(_unverified(fix) for fix in likely))
+
+
+def _unverified(fix: Fix) -> Fix:
+    return Fix(
+        summary=f"Unverified: {fix.summary}",
+        owner=fix.owner,
+        attach_to=fix.attach_to,
+        policy=fix.policy,
+        resolves=fix.resolves,
+        still_blocked_by=fix.still_blocked_by,
+    )
+
+
+def _unmet_condition_fix(request: DeniedRequest, blocker: Blocker) -> Fix:
+    action = request_action(request) or "the action"
+    where = blocker.policy or policy_name(blocker.policy_arn) or "an identity-based policy"
+    statement = f" (statement {blocker.sid})" if blocker.sid else ""
+    unmet = "; ".join(describe_condition(c) for c in blocker.conditions)
+    lead = (
+        f"{where}{statement} allows {action}, but only when {unmet}, and the request did not meet that. Meet the "
+        "condition, or change the statement if the condition is wrong; a second Allow without it would weaken a "
+        "deliberate control."
+    )
+    hints = [
+        f"{c.key}: {_CONDITION_HINTS[c.key.lower()]}." for c in blocker.conditions if c.key.lower() in _CONDITION_HINTS
+    ]
+    return Fix(
+        summary=_join(lead, *hints),
+        owner=OWNER_SSO if request.principal is not None and request.principal.sso_permission_set else OWNER_ACCOUNT,
+        attach_to=blocker.policy_arn or grantee(request.principal),
+    )
+
+
+def request_action(request: DeniedRequest) -> str | None:
+    """The request's action in the catalogue's spelling, or as given when the catalogue does not know it."""
+    if not request.action:
+        return None
+    return catalog.canonical_action(request.action) or request.action
+
+
+def action_service(action: str | None) -> str | None:
+    """The service prefix of ``service:Action``, lower-cased."""
+    if not action or ":" not in action:
+        return None
+    return action.split(":", 1)[0].lower()
+
+
+def _on(request: DeniedRequest) -> str:
+    return f" on {request.resource_arn}" if request.resource_arn else ""
+
+
+def _identity_resource(request: DeniedRequest, action: str) -> tuple[str, str | None]:
+    """The Resource element for an identity-side statement, and a note when it is not the exact ARN."""
+    info = catalog.action_info(action)
+    if info is not None and not info.resource_scoped:
+        return "*", f'{action} cannot be scoped to a resource, so the statement uses "Resource": "*".'
+    if request.resource_arn and request.resource_arn != "*":
+        return request.resource_arn, None
+    return "*", (
+        f'The message names no resource, so the statement uses "Resource": "*": narrow it to the ARNs {action} needs.'
+    )
+
+
+def _identity_notes(request: DeniedRequest, action: str) -> list[str | None]:
+    notes: list[str | None] = []
+    info = catalog.action_info(action)
+    if info is None:
+        close = catalog.closest_action(action)
+        hint = f" (did you mean {close}?)" if close and close != action else ""
+        notes.append(f"{action} is not in the AWS action catalogue{hint}: check the spelling before granting it.")
+    else:
+        dependent = sorted({*info.dependent_actions, *(a for rt in info.resource_types for a in rt.dependent_actions)})
+        if dependent:
+            notes.append(
+                f"AWS lists {', '.join(dependent)} as needed with {action}; grant those on their resources too."
+            )
+    if action in _CONDITIONAL_NEEDS:
+        notes.append(f"The caller may also need {_CONDITIONAL_NEEDS[action]} (not known from the message).")
+    holder = policy_holder(request.resource_arn)
+    if holder is not None and holder.service == "kms":
+        notes.append(
+            f"The {holder.label} must also allow it, directly or by delegating to IAM (the default key policy does)."
+        )
+    elif holder is not None and cross_account(request, holder):
+        notes.append(f"The resource is in account {holder.account_id}: the {holder.label} must also allow this caller.")
+    return notes
+
+
+def _resource_policy_resource(holder: PolicyHolder, resource_arn: str) -> str | None:
+    # A key policy or a secret's policy only ever governs its own resource, and AWS's own examples use "*";
+    # ECR repository policies take no Resource element at all.
+    if holder.service in ("kms", "secretsmanager"):
+        return "*"
+    if holder.service == "ecr":
+        return None
+    return resource_arn
+
+
+def _holder_edit_note(holder: PolicyHolder, statement: Mapping[str, Any], principal: Principal | None) -> str:
+    if holder.service == "lambda":
+        caller = grantee(principal) or (principal.name if principal is not None else None) or "<principal>"
+        return (
+            f"Function policies are changed with aws lambda add-permission --function-name {holder.arn} "
+            f"--statement-id {statement['Sid']} --action {statement['Action']} --principal {caller}."
+        )
+    return f"Keep the existing statements: writing the {holder.label} replaces it as a whole."
+
+
+def _both_sides_note(request: DeniedRequest, holder: PolicyHolder, action: str) -> str:
+    principal_account = request.principal.account_id if request.principal is not None else None
+    if cross_account(request, holder):
+        return (
+            f"The caller is in account {principal_account} and the resource in {holder.account_id}: cross-account "
+            f"access needs both sides, so the caller's identity-based policy must allow {action} on it too."
+        )
+    return (
+        "If the caller is in another account than the resource, cross-account access needs both sides: "
+        f"its identity-based policy must allow {action} on the resource too."
+    )
+
+
+def cross_account(request: DeniedRequest, holder: PolicyHolder) -> bool:
+    """True when the caller's account is known and differs from the account that owns the resource."""
+    principal_account = request.principal.account_id if request.principal is not None else None
+    return bool(principal_account and holder.account_id and principal_account != holder.account_id)
+
+
+def _principal_element(principal: Principal | None) -> dict[str, str] | None:
+    if principal is not None and principal.type is PrincipalType.SERVICE and principal.name:
+        return {"Service": principal.name}
+    caller = grantee(principal)
+    return {"AWS": caller} if caller else None
+
+
+def _short_name(principal: Principal | None) -> str:
+    """A name for the caller in a statement id: the permission set for IAM Identity Center roles."""
+    if principal is None:
+        return "Caller"
+    return principal.sso_permission_set or principal.name or "Caller"
+
+
+def _key_delegation_note(holder: PolicyHolder) -> str:
+    root = f"arn:{holder.partition}:iam::{holder.account_id}:root" if holder.account_id else "the key's account root"
+    return (
+        f"Alternatively, a key-policy statement allowing {root} delegates access to identity-based policies "
+        "in that account (the default key policy has one)."
+    )
+
+
+def _sso_path_note(principal: Principal | None) -> list[str]:
+    if principal is None or principal.type is not PrincipalType.ASSUMED_ROLE:
+        return []
+    if principal.sso_permission_set:
+        return [
+            f"IAM Identity Center roles live under the path /aws-reserved/sso.amazonaws.com/, which the session ARN "
+            f"omits: take the exact role ARN from aws iam get-role --role-name {principal.name}, or match "
+            "aws:PrincipalArn with a wildcard, since the role's name suffix changes if the permission set is "
+            "deleted and created again."
+        ]
+    return [
+        f"The session ARN does not show the role's path: if role {principal.name} has one, use the exact ARN from "
+        f"aws iam get-role --role-name {principal.name}."
+    ]
+
+
+def _endpoint_id(request: DeniedRequest) -> str | None:
+    value = request.context.get("aws:SourceVpce")
+    return value if isinstance(value, str) and value else None
+
+
+def _org_target_account(request: DeniedRequest, layer: Layer) -> str | None:
+    # SCPs follow the caller's account; RCPs follow the account that owns the resource.
+    principal_account = request.principal.account_id if request.principal is not None else None
+    if layer is Layer.RCP:
+        holder = policy_holder(request.resource_arn)
+        return (holder.account_id if holder is not None else None) or request.account_id or principal_account
+    return principal_account or request.account_id
+
+
+def _join(*parts: str | None) -> str:
+    return " ".join(p for p in parts if p)

@@ -1,0 +1,320 @@
+"""Offline explanation: decision and confidence from the reason phrase, the explanation, the checklist, the fixes."""
+
+from __future__ import annotations
+
+import pytest
+
+from diagnostics.explain import (
+    CHECKLIST_ORDER,
+    NOT_CHECKED,
+    explain_offline,
+    explain_scan_offline,
+    explanation,
+    offline_checklist,
+)
+from diagnostics.model import Blocker, Confidence, Decision, DenialKind, Layer, LayerStatus, ScanResult
+from diagnostics.remediation import OWNER_ACCOUNT, OWNER_BOUNDARY, OWNER_ORG, OWNER_SSO
+from tests.diagnostics.denials import (
+    ACCOUNT,
+    BOUNDARY_ARN,
+    GUARDRAIL_ARN,
+    KEY,
+    OBJECT,
+    OTHER_ACCOUNT,
+    ROLE,
+    SCP_ARN,
+    SESSION,
+    SSO_SESSION,
+    USER,
+    denial,
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "decision"),
+    [(DenialKind.EXPLICIT, Decision.EXPLICIT_DENY), (DenialKind.IMPLICIT, Decision.IMPLICIT_DENY)],
+)
+def test_reported_reason_gives_decision_and_reported_confidence(kind: DenialKind, decision: Decision) -> None:
+    diagnosis = explain_offline(denial(USER, layer=Layer.IDENTITY, kind=kind))
+    assert diagnosis.decision is decision
+    assert diagnosis.confidence is Confidence.REPORTED
+    assert diagnosis.blocked_by == (Blocker(Layer.IDENTITY, kind),)
+
+
+def test_no_reason_is_unknown_with_nothing_blocked() -> None:
+    diagnosis = explain_offline(denial(USER))
+    assert diagnosis.decision is Decision.UNKNOWN
+    assert diagnosis.confidence is Confidence.UNKNOWN
+    assert diagnosis.blocked_by == ()
+
+
+def test_explicit_without_a_layer_is_an_explicit_deny_without_a_blocker() -> None:
+    diagnosis = explain_offline(denial(USER, "s3:DeleteObject", kind=DenialKind.EXPLICIT))
+    assert diagnosis.decision is Decision.EXPLICIT_DENY
+    assert diagnosis.confidence is Confidence.REPORTED
+    assert diagnosis.blocked_by == ()
+    assert "not in which policy" in diagnosis.explanation
+    assert len(diagnosis.fixes) == 1
+    assert diagnosis.fixes[0].policy is None
+
+
+def test_blocker_carries_the_reported_policy() -> None:
+    diagnosis = explain_offline(denial(SESSION, layer=Layer.SCP, kind=DenialKind.EXPLICIT, policy_arn=SCP_ARN))
+    assert diagnosis.blocked_by == (Blocker(Layer.SCP, DenialKind.EXPLICIT, policy="p-examplescp", policy_arn=SCP_ARN),)
+
+
+def test_offline_reads_nothing() -> None:
+    diagnosis = explain_offline(denial(USER, layer=Layer.IDENTITY, kind=DenialKind.IMPLICIT))
+    assert diagnosis.unreadable == ()
+    assert diagnosis.unknown_context_keys == ()
+
+
+def test_warnings_are_passed_through() -> None:
+    diagnosis = explain_offline(denial(USER, warnings=("message was truncated",)))
+    assert diagnosis.warnings == ("message was truncated",)
+
+
+# --- the seed guide's example, end to end -------------------------------------------------------------------------
+
+
+def test_missing_identity_grant_for_build_bot() -> None:
+    request = denial(USER, "s3:GetObject", OBJECT, layer=Layer.IDENTITY, kind=DenialKind.IMPLICIT)
+    diagnosis = explain_offline(request)
+    assert diagnosis.explanation.startswith(
+        "No identity-based policy of user build-bot (inline, managed, or through its groups) has an Allow statement "
+        f"matching s3:GetObject on {OBJECT}."
+    )
+    assert "an implicit deny in identity-based policies can hide another one: an SCP" in diagnosis.explanation
+    assert diagnosis.fix is not None
+    assert diagnosis.fix.attach_to == USER
+    assert diagnosis.fix.owner == OWNER_ACCOUNT
+    assert diagnosis.fix.policy == {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "AllowS3GetObject", "Effect": "Allow", "Action": "s3:GetObject", "Resource": OBJECT}],
+    }
+    assert diagnosis.commands == (
+        "aws sts get-caller-identity",
+        f"aws iam simulate-principal-policy --policy-source-arn {USER} --action-names s3:GetObject "
+        f"--resource-arns {OBJECT}",
+    )
+
+
+# --- what each layer means ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("layer", "kind", "opening"),
+    [
+        (Layer.IDENTITY, DenialKind.EXPLICIT, "A Deny statement in an identity-based policy"),
+        (Layer.RESOURCE, DenialKind.IMPLICIT, "The bucket policy of prod-artifacts does not allow role build-bot-role"),
+        (Layer.RESOURCE, DenialKind.EXPLICIT, "A Deny statement in the bucket policy of prod-artifacts matches"),
+        (Layer.BOUNDARY, DenialKind.IMPLICIT, "Role build-bot-role (session ci-42) has a permissions boundary"),
+        (Layer.BOUNDARY, DenialKind.EXPLICIT, "The permissions boundary"),
+        (Layer.SESSION, DenialKind.IMPLICIT, "This session of role build-bot-role (session ci-42) was created with"),
+        (Layer.SESSION, DenialKind.EXPLICIT, "The session policy passed when this session"),
+        (Layer.SCP, DenialKind.IMPLICIT, "No service control policy allows s3:GetObject at some level"),
+        (Layer.SCP, DenialKind.EXPLICIT, "A service control policy"),
+        (Layer.RCP, DenialKind.IMPLICIT, "No resource control policy allows s3:GetObject"),
+        (Layer.RCP, DenialKind.EXPLICIT, "A resource control policy"),
+        (Layer.VPCE, DenialKind.IMPLICIT, "The request went through VPC endpoint vpce-0abc1234, whose policy does not"),
+        (
+            Layer.VPCE,
+            DenialKind.EXPLICIT,
+            "The request went through VPC endpoint vpce-0abc1234, whose policy has a Deny",
+        ),
+    ],
+)
+def test_each_layer_is_explained_in_its_own_terms(layer: Layer, kind: DenialKind, opening: str) -> None:
+    request = denial(SESSION, layer=layer, kind=kind, context={"aws:SourceVpce": "vpce-0abc1234"})
+    text = explanation(request)
+    assert text.startswith(opening)
+    assert "AWS names at most one reason per message" in text
+
+
+def test_boundary_explanation_says_an_attached_policy_cannot_lift_it() -> None:
+    request = denial(ROLE, layer=Layer.BOUNDARY, kind=DenialKind.IMPLICIT, policy_arn=BOUNDARY_ARN)
+    text = explanation(request)
+    assert f"permissions boundary ({BOUNDARY_ARN})" in text
+    assert "denied even when an attached policy allows it" in text
+    assert explain_offline(request).fix is not None
+    assert explain_offline(request).fixes[0].owner == OWNER_BOUNDARY
+
+
+def test_scp_explanation_names_the_account_and_says_iam_cannot_override() -> None:
+    text = explanation(denial(SESSION, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT))
+    assert f"for principals in account {ACCOUNT}" in text
+    assert "nothing in the account's IAM can override them" in text
+    assert "The message does not name the denying policy" in text
+
+
+def test_explicit_deny_names_the_policy_when_reported() -> None:
+    text = explanation(denial(USER, layer=Layer.IDENTITY, kind=DenialKind.EXPLICIT, policy_arn=GUARDRAIL_ARN))
+    assert f"identity-based policy ({GUARDRAIL_ARN}) of user build-bot" in text
+    assert "does not name the denying policy" not in text
+
+
+def test_trust_explanation() -> None:
+    target = f"arn:aws:iam::{OTHER_ACCOUNT}:role/deployer"
+    text = explanation(denial(SESSION, "sts:AssumeRole", target, layer=Layer.TRUST, kind=DenialKind.IMPLICIT))
+    assert text.startswith("The trust policy of role deployer does not allow role build-bot-role (session ci-42)")
+
+
+def test_unknown_assume_role_names_the_trust_policy() -> None:
+    target = f"arn:aws:iam::{OTHER_ACCOUNT}:role/deployer"
+    text = explanation(denial(SESSION, "sts:AssumeRole", target))
+    assert text.startswith("AWS does not say why sts:AssumeRole was denied.")
+    assert "the trust policy of role deployer does not allow the caller" in text
+
+
+def test_unknown_reason_lists_every_layer_and_asks_to_confirm() -> None:
+    text = explanation(denial(USER))
+    assert text.startswith(f"The message does not say which policy layer denied s3:GetObject on {OBJECT}")
+    for layer_words in ("identity-based policies", "permissions boundary", "session policy", "SCPs", "RCPs"):
+        assert layer_words in text
+    assert "confirm it" in text
+
+
+# --- special cases ------------------------------------------------------------------------------------------------
+
+
+def test_assumed_role_session_explains_role_and_session_policies() -> None:
+    text = explanation(denial(SESSION, layer=Layer.IDENTITY, kind=DenialKind.IMPLICIT))
+    assert (
+        "The caller is session ci-42 of role build-bot-role: AWS evaluates the role's policies, plus any session "
+        "policy passed when the session was created"
+    ) in text
+
+
+def test_sso_role_points_at_the_permission_set() -> None:
+    diagnosis = explain_offline(denial(SSO_SESSION, layer=Layer.IDENTITY, kind=DenialKind.IMPLICIT))
+    assert "permission set DataReaders" in diagnosis.explanation
+    assert "not on the role" in diagnosis.explanation
+    assert diagnosis.fixes[0].owner == OWNER_SSO
+
+
+def test_root_is_not_restricted_by_identity_policies() -> None:
+    text = explanation(denial(f"arn:aws:iam::{ACCOUNT}:root", layer=Layer.SCP, kind=DenialKind.EXPLICIT))
+    assert f"The caller is the root user of account {ACCOUNT}" in text
+    assert "identity-based policies never restrict root" in text
+
+
+def test_anonymous_means_no_credentials() -> None:
+    text = explanation(denial("anonymous"))
+    assert "not signed (anonymous)" in text
+    assert "found no credentials" in text
+
+
+def test_service_principal_is_allowed_through_the_resource_policy() -> None:
+    text = explanation(denial("events.amazonaws.com", "sns:Publish", f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"))
+    assert 'Principal {"Service": "events.amazonaws.com"}' in text
+
+
+def test_unnamed_caller_gets_the_caller_identity_hint() -> None:
+    text = explanation(denial(None))
+    assert "aws sts get-caller-identity" in text
+
+
+def test_encoded_message_says_decode_first() -> None:
+    diagnosis = explain_offline(denial(USER, "ec2:RunInstances", None, encoded_message="enc0ded" * 300))
+    assert "decode them first" in diagnosis.explanation
+    assert "ENCODED" in diagnosis.explanation
+    assert "enc0ded" not in diagnosis.explanation
+    assert diagnosis.commands[0].startswith("aws sts decode-authorization-message")
+
+
+def test_authorization_id_points_at_the_access_troubleshooter() -> None:
+    request = denial(USER, layer=Layer.IDENTITY, kind=DenialKind.EXPLICIT, authorization_id="abc123")
+    diagnosis = explain_offline(request)
+    assert "IAM Access Troubleshooter" in diagnosis.explanation
+    assert diagnosis.commands[0] == "aws iam-toolbox get-request-authorization-details --authorization-id abc123"
+
+
+def test_cross_account_resource_needs_both_sides() -> None:
+    key = f"arn:aws:kms:us-east-1:{OTHER_ACCOUNT}:key/abcd-1234"
+    text = explanation(denial(ROLE, "kms:Decrypt", key, layer=Layer.RESOURCE, kind=DenialKind.IMPLICIT))
+    assert (
+        f"The caller (account {ACCOUNT}) and the resource (account {OTHER_ACCOUNT}) are in different accounts"
+    ) in text
+
+
+def test_same_account_resource_is_not_called_cross_account() -> None:
+    text = explanation(denial(ROLE, "kms:Decrypt", KEY, layer=Layer.RESOURCE, kind=DenialKind.IMPLICIT))
+    assert "different accounts" not in text
+
+
+# --- the per-layer checklist --------------------------------------------------------------------------------------
+
+
+def test_checklist_marks_the_reported_layer_and_leaves_the_rest_unchecked() -> None:
+    request = denial(SESSION, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT, policy_arn=SCP_ARN)
+    verdicts = {v.layer: v for v in offline_checklist(request)}
+    assert tuple(verdicts) == CHECKLIST_ORDER
+    assert verdicts[Layer.SCP].status is LayerStatus.EXPLICIT_DENY
+    assert verdicts[Layer.SCP].summary == f"AWS reported: with an explicit deny in a service control policy: {SCP_ARN}"
+    assert verdicts[Layer.SCP].policies == (SCP_ARN,)
+    for layer in (Layer.IDENTITY, Layer.BOUNDARY, Layer.SESSION, Layer.RESOURCE, Layer.VPCE):
+        assert verdicts[layer].status is LayerStatus.UNKNOWN
+        assert verdicts[layer].summary == NOT_CHECKED
+    assert verdicts[Layer.TRUST].status is LayerStatus.NOT_APPLICABLE
+    assert verdicts[Layer.RCP].status is LayerStatus.NOT_APPLICABLE
+    assert verdicts[Layer.RCP].summary == "RCPs do not apply to ec2"
+
+
+def test_checklist_for_a_user_has_no_session_layer() -> None:
+    verdicts = {v.layer: v for v in offline_checklist(denial(USER, layer=Layer.IDENTITY, kind=DenialKind.IMPLICIT))}
+    assert verdicts[Layer.IDENTITY].status is LayerStatus.IMPLICIT_DENY
+    assert verdicts[Layer.SESSION].status is LayerStatus.NOT_APPLICABLE
+    assert verdicts[Layer.RCP].status is LayerStatus.UNKNOWN
+
+
+def test_checklist_for_assume_role_keeps_trust_open() -> None:
+    target = f"arn:aws:iam::{OTHER_ACCOUNT}:role/deployer"
+    verdicts = {v.layer: v for v in offline_checklist(denial(SESSION, "sts:AssumeRole", target))}
+    assert verdicts[Layer.TRUST].status is LayerStatus.UNKNOWN
+    assert all(v.status is not LayerStatus.IMPLICIT_DENY for v in verdicts.values())
+
+
+def test_checklist_for_anonymous_drops_the_caller_side_layers() -> None:
+    verdicts = {v.layer: v for v in offline_checklist(denial("anonymous"))}
+    for layer in (Layer.IDENTITY, Layer.BOUNDARY, Layer.SESSION, Layer.SCP):
+        assert verdicts[layer].status is LayerStatus.NOT_APPLICABLE
+    assert verdicts[Layer.RESOURCE].status is LayerStatus.UNKNOWN
+
+
+# --- fixes and commands follow the reported layer -----------------------------------------------------------------
+
+
+def test_scp_diagnosis_fix_and_commands() -> None:
+    request = denial(SESSION, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT, policy_arn=SCP_ARN)
+    diagnosis = explain_offline(request)
+    assert [f.owner for f in diagnosis.fixes] == [OWNER_ORG]
+    assert diagnosis.commands[:2] == (
+        "aws sts get-caller-identity",
+        "aws organizations describe-policy --policy-id p-examplescp --query Policy.Content --output text",
+    )
+    assert not any(c.startswith("aws s3api") for c in diagnosis.commands)
+
+
+def test_resource_diagnosis_checks_both_sides() -> None:
+    request = denial(ROLE, "kms:Decrypt", KEY, layer=Layer.RESOURCE, kind=DenialKind.IMPLICIT)
+    commands = explain_offline(request).commands
+    assert commands[1].startswith("aws kms get-key-policy")
+    assert commands[2].startswith("aws iam simulate-principal-policy")
+
+
+def test_unknown_diagnosis_confirms_first() -> None:
+    diagnosis = explain_offline(denial(ROLE, "kms:Decrypt", KEY))
+    assert diagnosis.fix is not None
+    assert diagnosis.fix.policy is None
+    assert "Confirm it before changing anything" in diagnosis.fix.summary
+    assert all(f.summary.startswith("Unverified: ") for f in diagnosis.fixes[1:])
+    assert any(c.startswith("aws organizations list-policies-for-target") for c in diagnosis.commands)
+
+
+def test_explain_scan_offline_keeps_the_order() -> None:
+    first = denial(USER, "s3:GetObject", OBJECT, layer=Layer.IDENTITY, kind=DenialKind.IMPLICIT)
+    second = denial(SESSION, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT)
+    diagnoses = explain_scan_offline(ScanResult(denials=(first, second)))
+    assert [d.request for d in diagnoses] == [first, second]
+    assert [d.decision for d in diagnoses] == [Decision.IMPLICIT_DENY, Decision.EXPLICIT_DENY]
+    assert explain_scan_offline(ScanResult(denials=())) == ()

@@ -1,0 +1,581 @@
+"""Fix builders: the exact statement, where it goes, who owns it, and never an Allow where one cannot help."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from diagnostics.model import Blocker, ConditionCheck, DenialKind, Fix, Layer
+from diagnostics.remediation import (
+    OWNER_ACCOUNT,
+    OWNER_BOUNDARY,
+    OWNER_CALLER,
+    OWNER_KEY,
+    OWNER_NETWORK,
+    OWNER_ORG,
+    OWNER_RESOURCE,
+    OWNER_SESSION,
+    OWNER_SSO,
+    boundary_fix,
+    describe_condition,
+    explicit_deny_fix,
+    fix_for,
+    fixes_for,
+    identity_grant_fix,
+    org_policy_fix,
+    policy_holder,
+    policy_name,
+    resource_grant_fix,
+    session_policy_fix,
+    statement_sid,
+    trust_fix,
+    unconfirmed_fixes,
+    vpc_endpoint_fix,
+)
+from tests.diagnostics.denials import (
+    ACCOUNT,
+    BOUNDARY_ARN,
+    GUARDRAIL_ARN,
+    KEY,
+    OBJECT,
+    OTHER_ACCOUNT,
+    ROLE,
+    SCP_ARN,
+    SESSION,
+    SSO_SESSION,
+    USER,
+    denial,
+)
+
+
+def _statement(fix: Fix) -> dict[str, object]:
+    assert fix.policy is not None
+    statements = fix.policy["Statement"]
+    assert isinstance(statements, list)
+    assert len(statements) == 1
+    statement = statements[0]
+    assert isinstance(statement, dict)
+    return statement
+
+
+def _says_add_an_allow(fix: Fix) -> bool:
+    return fix.policy is not None and "Statement" in fix.policy
+
+
+# --- missing identity grant -------------------------------------------------------------------------------------
+
+
+def test_identity_grant_for_a_user_is_a_least_privilege_document() -> None:
+    fix = identity_grant_fix(denial(USER, "s3:GetObject", OBJECT))
+    assert fix.policy == {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "AllowS3GetObject", "Effect": "Allow", "Action": "s3:GetObject", "Resource": OBJECT}],
+    }
+    assert fix.attach_to == USER
+    assert fix.owner == OWNER_ACCOUNT
+    assert "user build-bot" in fix.summary
+
+
+def test_identity_grant_for_a_session_goes_on_the_role() -> None:
+    fix = identity_grant_fix(denial(SESSION, "s3:GetObject", OBJECT))
+    assert fix.attach_to == ROLE
+    assert "role build-bot-role" in fix.summary
+    assert "session cannot hold policies" in fix.summary
+
+
+def test_identity_grant_spells_the_action_as_the_catalogue_does() -> None:
+    fix = identity_grant_fix(denial(USER, "S3:getobject", OBJECT))
+    assert _statement(fix)["Action"] == "s3:GetObject"
+    assert _statement(fix)["Sid"] == "AllowS3GetObject"
+
+
+def test_identity_grant_uses_star_for_actions_without_resources() -> None:
+    fix = identity_grant_fix(denial(USER, "s3:ListAllMyBuckets", "arn:aws:s3:::whatever"))
+    assert _statement(fix)["Resource"] == "*"
+    assert "s3:ListAllMyBuckets cannot be scoped to a resource" in fix.summary
+
+
+def test_identity_grant_without_a_resource_uses_star_and_says_to_narrow_it() -> None:
+    fix = identity_grant_fix(denial(USER, "sqs:SendMessage", None))
+    assert _statement(fix)["Resource"] == "*"
+    assert "names no resource" in fix.summary
+    assert "narrow it" in fix.summary
+
+
+def test_identity_grant_notes_kms_for_sse_kms_objects() -> None:
+    fix = identity_grant_fix(denial(USER, "s3:GetObject", OBJECT))
+    assert "kms:Decrypt" in fix.summary
+    assert "SSE-KMS" in fix.summary
+    assert _statement(fix)["Action"] == "s3:GetObject"
+
+
+def test_identity_grant_notes_pass_role_for_run_instances() -> None:
+    fix = identity_grant_fix(denial(USER, "ec2:RunInstances", "arn:aws:ec2:us-east-1:123456789012:instance/*"))
+    assert "iam:PassRole" in fix.summary
+
+
+def test_identity_grant_on_a_kms_key_says_the_key_policy_must_allow_too() -> None:
+    fix = identity_grant_fix(denial(ROLE, "kms:Decrypt", KEY))
+    assert _statement(fix)["Resource"] == KEY
+    assert "key policy of key abcd-1234 must also allow it" in fix.summary
+
+
+def test_identity_grant_for_a_cross_account_resource_says_both_sides() -> None:
+    queue = f"arn:aws:sqs:eu-west-1:{OTHER_ACCOUNT}:jobs"
+    fix = identity_grant_fix(denial(ROLE, "sqs:SendMessage", queue))
+    assert _statement(fix)["Resource"] == queue
+    assert f"The resource is in account {OTHER_ACCOUNT}: the queue policy of jobs must also allow" in fix.summary
+
+
+def test_identity_grant_for_an_unknown_action_warns_and_suggests() -> None:
+    fix = identity_grant_fix(denial(USER, "s3:GetObjekt", OBJECT))
+    assert _statement(fix)["Action"] == "s3:GetObjekt"
+    assert "not in the AWS action catalogue (did you mean s3:GetObject?)" in fix.summary
+
+
+def test_identity_grant_for_sso_goes_to_the_permission_set() -> None:
+    fix = identity_grant_fix(denial(SSO_SESSION, "s3:GetObject", OBJECT))
+    assert fix.owner == OWNER_SSO
+    assert fix.attach_to is None
+    assert "permission set DataReaders" in fix.summary
+    assert "re-provision" in fix.summary
+    assert _statement(fix)["Resource"] == OBJECT
+
+
+def test_identity_grant_for_a_federated_user_names_the_calling_user() -> None:
+    fix = identity_grant_fix(denial(f"arn:aws:sts::{ACCOUNT}:federated-user/bob", "s3:GetObject", OBJECT))
+    assert fix.attach_to is None
+    assert "GetFederationToken" in fix.summary
+    assert _statement(fix)["Action"] == "s3:GetObject"
+
+
+def test_identity_grant_for_an_unnamed_caller_says_how_to_find_it() -> None:
+    fix = identity_grant_fix(denial(None, "s3:GetObject", OBJECT))
+    assert fix.attach_to is None
+    assert "aws sts get-caller-identity" in fix.summary
+    assert _statement(fix)["Resource"] == OBJECT
+
+
+def test_root_gets_no_identity_grant() -> None:
+    fix = identity_grant_fix(denial(f"arn:aws:iam::{ACCOUNT}:root", "s3:GetObject", OBJECT))
+    assert fix.policy is None
+    assert "SCP or RCP" in fix.summary
+
+
+def test_anonymous_caller_gets_credentials_advice_not_a_public_grant() -> None:
+    fix = identity_grant_fix(denial("anonymous", "s3:GetObject", OBJECT))
+    assert fix.policy is None
+    assert fix.owner == OWNER_CALLER
+    assert "without credentials" in fix.summary
+    assert "public" in fix.summary
+
+
+def test_identity_grant_without_an_action_writes_no_policy() -> None:
+    fix = identity_grant_fix(denial(USER, None, OBJECT))
+    assert fix.policy is None
+    assert fix.attach_to == USER
+
+
+def test_unmet_condition_says_to_meet_it_not_to_add_a_grant() -> None:
+    blocker = Blocker(
+        Layer.IDENTITY,
+        DenialKind.IMPLICIT,
+        policy="S3Access",
+        sid="ReadWithMfa",
+        unmet="condition",
+        conditions=(ConditionCheck("aws:MultiFactorAuthPresent", "Bool", ("true",), None),),
+    )
+    fix = identity_grant_fix(denial(USER, "s3:GetObject", OBJECT), blocker)
+    assert fix.policy is None
+    assert "S3Access (statement ReadWithMfa) allows s3:GetObject, but only when" in fix.summary
+    assert "aws:MultiFactorAuthPresent Bool [true] (request: absent)" in fix.summary
+    assert "get-session-token" in fix.summary
+
+
+# --- missing resource grant -------------------------------------------------------------------------------------
+
+
+def test_resource_grant_names_the_role_behind_a_session() -> None:
+    fix = resource_grant_fix(denial(SESSION, "s3:GetObject", OBJECT))
+    assert fix.policy == {
+        "Sid": "AllowBuildBotRoleS3GetObject",
+        "Effect": "Allow",
+        "Principal": {"AWS": ROLE},
+        "Action": "s3:GetObject",
+        "Resource": OBJECT,
+    }
+    assert fix.owner == OWNER_RESOURCE
+    assert fix.attach_to == "arn:aws:s3:::prod-artifacts"
+    assert "bucket policy of prod-artifacts" in fix.summary
+    assert "cross-account access needs both sides" in fix.summary
+
+
+def test_resource_grant_on_a_key_is_for_key_administrators() -> None:
+    fix = resource_grant_fix(denial(ROLE, "kms:Decrypt", KEY))
+    assert fix.owner == OWNER_KEY
+    assert fix.policy is not None
+    assert fix.policy["Resource"] == "*"
+    assert fix.policy["Principal"] == {"AWS": ROLE}
+    assert "key policy of key abcd-1234" in fix.summary
+    assert f"arn:aws:iam::{ACCOUNT}:root" in fix.summary
+
+
+def test_resource_grant_across_accounts_names_both_accounts() -> None:
+    queue = f"arn:aws:sqs:eu-west-1:{OTHER_ACCOUNT}:jobs"
+    fix = resource_grant_fix(denial(ROLE, "sqs:SendMessage", queue))
+    assert fix.policy is not None
+    assert fix.policy["Resource"] == queue
+    assert f"The caller is in account {ACCOUNT} and the resource in {OTHER_ACCOUNT}" in fix.summary
+
+
+def test_resource_grant_for_ecr_has_no_resource_element() -> None:
+    repo = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/app"
+    fix = resource_grant_fix(denial(ROLE, "ecr:BatchGetImage", repo))
+    assert fix.policy is not None
+    assert "Resource" not in fix.policy
+    assert "repository policy of app" in fix.summary
+
+
+def test_resource_grant_for_lambda_says_to_use_add_permission() -> None:
+    function = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:resize"
+    fix = resource_grant_fix(denial(ROLE, "lambda:InvokeFunction", function))
+    assert (
+        f"aws lambda add-permission --function-name {function} --statement-id AllowBuildBotRoleLambdaInvokeFunction "
+        f"--action lambda:InvokeFunction --principal {ROLE}"
+    ) in fix.summary
+
+
+def test_resource_grant_for_a_service_principal_uses_service_and_warns_of_confused_deputy() -> None:
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"
+    fix = resource_grant_fix(denial("events.amazonaws.com", "sns:Publish", topic))
+    assert fix.policy is not None
+    assert fix.policy["Principal"] == {"Service": "events.amazonaws.com"}
+    assert "aws:SourceArn" in fix.summary
+
+
+def test_resource_grant_for_a_role_resource_is_a_trust_statement() -> None:
+    target = f"arn:aws:iam::{OTHER_ACCOUNT}:role/deployer"
+    fix = resource_grant_fix(denial(SESSION, "sts:AssumeRole", target))
+    assert fix.policy is not None
+    assert fix.policy["Principal"] == {"AWS": ROLE}
+    assert "trust policy of role deployer" in fix.summary
+
+
+def test_resource_grant_without_a_resource_writes_no_policy() -> None:
+    fix = resource_grant_fix(denial(ROLE, "s3:GetObject", None))
+    assert fix.policy is None
+    assert "names no resource" in fix.summary
+
+
+# --- role trust ---------------------------------------------------------------------------------------------------
+
+
+def test_trust_statement_across_accounts() -> None:
+    target = f"arn:aws:iam::{OTHER_ACCOUNT}:role/deployer"
+    fix = trust_fix(denial(SESSION, "sts:AssumeRole", target))
+    assert fix.policy == {
+        "Sid": "AllowBuildBotRoleAssumeRole",
+        "Effect": "Allow",
+        "Principal": {"AWS": ROLE},
+        "Action": "sts:AssumeRole",
+    }
+    assert fix.attach_to == target
+    assert fix.owner == OWNER_ACCOUNT
+    assert "update-assume-role-policy replaces the whole trust policy" in fix.summary
+    assert f"caller's identity policy must also allow sts:AssumeRole on {target}" in fix.summary
+
+
+def test_trust_for_tag_session_allows_that_action() -> None:
+    target = f"arn:aws:iam::{ACCOUNT}:role/deployer"
+    fix = trust_fix(denial(USER, "sts:TagSession", target))
+    assert fix.policy is not None
+    assert fix.policy["Action"] == "sts:TagSession"
+    assert fix.policy["Principal"] == {"AWS": USER}
+
+
+def test_trust_for_web_identity_names_the_provider_without_guessing_it() -> None:
+    target = f"arn:aws:iam::{ACCOUNT}:role/gha-deploy"
+    fix = trust_fix(denial(None, "sts:AssumeRoleWithWebIdentity", target))
+    assert fix.policy is None
+    assert '"Federated"' in fix.summary
+    assert "role gha-deploy" in fix.summary
+
+
+# --- explicit denies ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("layer", "owner", "where"),
+    [
+        (Layer.IDENTITY, OWNER_ACCOUNT, "The identity-based policy ProdGuardrail"),
+        (Layer.BOUNDARY, OWNER_BOUNDARY, "The permissions boundary ProdGuardrail"),
+        (Layer.SESSION, OWNER_SESSION, "The session policy of user build-bot"),
+        (Layer.RESOURCE, OWNER_RESOURCE, "The bucket policy of prod-artifacts"),
+        (Layer.VPCE, OWNER_NETWORK, "The VPC endpoint policy"),
+    ],
+)
+def test_explicit_deny_says_change_the_deny_not_add_an_allow(layer: Layer, owner: str, where: str) -> None:
+    request = denial(USER, "s3:DeleteObject", OBJECT, layer=layer, kind=DenialKind.EXPLICIT, policy_arn=GUARDRAIL_ARN)
+    fix = fix_for(request, Blocker(layer, DenialKind.EXPLICIT, policy_arn=GUARDRAIL_ARN))
+    assert fix.owner == owner
+    assert fix.summary.startswith(where)
+    assert "adding an Allow cannot help" in fix.summary
+    assert not _says_add_an_allow(fix)
+
+
+def test_explicit_deny_quotes_statement_and_conditions() -> None:
+    blocker = Blocker(
+        Layer.RESOURCE,
+        DenialKind.EXPLICIT,
+        sid="DenyInsecureTransport",
+        conditions=(ConditionCheck("aws:SecureTransport", "Bool", ("false",), "false"),),
+    )
+    fix = explicit_deny_fix(denial(ROLE, "s3:GetObject", OBJECT), blocker)
+    assert (
+        "The bucket policy of prod-artifacts has a Deny statement (statement DenyInsecureTransport) matching "
+        f"s3:GetObject on {OBJECT} when aws:SecureTransport Bool [false] (request: false)."
+    ) in fix.summary
+    assert fix.attach_to == "arn:aws:s3:::prod-artifacts"
+
+
+def test_explicit_deny_in_an_aws_managed_policy_says_detach_it() -> None:
+    managed = "arn:aws:iam::aws:policy/AWSDenyAll"
+    fix = explicit_deny_fix(denial(ROLE), Blocker(Layer.IDENTITY, DenialKind.EXPLICIT, policy_arn=managed))
+    assert "AWS managed policy and cannot be edited" in fix.summary
+    assert fix.attach_to == managed
+
+
+def test_explicit_deny_for_sso_is_for_identity_center_admins() -> None:
+    fix = explicit_deny_fix(denial(SSO_SESSION), Blocker(Layer.IDENTITY, DenialKind.EXPLICIT))
+    assert fix.owner == OWNER_SSO
+    assert "permission set DataReaders" in fix.summary
+
+
+def test_explicit_deny_in_a_session_policy_needs_a_new_session() -> None:
+    fix = explicit_deny_fix(denial(SESSION), Blocker(Layer.SESSION, DenialKind.EXPLICIT))
+    assert fix.owner == OWNER_SESSION
+    assert "created again" in fix.summary
+
+
+def test_explicit_deny_in_a_trust_policy_points_at_the_role() -> None:
+    target = f"arn:aws:iam::{ACCOUNT}:role/deployer"
+    fix = explicit_deny_fix(denial(USER, "sts:AssumeRole", target), Blocker(Layer.TRUST, DenialKind.EXPLICIT))
+    assert fix.summary.startswith("The trust policy of role deployer has a Deny statement")
+    assert fix.attach_to == target
+
+
+# --- SCP and RCP --------------------------------------------------------------------------------------------------
+
+
+def test_explicit_scp_is_for_org_admins_and_no_iam_policy_can_fix_it() -> None:
+    request = denial(SESSION, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT, policy_arn=SCP_ARN)
+    fix = org_policy_fix(request, Blocker(Layer.SCP, DenialKind.EXPLICIT, policy="p-examplescp", policy_arn=SCP_ARN))
+    assert fix.owner == OWNER_ORG
+    assert fix.attach_to == SCP_ARN
+    assert fix.policy is None
+    assert f"No IAM policy in account {ACCOUNT} can fix it" in fix.summary
+    assert "service control policy p-examplescp" in fix.summary
+    assert "adding an Allow in IAM cannot help" in fix.summary
+
+
+def test_implicit_scp_needs_an_allow_at_every_level() -> None:
+    fix = fix_for(denial(ROLE, "bedrock:InvokeModel", None), Blocker(Layer.SCP, DenialKind.IMPLICIT))
+    assert fix.owner == OWNER_ORG
+    assert "EVERY level" in fix.summary
+    assert "FullAWSAccess" in fix.summary
+    assert "No IAM policy" in fix.summary
+    assert _statement(fix) == {
+        "Sid": "AllowBedrockInvokeModel",
+        "Effect": "Allow",
+        "Action": "bedrock:InvokeModel",
+        "Resource": "*",
+    }
+
+
+def test_rcp_targets_the_resource_account() -> None:
+    queue = f"arn:aws:sqs:eu-west-1:{OTHER_ACCOUNT}:jobs"
+    fix = fix_for(denial(ROLE, "sqs:SendMessage", queue), Blocker(Layer.RCP, DenialKind.EXPLICIT))
+    assert fix.owner == OWNER_ORG
+    assert "resource control policy" in fix.summary
+    assert f"No IAM policy in account {OTHER_ACCOUNT}" in fix.summary
+    assert fix.policy is None
+
+
+# --- boundary, session, endpoint ----------------------------------------------------------------------------------
+
+
+def test_boundary_fix_changes_the_boundary_not_the_role() -> None:
+    request = denial(ROLE, "s3:GetObject", OBJECT, layer=Layer.BOUNDARY, kind=DenialKind.IMPLICIT)
+    fix = boundary_fix(request, Blocker(Layer.BOUNDARY, DenialKind.IMPLICIT, policy_arn=BOUNDARY_ARN))
+    assert fix.owner == OWNER_BOUNDARY
+    assert fix.attach_to == BOUNDARY_ARN
+    assert "permissions boundary DevBoundary" in fix.summary
+    assert "attaching more permissions to the role cannot help" in fix.summary
+    assert _statement(fix)["Resource"] == OBJECT
+
+
+def test_session_fix_is_for_the_session_creator() -> None:
+    fix = session_policy_fix(denial(SESSION, "s3:PutObject", OBJECT))
+    assert fix.owner == OWNER_SESSION
+    assert fix.attach_to is None
+    assert "changing the role's policies cannot help" in fix.summary
+    assert "new session" in fix.summary
+    assert _statement(fix)["Action"] == "s3:PutObject"
+
+
+def test_vpc_endpoint_fix_names_the_endpoint_from_the_context() -> None:
+    request = denial(SESSION, "s3:GetObject", OBJECT, context={"aws:SourceVpce": "vpce-0abc1234"})
+    fix = vpc_endpoint_fix(request)
+    assert fix.owner == OWNER_NETWORK
+    assert fix.attach_to == "vpce-0abc1234"
+    assert fix.policy == {
+        "Sid": "AllowBuildBotRoleS3GetObject",
+        "Effect": "Allow",
+        "Principal": {"AWS": ROLE},
+        "Action": "s3:GetObject",
+        "Resource": OBJECT,
+    }
+
+
+# --- unknown layer ------------------------------------------------------------------------------------------------
+
+
+def test_unknown_layer_confirms_first_then_an_unverified_grant() -> None:
+    fixes = unconfirmed_fixes(denial(USER, "s3:GetObject", OBJECT))
+    assert len(fixes) == 2
+    confirm, grant = fixes
+    assert confirm.policy is None
+    assert "Confirm it before changing anything" in confirm.summary
+    assert grant.summary.startswith("Unverified: ")
+    assert grant.attach_to == USER
+    assert _statement(grant)["Action"] == "s3:GetObject"
+
+
+def test_unknown_assume_role_suggests_trust_and_identity() -> None:
+    target = f"arn:aws:iam::{OTHER_ACCOUNT}:role/deployer"
+    confirm, trust, grant = unconfirmed_fixes(denial(SESSION, "sts:AssumeRole", target))
+    assert confirm.policy is None
+    assert trust.policy is not None
+    assert trust.policy["Principal"] == {"AWS": ROLE}
+    assert _statement(grant) == {
+        "Sid": "AllowStsAssumeRole",
+        "Effect": "Allow",
+        "Action": "sts:AssumeRole",
+        "Resource": target,
+    }
+    assert all(f.summary.startswith("Unverified: ") for f in (trust, grant))
+
+
+def test_unknown_cross_account_key_also_suggests_the_key_policy() -> None:
+    key = f"arn:aws:kms:us-east-1:{OTHER_ACCOUNT}:key/abcd-1234"
+    fixes = unconfirmed_fixes(denial(ROLE, "kms:Decrypt", key))
+    assert [f.owner for f in fixes] == [OWNER_ACCOUNT, OWNER_ACCOUNT, OWNER_KEY]
+
+
+def test_explicit_deny_without_a_layer_never_suggests_an_allow() -> None:
+    fixes = unconfirmed_fixes(denial(USER, "s3:DeleteObject", OBJECT), DenialKind.EXPLICIT)
+    assert len(fixes) == 1
+    assert fixes[0].policy is None
+    assert "adding an Allow cannot help" in fixes[0].summary
+
+
+def test_unknown_anonymous_is_about_credentials() -> None:
+    fixes = unconfirmed_fixes(denial("anonymous", "s3:GetObject", OBJECT))
+    assert [f.owner for f in fixes] == [OWNER_CALLER]
+
+
+# --- dispatch and helpers -----------------------------------------------------------------------------------------
+
+
+def test_fix_for_dispatches_by_layer_and_kind() -> None:
+    request = denial(SESSION, "s3:GetObject", OBJECT)
+    owners = {(layer, kind): fix_for(request, Blocker(layer, kind)).owner for layer in Layer for kind in DenialKind}
+    assert owners[(Layer.IDENTITY, DenialKind.IMPLICIT)] == OWNER_ACCOUNT
+    assert owners[(Layer.RESOURCE, DenialKind.IMPLICIT)] == OWNER_RESOURCE
+    assert owners[(Layer.BOUNDARY, DenialKind.IMPLICIT)] == OWNER_BOUNDARY
+    assert owners[(Layer.SESSION, DenialKind.IMPLICIT)] == OWNER_SESSION
+    assert owners[(Layer.VPCE, DenialKind.IMPLICIT)] == OWNER_NETWORK
+    assert owners[(Layer.SCP, DenialKind.IMPLICIT)] == OWNER_ORG
+    assert owners[(Layer.RCP, DenialKind.EXPLICIT)] == OWNER_ORG
+    assert owners[(Layer.BOUNDARY, DenialKind.EXPLICIT)] == OWNER_BOUNDARY
+
+
+def test_fixes_for_keeps_the_blockers_order() -> None:
+    request = denial(SESSION, "s3:GetObject", OBJECT)
+    blockers = [Blocker(Layer.SCP, DenialKind.EXPLICIT), Blocker(Layer.IDENTITY, DenialKind.IMPLICIT)]
+    assert [f.owner for f in fixes_for(request, blockers)] == [OWNER_ORG, OWNER_ACCOUNT]
+
+
+def test_no_fix_suggests_an_allow_where_it_cannot_help() -> None:
+    request = denial(SESSION, "s3:GetObject", OBJECT)
+    for layer in Layer:
+        fix = fix_for(request, Blocker(layer, DenialKind.EXPLICIT))
+        assert not _says_add_an_allow(fix), layer
+        assert fix.policy is None, layer
+
+
+@pytest.mark.parametrize(
+    ("parts", "sid"),
+    [
+        (("Allow", "s3:GetObject"), "AllowS3GetObject"),
+        (("Allow", "resource-groups:GetGroup"), "AllowResourceGroupsGetGroup"),
+        (("Allow", "build-bot.role", "kms:Decrypt"), "AllowBuildBotRoleKmsDecrypt"),
+        (("", "--"), "Statement"),
+    ],
+)
+def test_statement_sid_is_alphanumeric(parts: tuple[str, ...], sid: str) -> None:
+    assert statement_sid(*parts) == sid
+    assert re.fullmatch(r"[A-Za-z0-9]+", statement_sid(*parts))
+
+
+@pytest.mark.parametrize(
+    ("arn", "label", "holder_arn"),
+    [
+        (OBJECT, "bucket policy of prod-artifacts", "arn:aws:s3:::prod-artifacts"),
+        ("arn:aws:s3:::prod-artifacts", "bucket policy of prod-artifacts", "arn:aws:s3:::prod-artifacts"),
+        (
+            f"arn:aws:s3:us-east-1:{ACCOUNT}:accesspoint/ap1/object/a.txt",
+            "access point policy of ap1",
+            f"arn:aws:s3:us-east-1:{ACCOUNT}:accesspoint/ap1",
+        ),
+        (KEY, "key policy of key abcd-1234", KEY),
+        (
+            f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/build",
+            "key policy of the key behind alias/build",
+            f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/build",
+        ),
+        (f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs", "queue policy of jobs", f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"),
+        (
+            f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:resize:live",
+            "resource-based policy of function resize:live",
+            f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:resize:live",
+        ),
+        (f"arn:aws:iam::{ACCOUNT}:role/ops/deployer", "trust policy of role deployer", None),
+        (
+            f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/t",
+            f"resource-based policy of arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/t",
+            None,
+        ),
+    ],
+)
+def test_policy_holder(arn: str, label: str, holder_arn: str | None) -> None:
+    holder = policy_holder(arn)
+    assert holder is not None
+    assert holder.label == label
+    assert holder.arn == (holder_arn or arn)
+
+
+@pytest.mark.parametrize("arn", [None, "", "*", "not-an-arn"])
+def test_policy_holder_needs_an_arn(arn: str | None) -> None:
+    assert policy_holder(arn) is None
+
+
+def test_policy_name_and_condition_text() -> None:
+    assert policy_name(BOUNDARY_ARN) == "DevBoundary"
+    assert policy_name(SCP_ARN) == "p-examplescp"
+    assert policy_name(None) is None
+    check = ConditionCheck("aws:PrincipalTag/team", "StringEquals", ("a", "b"), ("c", "d"))
+    assert describe_condition(check) == "aws:PrincipalTag/team StringEquals [a, b] (request: c, d)"
+    unknown = ConditionCheck("aws:SourceVpce", "StringEquals", ("vpce-1",), unknown=True)
+    assert describe_condition(unknown) == "aws:SourceVpce StringEquals [vpce-1] (request: unknown)"
