@@ -46,7 +46,6 @@ def moto_server() -> Iterator[MotoServer]:
 @pytest.fixture(scope="session")
 def fake_toolbox() -> Iterator[FakeToolbox]:
     toolbox = FakeToolbox().start()
-    assert isinstance(toolbox, FakeToolbox)
     yield toolbox
     toolbox.stop()
 

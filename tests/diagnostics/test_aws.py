@@ -333,7 +333,7 @@ async def test_callers_get_their_own_copy_of_an_answer(make_adapter: MakeAdapter
     aws_world.create_role(TARGET_ACCOUNT, "app")
     adapter = make_adapter()
     first = await adapter.call("iam", "GetRole", {"RoleName": "app"}, account=TARGET_ACCOUNT)
-    first["Role"]["RoleName"] = "tampered"  # type: ignore[index]
+    first["Role"]["RoleName"] = "tampered"
     second = await adapter.call("iam", "GetRole", {"RoleName": "app"}, account=TARGET_ACCOUNT)
     assert second["Role"]["RoleName"] == "app"
 

@@ -368,7 +368,7 @@ def _simulate_principal_policy(self: IamResponse) -> ActionResult:
     return ActionResult({"IsTruncated": False, "EvaluationResults": results})
 
 
-_LOOKUP_KEYS = {
+_LOOKUP_KEYS: dict[str, Callable[[dict[str, Any]], list[Any]]] = {
     "EventId": lambda e: [e["EventId"]],
     "EventName": lambda e: [e["EventName"]],
     "ReadOnly": lambda e: [e["ReadOnly"]],

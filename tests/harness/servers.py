@@ -10,7 +10,7 @@ import threading
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -148,7 +148,7 @@ class LoopbackServer:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> LoopbackServer:
+    def start(self) -> Self:
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         # A short poll interval keeps stop() quick (werkzeug's default makes it take half a second).
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
