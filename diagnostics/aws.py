@@ -40,6 +40,7 @@ from diagnostics.reader import (
     AccountNotAllowed,
     AssumeRoleFailed,
     AwsConfig,
+    AwsReader,
     BudgetExceeded,
     CallOutcome,
     CallRecord,
@@ -50,6 +51,7 @@ from diagnostics.reader import (
     ReadError,
     ReadOnlyViolation,
     ReadOperation,
+    RecordingReader,
     RequestRejected,
     RoleKind,
     Throttled,
@@ -244,7 +246,7 @@ def _strip(response: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
 
-class AwsAdapter:
+class AwsAdapter(AwsReader):
     """Read-only access to AWS for the whole process: shared clients, credentials, cache and worker threads.
 
     Every call is checked against the read allow-list twice: here, before credentials are fetched, and by a
@@ -611,7 +613,9 @@ class AwsAdapter:
                     aws_message=message or None,
                 )
             if code in _NOT_FOUND_CODES or status == 404:
-                return error(NotFound, f"{service} {operation}: not found ({code or status})", code)
+                # The message tells apart what is missing where one code covers several (Lambda: function or policy).
+                detail = f"{code or status}: {message[:200]}" if message else f"{code or status}"
+                return error(NotFound, f"{service} {operation}: not found ({detail})", code)
             if code in _THROTTLE_CODES or status == 429:
                 attempts = self._config.max_attempts
                 return error(
@@ -793,7 +797,7 @@ def _holder(identity: _Identity) -> str:
     return {_Who.OWN: "bot's own", _Who.READ: "read-only role's", _Who.ORG: "organizations read role's"}[identity.kind]
 
 
-class ReadScope:
+class ReadScope(RecordingReader):
     """One diagnosis's view of the adapter: a budget of AWS reads and a record of every call."""
 
     def __init__(self, adapter: AwsAdapter, budget: int, correlation_id: str | None):

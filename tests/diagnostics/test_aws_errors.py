@@ -151,7 +151,7 @@ async def test_missing_things_are_not_found(
     with pytest.raises(NotFound) as caught:
         await adapter.call(service, operation, params, account=TARGET_ACCOUNT)
     assert caught.value.code == code
-    assert str(caught.value) == f"{service} {operation}: not found ({code})"
+    assert str(caught.value).startswith(f"{service} {operation}: not found ({code}: ")
 
 
 async def test_existing_resources_without_a_policy_are_not_found(
