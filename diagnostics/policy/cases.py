@@ -95,18 +95,25 @@ _BPA_KEYS: Final = frozenset(
 
 def load_cases(path: str | Path) -> list[Case]:
     """Read a case file (one case object or an array of them); raise CaseError/PolicyError naming what is wrong."""
+    return load_case_file(path)[0]
+
+
+def load_case_file(path: str | Path) -> tuple[list[Case], bool]:
+    """The cases of a file, and whether the file held an array (so results print as an array too)."""
     source = Path(path)
     try:
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise CaseError(f"{source}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise CaseError(f"{source}: is a directory, not a case file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise CaseError(f"{source}: cannot read: {exc}") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CaseError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
-    return parse_cases(data, origin=str(source))
+    return parse_cases(data, origin=str(source)), isinstance(data, list)
 
 
 def parse_cases(data: Any, *, origin: str = "<cases>") -> list[Case]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -86,6 +86,7 @@ class EvalRequest:
     aws_managed_resource: bool = False
     _context: dict[str, ContextValue] = field(init=False, repr=False, compare=False)
     _unknown: frozenset[str] = field(init=False, repr=False, compare=False)
+    _facts: _RequestFacts = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         normalized: dict[str, ContextValue] = {}
@@ -93,6 +94,38 @@ class EvalRequest:
             normalized[key.lower()] = tuple(value) if isinstance(value, list | tuple) else value
         object.__setattr__(self, "_context", normalized)
         object.__setattr__(self, "_unknown", frozenset(k.lower() for k in self.unknown_keys))
+        object.__setattr__(self, "_facts", _RequestFacts.of(self))
+
+
+@dataclass(frozen=True)
+class _RequestFacts:
+    """What the evaluator derives from a request alone; computed once per request, reused across policy sets."""
+
+    action: str
+    service: str
+    resource_account: str | None
+    resource_only: bool
+    same_account: bool
+    is_trust: bool
+    is_kms_key: bool
+    slr: bool
+
+    @staticmethod
+    def of(request: EvalRequest) -> _RequestFacts:
+        principal = request.principal
+        action = request.action.lower()
+        resource_account = request.resource_account or _arn_account(request.resource) or principal.account_id
+        resource_only = principal.type in (PrincipalType.ANONYMOUS, PrincipalType.SERVICE)
+        return _RequestFacts(
+            action=action,
+            service=action.partition(":")[0],
+            resource_account=resource_account,
+            resource_only=resource_only,
+            same_account=resource_only or principal.account_id == resource_account,
+            is_trust=_is_role_arn(request.resource) and action.startswith(_TRUST_ACTIONS),
+            is_kms_key=_is_kms_key(request.resource),
+            slr=_is_service_linked(principal),
+        )
 
 
 @dataclass(frozen=True)
@@ -107,15 +140,55 @@ class StatementMatch:
     policy_arn: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class EvaluationResult:
+    """The decision, every blocking layer, the deciding statements and the per-layer checklist.
+
+    ``statements`` and ``layers`` may be given as zero-argument callables: they are then built on first
+    use, so callers that only need the decision (re-evaluating candidate fixes) do not pay for them.
+    """
+
     decision: Decision
     blocked_by: tuple[Blocker, ...]
-    statements: tuple[StatementMatch, ...]
     unknown_context_keys: tuple[str, ...]
-    layers: tuple[LayerVerdict, ...]
     # Rules that decided outside any policy ("sts:GetCallerIdentity is always allowed", ...).
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...]
+    _statements: tuple[StatementMatch, ...] | Callable[[], tuple[StatementMatch, ...]] = field(
+        repr=False, compare=False
+    )
+    _layers: tuple[LayerVerdict, ...] | Callable[[], tuple[LayerVerdict, ...]] = field(repr=False, compare=False)
+
+    def __init__(
+        self,
+        decision: Decision,
+        blocked_by: tuple[Blocker, ...],
+        statements: tuple[StatementMatch, ...] | Callable[[], tuple[StatementMatch, ...]],
+        unknown_context_keys: tuple[str, ...],
+        layers: tuple[LayerVerdict, ...] | Callable[[], tuple[LayerVerdict, ...]],
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        object.__setattr__(self, "decision", decision)
+        object.__setattr__(self, "blocked_by", blocked_by)
+        object.__setattr__(self, "unknown_context_keys", unknown_context_keys)
+        object.__setattr__(self, "notes", notes)
+        object.__setattr__(self, "_statements", statements)
+        object.__setattr__(self, "_layers", layers)
+
+    @property
+    def statements(self) -> tuple[StatementMatch, ...]:
+        value = self._statements
+        if callable(value):
+            value = value()
+            object.__setattr__(self, "_statements", value)
+        return value
+
+    @property
+    def layers(self) -> tuple[LayerVerdict, ...]:
+        value = self._layers
+        if callable(value):
+            value = value()
+            object.__setattr__(self, "_layers", value)
+        return value
 
     @property
     def blocking_layers(self) -> tuple[Layer, ...]:
@@ -134,6 +207,23 @@ _KIND_BY_LAYER: Final = {
     Layer.TRUST: PolicyKind.RESOURCE,
     Layer.VPCE: PolicyKind.VPCE,
 }
+_PRINCIPAL_LAYERS: Final = frozenset({Layer.RESOURCE, Layer.TRUST, Layer.RCP, Layer.VPCE})
+# Slots index per-layer lists in the hot loop (hashing enum members costs a Python-level call).
+_LAYERS: Final = (
+    Layer.IDENTITY,
+    Layer.BOUNDARY,
+    Layer.SESSION,
+    Layer.SCP,
+    Layer.RCP,
+    Layer.RESOURCE,
+    Layer.TRUST,
+    Layer.VPCE,
+)
+_SLOT: Final = {layer: i for i, layer in enumerate(_LAYERS)}
+_SLOT_SCP: Final = 3
+_SLOT_RCP: Final = 4
+_SLOT_RESOURCE: Final = 5
+_SLOT_TRUST: Final = 6
 _IAM_PRINCIPALS: Final = frozenset(
     {PrincipalType.USER, PrincipalType.ROLE, PrincipalType.ASSUMED_ROLE, PrincipalType.FEDERATED_USER}
 )
@@ -150,7 +240,7 @@ _CANDIDATE_CACHE_LIMIT: Final = 512
 _EXACT_UNKNOWN_LIMIT: Final = 10
 
 
-@dataclass
+@dataclass(slots=True)
 class _Applied:
     """A statement that applies (True) or might apply (None, an unknown key decides) to the request."""
 
@@ -164,7 +254,7 @@ class _Applied:
     uid: int = -1
 
 
-@dataclass
+@dataclass(slots=True)
 class _Group:
     """Some statements OR'ed together: definitely true, or true if any undecided statement turns out true."""
 
@@ -188,6 +278,80 @@ class _Special:
     detail: str
 
 
+# --- compiled policy sets -------------------------------------------------------------------------
+
+_SET_CACHE_LIMIT: Final = 256
+
+
+class _CompiledSet:
+    """A PolicySet's documents compiled once, with per-request candidate statements cached by layer."""
+
+    def __init__(self, policies: PolicySet) -> None:
+        def compiled(named: Iterable[NamedPolicy], kind: PolicyKind) -> tuple[CompiledPolicy, ...]:
+            return tuple(compile_policy(n, kind) for n in named)
+
+        self.source = policies
+        self.layers: dict[tuple[Layer, int | None], tuple[CompiledPolicy, ...]] = {
+            (Layer.IDENTITY, None): compiled(policies.identity, PolicyKind.IDENTITY),
+            (Layer.BOUNDARY, None): compiled(policies.boundary, PolicyKind.BOUNDARY),
+            (Layer.SESSION, None): compiled(policies.session, PolicyKind.SESSION),
+            (Layer.VPCE, None): compiled(policies.vpce, PolicyKind.VPCE),
+        }
+        resource = compiled((policies.resource,), PolicyKind.RESOURCE) if policies.resource is not None else ()
+        self.layers[(Layer.RESOURCE, None)] = resource
+        self.layers[(Layer.TRUST, None)] = resource
+        for i, level in enumerate(policies.scp_levels):
+            self.layers[(Layer.SCP, i)] = compiled(level, PolicyKind.SCP)
+        for i, level in enumerate(policies.rcp_levels):
+            self.layers[(Layer.RCP, i)] = compiled(level, PolicyKind.RCP)
+        self.names: dict[Layer, tuple[str, ...]] = {}
+        self._flat: dict[tuple[str, str], tuple[_Entry, ...]] = {}
+
+    def flat(self, ev: _Evaluation) -> tuple[_Entry, ...]:
+        """Every statement of every layer whose action and resource parts can match this request."""
+        key = (ev.action, ev.resource)
+        found = self._flat.get(key)
+        if found is None:
+            entries = []
+            for (layer, level), policies in self.layers.items():
+                bearing = layer in _PRINCIPAL_LAYERS
+                for policy in policies:
+                    for stmt in ev._candidates(policy):
+                        trivial = not stmt.conditions and stmt.resource_static and not bearing
+                        entries.append(_Entry(_SLOT[layer], layer, level, policy, stmt, bearing, trivial))
+            found = tuple(entries)
+            if len(self._flat) >= _CANDIDATE_CACHE_LIMIT:
+                self._flat.clear()
+            self._flat[key] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    slot: int
+    layer: Layer
+    level: int | None
+    policy: CompiledPolicy
+    statement: CompiledStatement
+    principal_bearing: bool
+    trivial: bool  # applies whenever action and resource match: no principal, no condition, no variable
+
+
+_sets: dict[int, _CompiledSet] = {}
+
+
+def _compiled_set(policies: PolicySet) -> _CompiledSet:
+    # The cached entry holds the PolicySet itself, so its id cannot be reused while the entry lives.
+    hit = _sets.get(id(policies))
+    if hit is not None and hit.source is policies:
+        return hit
+    compiled = _CompiledSet(policies)
+    if len(_sets) >= _SET_CACHE_LIMIT:
+        _sets.pop(next(iter(_sets)))
+    _sets[id(policies)] = compiled
+    return compiled
+
+
 # --- evaluation ----------------------------------------------------------------------------------
 
 
@@ -205,19 +369,20 @@ class _Evaluation:
         self.policies = policies
         self.principal = request.principal
         self.ptype = request.principal.type
-        self.action = request.action.lower()
         self.resource = request.resource
         self.context: Context = request._context
         self.unknown = request._unknown
-        self.service = self.action.partition(":")[0]
+        facts = request._facts
+        self.action = facts.action
+        self.service = facts.service
         self.principal_account = self.principal.account_id
-        self.resource_account = request.resource_account or _arn_account(request.resource) or self.principal_account
-        self.resource_only = self.ptype in (PrincipalType.ANONYMOUS, PrincipalType.SERVICE)
-        self.same_account = self.resource_only or self.principal_account == self.resource_account
-        self.is_trust = _is_role_arn(request.resource) and self.action.startswith(_TRUST_ACTIONS)
-        self.is_kms_key = _is_kms_key(request.resource)
+        self.resource_account = facts.resource_account
+        self.resource_only = facts.resource_only
+        self.same_account = facts.same_account
+        self.is_trust = facts.is_trust
+        self.is_kms_key = facts.is_kms_key
         self.resource_layer = Layer.TRUST if self.is_trust else Layer.RESOURCE
-        self.slr = _is_service_linked(self.principal)
+        self.slr = facts.slr
         self.has_boundary = bool(policies.boundary) and self.ptype in _IAM_PRINCIPALS
         self.has_session = bool(policies.session) and self.ptype in _SESSION_PRINCIPALS
         self.federated = self.ptype is PrincipalType.FEDERATED_USER
@@ -226,6 +391,7 @@ class _Evaluation:
         self.vpce_present = bool(policies.vpce)
         self._uid = itertools.count()
         self.applied: list[_Applied] = []
+        self.compiled = _compiled_set(policies)
 
     # -- applicability ------------------------------------------------------------------------
 
@@ -306,7 +472,9 @@ class _Evaluation:
             return True, Grant.DIRECT
         return False, None
 
-    def _statement(self, layer: Layer, stmt: CompiledStatement) -> tuple[bool | None, Grant | None, tuple[str, ...]]:
+    def _statement(
+        self, stmt: CompiledStatement, principal_bearing: bool
+    ) -> tuple[bool | None, Grant | None, tuple[str, ...]]:
         value: bool | None = True
         unknown_keys: list[str] = []
         if not stmt.resource_static:
@@ -317,7 +485,7 @@ class _Evaluation:
                 value = None
                 unknown_keys.extend(self._resource_unknown_keys(stmt))
         grant: Grant | None = None
-        if _KIND_BY_LAYER[layer] in (PolicyKind.RESOURCE, PolicyKind.RCP, PolicyKind.VPCE):
+        if principal_bearing:
             matches, grant = self._principal_grant(stmt)
             if not matches:
                 return False, None, ()
@@ -337,71 +505,70 @@ class _Evaluation:
                 keys.extend(k for k in pattern.template.variable_keys if k in self.unknown)
         return keys
 
-    def _scan(self, layer: Layer, policies: Iterable[NamedPolicy], level: int | None = None) -> list[_Applied]:
-        out = []
-        kind = _KIND_BY_LAYER[layer]
-        for named in policies:
-            policy = compile_policy(named, kind)
-            for stmt in self._candidates(policy):
-                value, grant, keys = self._statement(layer, stmt)
-                if value is False:
-                    continue
-                applied = _Applied(layer, level, policy, stmt, value, grant, keys)
-                if value is None:
-                    applied.uid = next(self._uid)
-                self.applied.append(applied)
-                out.append(applied)
-        return out
-
     # -- the decision -------------------------------------------------------------------------
 
     def run(self) -> EvaluationResult:
         if self.action == "sts:getcalleridentity":
             return self._always_allowed()
         p = self.policies
-        denies: dict[Layer, _Group] = {}
-        allows: dict[Layer, _Group] = {}
-
-        def collect(layer: Layer, applied: list[_Applied]) -> None:
-            for a in applied:
-                target = allows if a.statement.allow else denies
-                target.setdefault(layer, _Group()).add(a)
-
-        if self.ptype in _IAM_PRINCIPALS:
-            collect(Layer.IDENTITY, self._scan(Layer.IDENTITY, p.identity))
-        if self.has_boundary:
-            collect(Layer.BOUNDARY, self._scan(Layer.BOUNDARY, p.boundary))
-        if self.has_session:
-            collect(Layer.SESSION, self._scan(Layer.SESSION, p.session))
-        scp_levels: list[_Group] = []
-        if self.scp_reason is None:
-            for i, level in enumerate(p.scp_levels):
-                applied = self._scan(Layer.SCP, level, i)
-                group = _Group()
-                for a in applied:
-                    if a.statement.allow:
-                        group.add(a)
-                    else:
-                        denies.setdefault(Layer.SCP, _Group()).add(a)
-                scp_levels.append(group)
-        if self.rcp_reason is None:
-            # Every RCP level carries RCPFullAWSAccess, which cannot be detached: only Deny statements bite.
-            for i, level in enumerate(p.rcp_levels):
-                for a in self._scan(Layer.RCP, level, i):
-                    if not a.statement.allow:
-                        denies.setdefault(Layer.RCP, _Group()).add(a)
-        resource_allows: dict[Grant, _Group] = {g: _Group() for g in Grant}
-        if p.resource is not None:
-            for a in self._scan(self.resource_layer, (p.resource,)):
-                if a.statement.allow:
-                    assert a.grant is not None
-                    resource_allows[a.grant].add(a)
-                    allows.setdefault(self.resource_layer, _Group()).add(a)
-                else:
-                    denies.setdefault(self.resource_layer, _Group()).add(a)
+        skip = [
+            self.ptype not in _IAM_PRINCIPALS,
+            not self.has_boundary,
+            not self.has_session,
+            self.scp_reason is not None,
+            self.rcp_reason is not None,
+            self.is_trust,
+            not self.is_trust,
+            not self.vpce_present,
+        ]
+        allow_slots: list[_Group | None] = [None] * 8
+        deny_slots: list[_Group | None] = [None] * 8
+        scp_levels = [_Group() for _ in p.scp_levels] if self.scp_reason is None else []
+        resource_allows: dict[Grant, _Group] = {}
+        scp, rcp = _SLOT_SCP, _SLOT_RCP
+        rl = _SLOT_TRUST if self.is_trust else _SLOT_RESOURCE
+        applied_list = self.applied
+        for entry in self.compiled.flat(self):
+            slot = entry.slot
+            if skip[slot]:
+                continue
+            stmt = entry.statement
+            if entry.trivial:
+                applied = _Applied(entry.layer, entry.level, entry.policy, stmt, True, None)
+            else:
+                value, grant, keys = self._statement(stmt, entry.principal_bearing)
+                if value is False:
+                    continue
+                applied = _Applied(entry.layer, entry.level, entry.policy, stmt, value, grant, keys)
+                if value is None:
+                    applied.uid = next(self._uid)
+            applied_list.append(applied)
+            if stmt.allow:
+                if slot == rcp:
+                    # Every RCP level carries RCPFullAWSAccess, which cannot be detached: only Denies bite.
+                    continue
+                if slot == scp:
+                    assert entry.level is not None
+                    scp_levels[entry.level].add(applied)
+                    continue
+                if slot == rl:
+                    assert applied.grant is not None
+                    by_grant = resource_allows.get(applied.grant)
+                    if by_grant is None:
+                        by_grant = resource_allows[applied.grant] = _Group()
+                    by_grant.add(applied)
+                group = allow_slots[slot]
+                if group is None:
+                    group = allow_slots[slot] = _Group()
+                group.add(applied)
+            else:
+                group = deny_slots[slot]
+                if group is None:
+                    group = deny_slots[slot] = _Group()
+                group.add(applied)
+        allows = {_LAYERS[i]: g for i, g in enumerate(allow_slots) if g is not None}
+        denies = {_LAYERS[i]: g for i, g in enumerate(deny_slots) if g is not None}
         grant_allows = self._kms_grants()
-        if self.vpce_present:
-            collect(Layer.VPCE, self._scan(Layer.VPCE, p.vpce))
         specials = self._specials()
 
         model = _Model(
@@ -414,6 +581,8 @@ class _Evaluation:
             specials=specials,
         )
         undecided = [a for a in self.applied if a.value is None]
+        if not undecided:
+            return self._result(model, model.decide({}), {}, ())
         best = {a.uid: a.statement.allow for a in undecided}
         worst = {a.uid: not a.statement.allow for a in undecided}
         best_outcome = model.decide(best)
@@ -540,25 +709,56 @@ class _Evaluation:
     ) -> EvaluationResult:
         decision = Decision.UNKNOWN if unknown else outcome.decision
         blockers = model.blockers(outcome, assignment)
-        statements: list[StatementMatch] = []
-        if decision is Decision.EXPLICIT_DENY:
-            statements = [_match(a) for a in outcome.denials]
-        elif decision is Decision.ALLOWED:
-            statements = [_match(a) for a in outcome.grants]
-        layers = model.verdicts(outcome, assignment, unknown=unknown)
-        return EvaluationResult(decision, blockers, tuple(statements), unknown_keys, layers)
+
+        def statements() -> tuple[StatementMatch, ...]:
+            if decision is Decision.EXPLICIT_DENY:
+                return tuple(_match(a) for a in outcome.denials)
+            if decision is Decision.ALLOWED:
+                return tuple(_match(a) for a in model.grants(outcome))
+            return ()
+
+        return EvaluationResult(
+            decision,
+            blockers,
+            statements,
+            unknown_keys,
+            lambda: model.verdicts(outcome, assignment, unknown=unknown),
+        )
 
 
 # --- the decision model ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """Which layers allow, for one assignment of the undecided statements."""
+
+    identity_ok: bool
+    boundary_ok: bool
+    session_ok: bool
+    scp_ok: bool
+    vpce_ok: bool
+    direct: bool
+    role: bool
+    account: bool
 
 
 @dataclass
 class _Outcome:
     decision: Decision
     denials: list[_Applied]
-    grants: list[_Applied]
-    # The chosen way to allowed: (layer, satisfied) requirements; failing ones are the implicit blockers.
-    path: list[tuple[Layer, bool, str | None]]
+    via: str | None
+    model: _Model
+    assignment: Mapping[int, bool]
+    facts: _Facts
+    _path: list[tuple[Layer, bool, str | None]] | None = None
+
+    @property
+    def path(self) -> list[tuple[Layer, bool, str | None]]:
+        """The chosen way to allowed; its unsatisfied requirements are the implicit blockers."""
+        if self._path is None:
+            self._path = self.model.chosen_path(self)
+        return self._path
 
 
 class _Model:
@@ -582,43 +782,87 @@ class _Model:
         self.resource_allows = resource_allows
         self.grant_allows = grant_allows
         self.specials = specials
-
-    def _allowed(self, layer: Layer, assignment: Mapping[int, bool]) -> bool:
-        group = self.allows.get(layer)
-        return group is not None and group.value(assignment)
+        self.guard_specials = [x for x in specials if x.layer is not Layer.SESSION]
+        self.session_special = next((x for x in specials if x.layer is Layer.SESSION), None)
 
     def decide(self, assignment: Mapping[int, bool]) -> _Outcome:
         ev = self.ev
-        rl = ev.resource_layer
         denials = [a for g in self.denies.values() for a in g.all if a.value or assignment[a.uid]]
-        special_layers = {s.layer for s in self.specials}
-
-        identity_ok = ev.ptype is PrincipalType.ROOT or self._allowed(Layer.IDENTITY, assignment)
-        boundary_ok = not ev.has_boundary or self._allowed(Layer.BOUNDARY, assignment)
-        if ev.federated:
-            session_ok = bool(ev.policies.session) and self._allowed(Layer.SESSION, assignment)
+        f = self._facts(assignment)
+        root = ev.ptype is PrincipalType.ROOT
+        guard_ok = f.scp_ok and f.vpce_ok and not self.guard_specials
+        principal_ok = root or (f.identity_ok and f.boundary_ok and f.session_ok)
+        via: str | None = None
+        if ev.resource_only:
+            if f.direct and guard_ok:
+                via = "resource"
+        elif ev.same_account:
+            delegated = not (ev.is_kms_key or ev.is_trust) or f.account or (root and f.direct)
+            if principal_ok and delegated and guard_ok:
+                via = "identity"
+            elif (
+                (ev.policies.resource is not None or self.grant_allows or ev.is_kms_key or ev.is_trust)
+                and (f.direct or (f.role and f.boundary_ok and f.session_ok))
+                and guard_ok
+            ):
+                via = "resource"
+        elif principal_ok and (f.direct or f.role or f.account) and guard_ok:
+            via = "both"
+        if denials:
+            decision = Decision.EXPLICIT_DENY
+        elif via is not None:
+            decision = Decision.ALLOWED
         else:
-            session_ok = not ev.has_session or self._allowed(Layer.SESSION, assignment)
-        scp_ok = ev.scp_reason is not None or all(g.value(assignment) for g in self.scp_levels)
-        vpce_ok = not ev.vpce_present or self._allowed(Layer.VPCE, assignment)
+            decision = Decision.IMPLICIT_DENY
+        return _Outcome(decision, denials, via, self, assignment, f)
 
-        direct = self.resource_allows[Grant.DIRECT].value(assignment) or Grant.DIRECT in self.grant_allows
-        role = self.resource_allows[Grant.ROLE].value(assignment) or Grant.ROLE in self.grant_allows
-        account = self.resource_allows[Grant.ACCOUNT].value(assignment)
-        resource_any = direct or role or account
-        has_resource_policy = ev.policies.resource is not None or bool(self.grant_allows)
+    def _facts(self, assignment: Mapping[int, bool]) -> _Facts:
+        ev = self.ev
+        allows = self.allows
+        identity = allows.get(Layer.IDENTITY)
+        identity_ok = identity is not None and (bool(identity.sure) or identity.value(assignment))
+        boundary_ok = True
+        if ev.has_boundary:
+            group = allows.get(Layer.BOUNDARY)
+            boundary_ok = group is not None and (bool(group.sure) or group.value(assignment))
+        session_ok = True
+        if ev.has_session or ev.federated:
+            group = allows.get(Layer.SESSION)
+            session_ok = group is not None and (bool(group.sure) or group.value(assignment))
+            session_ok = session_ok and not self.session_special
+        scp_ok = ev.scp_reason is not None or all(bool(g.sure) or g.value(assignment) for g in self.scp_levels)
+        vpce_ok = True
+        if ev.vpce_present:
+            group = allows.get(Layer.VPCE)
+            vpce_ok = group is not None and (bool(group.sure) or group.value(assignment))
+        ra = self.resource_allows
+        direct = Grant.DIRECT in self.grant_allows
+        role = Grant.ROLE in self.grant_allows
+        account = False
+        if ra:
+            group = ra.get(Grant.DIRECT)
+            direct = direct or (group is not None and group.value(assignment))
+            group = ra.get(Grant.ROLE)
+            role = role or (group is not None and group.value(assignment))
+            group = ra.get(Grant.ACCOUNT)
+            account = group is not None and group.value(assignment)
+        return _Facts(identity_ok, boundary_ok, session_ok, scp_ok, vpce_ok, direct, role, account)
 
-        guard: list[tuple[Layer, bool, str | None]] = [(Layer.SCP, scp_ok, None), (Layer.VPCE, vpce_ok, None)]
+    def paths(self, outcome: _Outcome) -> list[list[tuple[Layer, bool, str | None]]]:
+        """Every way the request could be allowed, as (layer, satisfied, detail) requirements."""
+        ev = self.ev
+        f = outcome.facts
+        rl = ev.resource_layer
+        guard: list[tuple[Layer, bool, str | None]] = [(Layer.SCP, f.scp_ok, None), (Layer.VPCE, f.vpce_ok, None)]
         guard += [(s.layer, False, s.detail) for s in self.specials if s.layer is not Layer.SESSION]
-        limits: list[tuple[Layer, bool, str | None]] = [(Layer.BOUNDARY, boundary_ok, None)]
-        limits.append((Layer.SESSION, session_ok and Layer.SESSION not in special_layers, None))
+        session_detail = self.session_special.detail if self.session_special else None
+        limits: list[tuple[Layer, bool, str | None]] = [
+            (Layer.BOUNDARY, f.boundary_ok, None),
+            (Layer.SESSION, f.session_ok, session_detail),
+        ]
         principal_side: list[tuple[Layer, bool, str | None]] = []
         if ev.ptype is not PrincipalType.ROOT:
-            principal_side = [(Layer.IDENTITY, identity_ok, None), *limits]
-            if ev.federated and Layer.SESSION in special_layers:
-                detail = next(s.detail for s in self.specials if s.layer is Layer.SESSION)
-                principal_side[2] = (Layer.SESSION, False, detail)
-
+            principal_side = [(Layer.IDENTITY, f.identity_ok, None), *limits]
         delegation_needed = ev.is_kms_key or ev.is_trust
         delegation_detail = (
             "the key policy does not allow the account's IAM policies to grant this (no statement for the account)"
@@ -627,52 +871,52 @@ class _Model:
         )
         paths: list[list[tuple[Layer, bool, str | None]]] = []
         if ev.resource_only:
-            paths.append([(rl, direct, None), *guard])
+            paths.append([(rl, f.direct, None), *guard])
         elif ev.same_account:
             identity_path = list(principal_side)
             if delegation_needed:
-                identity_path.append((rl, account or (ev.ptype is PrincipalType.ROOT and direct), delegation_detail))
+                root_direct = ev.ptype is PrincipalType.ROOT and f.direct
+                identity_path.append((rl, f.account or root_direct, delegation_detail))
             paths.append(identity_path + guard)
-            if has_resource_policy or delegation_needed:
-                if direct:
+            if ev.policies.resource is not None or self.grant_allows or delegation_needed:
+                if f.direct:
                     resource_path: list[tuple[Layer, bool, str | None]] = []
-                elif role:
+                elif f.role:
                     resource_path = list(limits)
                 else:
                     resource_path = [(rl, False, None)]
                 paths.append(resource_path + guard)
         else:
-            paths.append([*principal_side, (rl, resource_any, None), *guard])
+            paths.append([*principal_side, (rl, f.direct or f.role or f.account, None), *guard])
+        return paths
 
-        satisfied = [path for path in paths if all(ok for _, ok, _ in path)]
-        grants: list[_Applied] = []
-        if denials:
-            decision = Decision.EXPLICIT_DENY
-        elif satisfied:
-            decision = Decision.ALLOWED
-        else:
-            decision = Decision.IMPLICIT_DENY
-        deny_layers = {a.layer for a in denials}
-        chosen = satisfied[0] if satisfied else min(paths, key=lambda path: _cost(path, deny_layers))
-        if decision is Decision.ALLOWED:
-            grants = self._grants(chosen, assignment, direct=direct, role=role)
-        return _Outcome(decision, denials, grants, chosen)
+    def chosen_path(self, outcome: _Outcome) -> list[tuple[Layer, bool, str | None]]:
+        """The path to allowed that needs the fewest further changes (explicit denies must go anyway)."""
+        paths = self.paths(outcome)
+        for path in paths:
+            if all(ok for _, ok, _ in path):
+                return path
+        deny_layers = {a.layer for a in outcome.denials}
+        return min(paths, key=lambda path: _cost(path, deny_layers))
 
-    def _grants(
-        self, path: list[tuple[Layer, bool, str | None]], assignment: Mapping[int, bool], *, direct: bool, role: bool
-    ) -> list[_Applied]:
-        layers = {layer for layer, _, _ in path}
+    def grants(self, outcome: _Outcome) -> list[_Applied]:
+        """The Allow statements that carried an allowed request."""
+        via, assignment, f = outcome.via, outcome.assignment, outcome.facts
+        ev = self.ev
         out: list[_Applied] = []
-        for layer in (Layer.IDENTITY, Layer.BOUNDARY, Layer.SESSION, Layer.VPCE):
-            if layer in layers and layer in self.allows:
-                out.extend(a for a in self.allows[layer].all if a.value or assignment[a.uid])
-        if Layer.SCP in layers:
-            for group in self.scp_levels:
+        layers: tuple[Layer, ...] = (Layer.BOUNDARY, Layer.SESSION, Layer.VPCE)
+        if via in ("identity", "both"):
+            layers = (Layer.IDENTITY, *layers)
+        for layer in layers:
+            group = self.allows.get(layer)
+            if group is not None:
                 out.extend(a for a in group.all if a.value or assignment[a.uid])
-        rl = self.ev.resource_layer
-        if rl in layers or not self.ev.same_account or direct or role:
-            for grant_kind in Grant:
-                out.extend(a for a in self.resource_allows[grant_kind].all if a.value or assignment[a.uid])
+        for level in self.scp_levels:
+            out.extend(a for a in level.all if a.value or assignment[a.uid])
+        rl = ev.resource_layer
+        group = self.allows.get(rl)
+        if group is not None and (via != "identity" or f.direct or f.role or ev.is_kms_key or ev.is_trust):
+            out.extend(a for a in group.all if a.value or assignment[a.uid])
         return out
 
     # -- explanations -------------------------------------------------------------------------
@@ -786,7 +1030,8 @@ class _Model:
         for layer in _layer_order(ev):
             names = _policy_names(ev, layer)
             reason = _not_applicable(ev, layer)
-            undecided = any(a.value is None for a in self.ev.applied if a.layer is layer)
+            applied = [a for a in ev.applied if a.layer is layer]
+            undecided = any(a.value is None for a in applied)
             if reason is not None:
                 out.append(LayerVerdict(layer, LayerStatus.NOT_APPLICABLE, reason, names))
             elif unknown and undecided:
@@ -801,11 +1046,7 @@ class _Model:
                     LayerVerdict(layer, LayerStatus.IMPLICIT_DENY, _no_allow_text(ev, layer, bool(names)), names)
                 )
             else:
-                allowing = [
-                    a
-                    for a in ev.applied
-                    if a.layer is layer and a.statement.allow and (a.value or assignment.get(a.uid, False))
-                ]
+                allowing = [a for a in applied if a.statement.allow and (a.value or assignment.get(a.uid, False))]
                 if allowing:
                     summary = "allowed by " + "; ".join(_describe(a) for a in allowing[:3])
                     out.append(LayerVerdict(layer, LayerStatus.ALLOWS, summary, names))
@@ -831,6 +1072,7 @@ class _Model:
         return tuple(out)
 
 
+_NO_LAYERS: frozenset[Layer] = frozenset()
 _LAYER_ORDER: Final = (
     Layer.IDENTITY,
     Layer.BOUNDARY,
@@ -849,7 +1091,13 @@ def _layer_order(ev: _Evaluation) -> tuple[Layer, ...]:
 
 
 def _policy_names(ev: _Evaluation, layer: Layer) -> tuple[str, ...]:
-    p = ev.policies
+    cached = ev.compiled.names.get(layer)
+    if cached is None:
+        cached = ev.compiled.names[layer] = _names_of(ev.policies, layer)
+    return cached
+
+
+def _names_of(p: PolicySet, layer: Layer) -> tuple[str, ...]:
     if layer is Layer.IDENTITY:
         return tuple(n.name for n in p.identity)
     if layer is Layer.BOUNDARY:
@@ -913,9 +1161,20 @@ def _describe(applied: _Applied) -> str:
     return f"{applied.policy.name} ({label})"
 
 
+_matches: dict[tuple[bool, int], tuple[CompiledStatement, StatementMatch]] = {}
+
+
 def _match(applied: _Applied) -> StatementMatch:
     stmt = applied.statement
-    return StatementMatch(applied.layer, applied.policy.name, stmt.sid, stmt.effect, stmt.index, applied.policy.arn)
+    key = (applied.layer is Layer.TRUST, id(stmt))
+    hit = _matches.get(key)
+    if hit is not None and hit[0] is stmt:
+        return hit[1]
+    match = StatementMatch(applied.layer, applied.policy.name, stmt.sid, stmt.effect, stmt.index, applied.policy.arn)
+    if len(_matches) >= _SET_CACHE_LIMIT * 64:
+        _matches.clear()
+    _matches[key] = (stmt, match)
+    return match
 
 
 def _check(cond: CompiledCondition, context: Context, unknown: frozenset[str]) -> ConditionCheck:
