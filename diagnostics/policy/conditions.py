@@ -178,7 +178,10 @@ def _compile_one(
     templates: tuple[Template, ...] | None = None
     matcher: Callable[[str], bool] | None = None
     invalid = False
-    if _family(base) in _VARIABLE_FAMILIES and variables and any("${" in v for v in values):
+    if base == "null":
+        if any(v.lower() not in ("true", "false") for v in values):
+            raise ConditionSyntaxError(f'condition {operator} {key}: Null takes "true" or "false"')
+    elif _family(base) in _VARIABLE_FAMILIES and variables and any("${" in v for v in values):
         templates = tuple(parse_template(v, variables=True) for v in values)
         if not any(t.has_variables for t in templates):
             matcher = _matcher(base, tuple(t.resolve({}, frozenset()) for t in templates))

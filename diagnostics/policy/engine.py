@@ -587,7 +587,11 @@ class _Evaluation:
         worst = {a.uid: not a.statement.allow for a in undecided}
         best_outcome = model.decide(best)
         worst_outcome = model.decide(worst)
-        if best_outcome.decision is worst_outcome.decision:
+        # Only "allowed or not" counts as decisive: denied either way is a denial, stated from the most
+        # permissive reading (no unknown Deny assumed to apply).
+        if best_outcome.decision is not Decision.ALLOWED:
+            return self._result(model, best_outcome, best, ())
+        if worst_outcome.decision is Decision.ALLOWED:
             return self._result(model, worst_outcome, worst, ())
         keys = self._decisive_keys(model, undecided)
         return self._result(model, worst_outcome, worst, keys, unknown=True)
@@ -602,9 +606,9 @@ class _Evaluation:
                 for bits in itertools.product((False, True), repeat=len(others)):
                     assignment = {a.uid: b for a, b in zip(others, bits, strict=True)}
                     assignment[target.uid] = True
-                    on = model.decide(assignment).decision
+                    on = model.decide(assignment).decision is Decision.ALLOWED
                     assignment[target.uid] = False
-                    if model.decide(assignment).decision is not on:
+                    if (model.decide(assignment).decision is Decision.ALLOWED) is not on:
                         relevant.append(target)
                         break
         keys = [key for a in relevant for key in a.unknown_keys]
