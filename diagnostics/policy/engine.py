@@ -1069,6 +1069,9 @@ class _Model:
                     out.append(
                         LayerVerdict(layer, LayerStatus.ALLOWS, "no RCP denies it (RCPFullAWSAccess applies)", names)
                     )
+                elif outcome.decision is Decision.ALLOWED:
+                    summary = f"does not allow {ev.request.action}; not needed: the resource policy grants it directly"
+                    out.append(LayerVerdict(layer, LayerStatus.NOT_APPLICABLE, summary, names))
                 else:
                     out.append(
                         LayerVerdict(layer, LayerStatus.IMPLICIT_DENY, _no_allow_text(ev, layer, bool(names)), names)
