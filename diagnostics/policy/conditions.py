@@ -338,11 +338,18 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 
 def _in_networks(item: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
-    try:
-        address = ipaddress.ip_address(item.strip())
-    except ValueError as exc:
-        raise _Invalid(item) from exc
+    address = _address(item)
+    if address is None:
+        raise _Invalid(item)
     return any(address.version == net.version and address in net for net in networks)
+
+
+@lru_cache(maxsize=4096)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
 
 
 def _arn_regex(chunks: tuple[Literal | Exact, ...]) -> str:

@@ -21,7 +21,7 @@ from diagnostics.model import (
     Principal,
     PrincipalType,
 )
-from diagnostics.policy.conditions import CompiledCondition, describe_value, evaluate_condition
+from diagnostics.policy.conditions import CompiledCondition, evaluate_condition
 from diagnostics.policy.documents import (
     CompiledPolicy,
     CompiledStatement,
@@ -1199,39 +1199,45 @@ def _closest_allow(
     ev: _Evaluation, layer: Layer, policies: list[CompiledPolicy]
 ) -> tuple[CompiledPolicy, CompiledStatement, str, tuple[ConditionCheck, ...]] | None:
     """The Allow statement that came closest to applying, and the first part of it that did not."""
-    best: tuple[int, CompiledPolicy, CompiledStatement, str, tuple[ConditionCheck, ...]] | None = None
+    best: tuple[int, CompiledPolicy, CompiledStatement] | None = None
     kind = _KIND_BY_LAYER[layer]
     for policy in policies:
         for stmt in policy.statements:
             if not stmt.allow:
                 continue
-            score, unmet, checks = _explain_statement(ev, kind, stmt)
+            score = _closeness(ev, kind, stmt)
             if best is None or score > best[0]:
-                best = (score, policy, stmt, unmet, checks)
+                best = (score, policy, stmt)
     if best is None:
         return None
-    return best[1], best[2], best[3], best[4]
+    score, policy, stmt = best
+    if score < _CONDITIONS_REACHED:
+        return policy, stmt, _UNMET[score], ()
+    failing = tuple(
+        _check(cond, ev.context, ev.unknown)
+        for cond in stmt.conditions
+        if evaluate_condition(cond, ev.context, ev.unknown) is not True
+    )
+    # A statement whose every part holds did not apply only because an unknown value was assumed against it.
+    return policy, stmt, "condition" if failing else "principal", failing
 
 
-def _explain_statement(
-    ev: _Evaluation, kind: PolicyKind, stmt: CompiledStatement
-) -> tuple[int, str, tuple[ConditionCheck, ...]]:
+_UNMET: Final = ("action", "resource", "principal")
+_CONDITIONS_REACHED: Final = 3
+
+
+def _closeness(ev: _Evaluation, kind: PolicyKind, stmt: CompiledStatement) -> int:
+    """How many parts of the statement hold, in the order AWS reads them (action, resource, principal, condition)."""
     if stmt.actions.matches(ev.action) == stmt.not_action:
-        return 0, "action", ()
+        return 0
     if ev._resource_value(stmt) is False:
-        return 1, "resource", ()
-    if kind in (PolicyKind.RESOURCE, PolicyKind.RCP, PolicyKind.VPCE):
-        matches, _ = ev._principal_grant(stmt)
-        if not matches:
-            return 2, "principal", ()
-    failing = []
+        return 1
+    if kind in (PolicyKind.RESOURCE, PolicyKind.RCP, PolicyKind.VPCE) and not ev._principal_grant(stmt)[0]:
+        return 2
     for cond in stmt.conditions:
-        outcome = evaluate_condition(cond, ev.context, ev.unknown)
-        if outcome is not True:
-            failing.append(_check(cond, ev.context, ev.unknown))
-    if failing:
-        return 3, "condition", tuple(failing)
-    return 4, "principal", ()
+        if evaluate_condition(cond, ev.context, ev.unknown) is not True:
+            return 3
+    return 4
 
 
 def _arn_account(text: str) -> str | None:
@@ -1276,14 +1282,3 @@ def _grantee_match(grantee: str, principal: Principal) -> Grant | None:
         ):
             return Grant.ROLE
     return None
-
-
-__all__ = [
-    "EvalRequest",
-    "EvaluationResult",
-    "KmsGrant",
-    "PolicySet",
-    "StatementMatch",
-    "describe_value",
-    "evaluate",
-]

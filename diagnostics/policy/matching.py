@@ -18,7 +18,6 @@ from diagnostics.policy.variables import (
     UnknownValue,
     Unresolved,
     glob_regex,
-    has_wildcard,
     parse_template,
 )
 
@@ -200,10 +199,6 @@ def _compiled_cached(pattern: str) -> re.Pattern[str]:
 
 def _compiled(pattern: str) -> re.Pattern[str]:
     return _compiled_cached(pattern)
-
-
-def resource_is_wildcarded(chunks: tuple[Literal | Exact, ...]) -> bool:
-    return has_wildcard(chunks)
 
 
 # --- principals ----------------------------------------------------------------------------------

@@ -134,7 +134,3 @@ def glob_regex(chunks: tuple[Literal | Exact, ...], *, star: str = ".*", questio
 
 def plain_text(chunks: tuple[Literal | Exact, ...]) -> str:
     return "".join(chunk.text for chunk in chunks)
-
-
-def has_wildcard(chunks: tuple[Literal | Exact, ...]) -> bool:
-    return any(isinstance(chunk, Literal) and ("*" in chunk.text or "?" in chunk.text) for chunk in chunks)
