@@ -2,7 +2,8 @@
 
 from diagnostics.policy.cases import Case, CaseError, Expected, ExpectedStatement, load_cases, parse_cases
 from diagnostics.policy.documents import NamedPolicy, PolicyError
-from diagnostics.policy.engine import EvalRequest, EvaluationResult, KmsGrant, PolicySet, StatementMatch, evaluate
+from diagnostics.policy.engine import evaluate
+from diagnostics.policy.request import EvalRequest, EvaluationResult, KmsGrant, PolicySet, StatementMatch
 from diagnostics.policy.s3 import PublicAccessBlock
 
 __all__ = [

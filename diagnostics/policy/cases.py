@@ -11,7 +11,7 @@ from typing import Any, Final
 from diagnostics.arn import parse_principal
 from diagnostics.model import ContextValue, Decision, Layer, PrincipalType
 from diagnostics.policy.documents import NamedPolicy, PolicyError, PolicyKind, compile_policy
-from diagnostics.policy.engine import EvalRequest, KmsGrant, PolicySet
+from diagnostics.policy.request import EvalRequest, KmsGrant, PolicySet
 from diagnostics.policy.s3 import PublicAccessBlock
 
 

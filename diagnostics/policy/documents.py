@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+from diagnostics.model import Layer
 from diagnostics.policy.conditions import CompiledCondition, ConditionSyntaxError, compile_condition_block
 from diagnostics.policy.matching import (
     ActionMatcher,
@@ -64,6 +65,17 @@ class PolicyKind(StrEnum):
     VPCE = "vpce"
 
 
+# The policy type behind each layer (a role trust policy is a resource-based policy).
+KIND_BY_LAYER: Final = {
+    Layer.IDENTITY: PolicyKind.IDENTITY,
+    Layer.BOUNDARY: PolicyKind.BOUNDARY,
+    Layer.SESSION: PolicyKind.SESSION,
+    Layer.SCP: PolicyKind.SCP,
+    Layer.RCP: PolicyKind.RCP,
+    Layer.RESOURCE: PolicyKind.RESOURCE,
+    Layer.TRUST: PolicyKind.RESOURCE,
+    Layer.VPCE: PolicyKind.VPCE,
+}
 # How each policy type reads an ARN with fewer than six segments, as observed against AWS and recorded by the
 # independent conformance suite: identity-side policies pad it with "*", resource-side ones need a wildcard.
 SHORT_ARNS: Final = {

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 from diagnostics import catalog
-from diagnostics.arn import ArnError, parse_arn
 from diagnostics.model import (
-    Blocker,
-    ConditionCheck,
-    ContextValue,
     Decision,
-    DenialKind,
     Layer,
     LayerStatus,
     LayerVerdict,
@@ -29,184 +24,21 @@ from diagnostics.policy.documents import (
     PolicyKind,
     compile_policy,
 )
+from diagnostics.policy.explain import blockers, layer_order, verdicts
 from diagnostics.policy.matching import Grant, Hit
-from diagnostics.policy.s3 import PublicAccessBlock, is_public_policy
+from diagnostics.policy.request import (
+    IAM_PRINCIPALS,
+    EvalRequest,
+    EvaluationResult,
+    KmsGrant,
+    PolicySet,
+    StatementMatch,
+)
+from diagnostics.policy.s3 import is_public_policy
 from diagnostics.policy.variables import Context
-
-# --- inputs --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KmsGrant:
-    """A KMS grant: lets ``grantee_principal`` perform ``operations`` on the key, within its constraints."""
-
-    grant_id: str
-    grantee_principal: str
-    operations: tuple[str, ...]
-    key_arn: str | None = None
-    encryption_context_equals: Mapping[str, str] | None = None
-    encryption_context_subset: Mapping[str, str] | None = None
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class PolicySet:
-    """Every policy layer that can bear on one request. Empty tuples mean the layer is absent."""
-
-    identity: tuple[NamedPolicy, ...] = ()
-    boundary: tuple[NamedPolicy, ...] = ()
-    session: tuple[NamedPolicy, ...] = ()
-    scp_levels: tuple[tuple[NamedPolicy, ...], ...] = ()
-    rcp_levels: tuple[tuple[NamedPolicy, ...], ...] = ()
-    resource: NamedPolicy | None = None
-    vpce: tuple[NamedPolicy, ...] = ()
-    # Display names of the organization levels, root first ("Root", "ou-ab12 (Workloads)", "111122223333").
-    scp_level_names: tuple[str, ...] = ()
-    rcp_level_names: tuple[str, ...] = ()
-    kms_grants: tuple[KmsGrant, ...] = ()
-    s3_public_access_block: PublicAccessBlock | None = None
-
-
-@dataclass(frozen=True)
-class EvalRequest:
-    """One request: who, what, on which resource, with which request context.
-
-    ``context`` is the complete request context (a key not listed is absent); ``unknown_keys`` names keys whose
-    value is not known. ``management_account`` is the organization's management account, whose principals and
-    resources SCPs and RCPs do not restrict. ``aws_managed_resource`` marks an AWS managed KMS key.
-    """
-
-    principal: Principal
-    action: str
-    resource: str
-    resource_account: str | None
-    context: Mapping[str, ContextValue]
-    unknown_keys: frozenset[str] = frozenset()
-    management_account: str | None = None
-    aws_managed_resource: bool = False
-    _context: dict[str, ContextValue] = field(init=False, repr=False, compare=False)
-    _unknown: frozenset[str] = field(init=False, repr=False, compare=False)
-    _facts: _RequestFacts = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        normalized: dict[str, ContextValue] = {}
-        for key, value in self.context.items():
-            normalized[key.lower()] = tuple(value) if isinstance(value, list | tuple) else value
-        object.__setattr__(self, "_context", normalized)
-        object.__setattr__(self, "_unknown", frozenset(k.lower() for k in self.unknown_keys))
-        object.__setattr__(self, "_facts", _RequestFacts.of(self))
-
-
-@dataclass(frozen=True)
-class _RequestFacts:
-    """What the evaluator derives from a request alone; computed once per request, reused across policy sets."""
-
-    action: str
-    service: str
-    resource_account: str | None
-    resource_only: bool
-    same_account: bool
-    is_trust: bool
-    is_kms_key: bool
-    slr: bool
-
-    @staticmethod
-    def of(request: EvalRequest) -> _RequestFacts:
-        principal = request.principal
-        action = request.action.lower()
-        resource_account = request.resource_account or _arn_account(request.resource) or principal.account_id
-        resource_only = principal.type in (PrincipalType.ANONYMOUS, PrincipalType.SERVICE)
-        return _RequestFacts(
-            action=action,
-            service=action.partition(":")[0],
-            resource_account=resource_account,
-            resource_only=resource_only,
-            same_account=resource_only or principal.account_id == resource_account,
-            is_trust=_is_role_arn(request.resource) and action.startswith(_TRUST_ACTIONS),
-            is_kms_key=_is_kms_key(request.resource),
-            slr=_is_service_linked(principal),
-        )
-
-
-@dataclass(frozen=True)
-class StatementMatch:
-    """A statement that decided the outcome."""
-
-    layer: Layer
-    policy: str
-    sid: str | None
-    effect: str
-    index: int
-    policy_arn: str | None = None
-
-
-@dataclass(frozen=True, init=False)
-class EvaluationResult:
-    """The decision, every blocking layer, the deciding statements and the per-layer checklist.
-
-    ``statements`` and ``layers`` may be given as zero-argument callables: they are then built on first
-    use, so callers that only need the decision (re-evaluating candidate fixes) do not pay for them.
-    """
-
-    decision: Decision
-    blocked_by: tuple[Blocker, ...]
-    unknown_context_keys: tuple[str, ...]
-    # Rules that decided outside any policy ("sts:GetCallerIdentity is always allowed", ...).
-    notes: tuple[str, ...]
-    _statements: tuple[StatementMatch, ...] | Callable[[], tuple[StatementMatch, ...]] = field(
-        repr=False, compare=False
-    )
-    _layers: tuple[LayerVerdict, ...] | Callable[[], tuple[LayerVerdict, ...]] = field(repr=False, compare=False)
-
-    def __init__(
-        self,
-        decision: Decision,
-        blocked_by: tuple[Blocker, ...],
-        statements: tuple[StatementMatch, ...] | Callable[[], tuple[StatementMatch, ...]],
-        unknown_context_keys: tuple[str, ...],
-        layers: tuple[LayerVerdict, ...] | Callable[[], tuple[LayerVerdict, ...]],
-        notes: tuple[str, ...] = (),
-    ) -> None:
-        object.__setattr__(self, "decision", decision)
-        object.__setattr__(self, "blocked_by", blocked_by)
-        object.__setattr__(self, "unknown_context_keys", unknown_context_keys)
-        object.__setattr__(self, "notes", notes)
-        object.__setattr__(self, "_statements", statements)
-        object.__setattr__(self, "_layers", layers)
-
-    @property
-    def statements(self) -> tuple[StatementMatch, ...]:
-        value = self._statements
-        if callable(value):
-            value = value()
-            object.__setattr__(self, "_statements", value)
-        return value
-
-    @property
-    def layers(self) -> tuple[LayerVerdict, ...]:
-        value = self._layers
-        if callable(value):
-            value = value()
-            object.__setattr__(self, "_layers", value)
-        return value
-
-    @property
-    def blocking_layers(self) -> tuple[Layer, ...]:
-        return tuple(dict.fromkeys(b.layer for b in self.blocked_by))
-
 
 # --- internal bookkeeping --------------------------------------------------------------------------
 
-_KIND_BY_LAYER: Final = {
-    Layer.IDENTITY: PolicyKind.IDENTITY,
-    Layer.BOUNDARY: PolicyKind.BOUNDARY,
-    Layer.SESSION: PolicyKind.SESSION,
-    Layer.SCP: PolicyKind.SCP,
-    Layer.RCP: PolicyKind.RCP,
-    Layer.RESOURCE: PolicyKind.RESOURCE,
-    Layer.TRUST: PolicyKind.RESOURCE,
-    Layer.VPCE: PolicyKind.VPCE,
-}
 _PRINCIPAL_LAYERS: Final = frozenset({Layer.RESOURCE, Layer.TRUST, Layer.RCP, Layer.VPCE})
 # Slots index per-layer lists in the hot loop (hashing enum members costs a Python-level call).
 _LAYERS: Final = (
@@ -224,14 +56,7 @@ _SLOT_SCP: Final = 3
 _SLOT_RCP: Final = 4
 _SLOT_RESOURCE: Final = 5
 _SLOT_TRUST: Final = 6
-_IAM_PRINCIPALS: Final = frozenset(
-    {PrincipalType.USER, PrincipalType.ROLE, PrincipalType.ASSUMED_ROLE, PrincipalType.FEDERATED_USER}
-)
 _SESSION_PRINCIPALS: Final = frozenset({PrincipalType.ASSUMED_ROLE, PrincipalType.ROLE, PrincipalType.FEDERATED_USER})
-# Actions a role trust policy authorizes (IAM User Guide, "Granting a user permissions to switch roles").
-_TRUST_ACTIONS: Final = ("sts:assumerole", "sts:tagsession", "sts:setsourceidentity", "sts:setcontext")
-_SLR_PATH: Final = "/aws-service-role/"
-_SLR_PREFIX: Final = "AWSServiceRoleFor"
 _READ_LEVELS: Final = frozenset({"Read", "List"})
 _KMS_ALIAS_ACTIONS: Final = frozenset({"kms:createalias", "kms:updatealias", "kms:deletealias"})
 _CANDIDATE_CACHE_LIMIT: Final = 512
@@ -241,7 +66,7 @@ _EXACT_UNKNOWN_LIMIT: Final = 10
 
 
 @dataclass(slots=True)
-class _Applied:
+class Applied:
     """A statement that applies (True) or might apply (None, an unknown key decides) to the request."""
 
     layer: Layer
@@ -258,17 +83,17 @@ class _Applied:
 class _Group:
     """Some statements OR'ed together: definitely true, or true if any undecided statement turns out true."""
 
-    sure: list[_Applied] = field(default_factory=list)
-    maybe: list[_Applied] = field(default_factory=list)
+    sure: list[Applied] = field(default_factory=list)
+    maybe: list[Applied] = field(default_factory=list)
 
-    def add(self, applied: _Applied) -> None:
+    def add(self, applied: Applied) -> None:
         (self.sure if applied.value else self.maybe).append(applied)
 
     def value(self, assignment: Mapping[int, bool]) -> bool:
         return bool(self.sure) or any(assignment[a.uid] for a in self.maybe)
 
     @property
-    def all(self) -> list[_Applied]:
+    def all(self) -> list[Applied]:
         return self.sure + self.maybe
 
 
@@ -307,7 +132,7 @@ class _CompiledSet:
         self.names: dict[Layer, tuple[str, ...]] = {}
         self._flat: dict[tuple[str, str], tuple[_Entry, ...]] = {}
 
-    def flat(self, ev: _Evaluation) -> tuple[_Entry, ...]:
+    def flat(self, ev: Evaluation) -> tuple[_Entry, ...]:
         """Every statement of every layer whose action and resource parts can match this request."""
         key = (ev.action, ev.resource)
         found = self._flat.get(key)
@@ -360,19 +185,19 @@ def evaluate(request: EvalRequest, policies: PolicySet) -> EvaluationResult:
 
     Pure: no AWS calls. Raises PolicyError for a malformed policy document.
     """
-    return _Evaluation(request, policies).run()
+    return Evaluation(request, policies).run()
 
 
-class _Evaluation:
+class Evaluation:
     def __init__(self, request: EvalRequest, policies: PolicySet) -> None:
         self.request = request
         self.policies = policies
         self.principal = request.principal
         self.ptype = request.principal.type
         self.resource = request.resource
-        self.context: Context = request._context
-        self.unknown = request._unknown
-        facts = request._facts
+        self.context: Context = request.lowered_context
+        self.unknown = request.lowered_unknown
+        facts = request.facts
         self.action = facts.action
         self.service = facts.service
         self.principal_account = self.principal.account_id
@@ -383,14 +208,14 @@ class _Evaluation:
         self.is_kms_key = facts.is_kms_key
         self.resource_layer = Layer.TRUST if self.is_trust else Layer.RESOURCE
         self.slr = facts.slr
-        self.has_boundary = bool(policies.boundary) and self.ptype in _IAM_PRINCIPALS
+        self.has_boundary = bool(policies.boundary) and self.ptype in IAM_PRINCIPALS
         self.has_session = bool(policies.session) and self.ptype in _SESSION_PRINCIPALS
         self.federated = self.ptype is PrincipalType.FEDERATED_USER
         self.scp_reason = self._scp_exemption()
         self.rcp_reason = self._rcp_exemption()
         self.vpce_present = bool(policies.vpce)
         self._uid = itertools.count()
-        self.applied: list[_Applied] = []
+        self.applied: list[Applied] = []
         self.compiled = _compiled_set(policies)
 
     # -- applicability ------------------------------------------------------------------------
@@ -434,7 +259,7 @@ class _Evaluation:
         for stmt in policy.statements:
             if stmt.actions.matches(self.action) == stmt.not_action:
                 continue
-            if stmt.resource_static and self._resource_value(stmt) is not True:
+            if stmt.resource_static and self.resource_value(stmt) is not True:
                 continue
             found.append(stmt)
         result = tuple(found)
@@ -443,7 +268,7 @@ class _Evaluation:
         policy.candidates[key] = result
         return result
 
-    def _resource_value(self, stmt: CompiledStatement) -> bool | None:
+    def resource_value(self, stmt: CompiledStatement) -> bool | None:
         if stmt.resources is None:
             return True
         hits = [p.match(self.resource, self.context, self.unknown) for p in stmt.resources]
@@ -455,7 +280,7 @@ class _Evaluation:
             return True
         return None if Hit.UNKNOWN in hits else False
 
-    def _principal_grant(self, stmt: CompiledStatement) -> tuple[bool, Grant | None]:
+    def principal_grant(self, stmt: CompiledStatement) -> tuple[bool, Grant | None]:
         """(matches, grant kind) for principal-bearing policy types."""
         if stmt.principal_missing:
             return False, None
@@ -478,7 +303,7 @@ class _Evaluation:
         value: bool | None = True
         unknown_keys: list[str] = []
         if not stmt.resource_static:
-            resource = self._resource_value(stmt)
+            resource = self.resource_value(stmt)
             if resource is False:
                 return False, None, ()
             if resource is None:
@@ -486,7 +311,7 @@ class _Evaluation:
                 unknown_keys.extend(self._resource_unknown_keys(stmt))
         grant: Grant | None = None
         if principal_bearing:
-            matches, grant = self._principal_grant(stmt)
+            matches, grant = self.principal_grant(stmt)
             if not matches:
                 return False, None, ()
         for cond in stmt.conditions:
@@ -512,7 +337,7 @@ class _Evaluation:
             return self._always_allowed()
         p = self.policies
         skip = [
-            self.ptype not in _IAM_PRINCIPALS,
+            self.ptype not in IAM_PRINCIPALS,
             not self.has_boundary,
             not self.has_session,
             self.scp_reason is not None,
@@ -534,12 +359,12 @@ class _Evaluation:
                 continue
             stmt = entry.statement
             if entry.trivial:
-                applied = _Applied(entry.layer, entry.level, entry.policy, stmt, True, None)
+                applied = Applied(entry.layer, entry.level, entry.policy, stmt, True, None)
             else:
                 value, grant, keys = self._statement(stmt, entry.principal_bearing)
                 if value is False:
                     continue
-                applied = _Applied(entry.layer, entry.level, entry.policy, stmt, value, grant, keys)
+                applied = Applied(entry.layer, entry.level, entry.policy, stmt, value, grant, keys)
                 if value is None:
                     applied.uid = next(self._uid)
             applied_list.append(applied)
@@ -571,7 +396,7 @@ class _Evaluation:
         grant_allows = self._kms_grants()
         specials = self._specials()
 
-        model = _Model(
+        model = Model(
             self,
             denies=denies,
             allows=allows,
@@ -596,7 +421,7 @@ class _Evaluation:
         keys = self._decisive_keys(model, undecided)
         return self._result(model, worst_outcome, worst, keys, unknown=True)
 
-    def _decisive_keys(self, model: _Model, undecided: list[_Applied]) -> tuple[str, ...]:
+    def _decisive_keys(self, model: Model, undecided: list[Applied]) -> tuple[str, ...]:
         if len(undecided) > _EXACT_UNKNOWN_LIMIT:
             relevant = undecided
         else:
@@ -699,20 +524,20 @@ class _Evaluation:
 
     def _always_allowed(self) -> EvaluationResult:
         note = "sts:GetCallerIdentity is always allowed: no policy can deny it"
-        layers = tuple(LayerVerdict(layer, LayerStatus.NOT_APPLICABLE, note) for layer in _layer_order(self))
+        layers = tuple(LayerVerdict(layer, LayerStatus.NOT_APPLICABLE, note) for layer in layer_order(self))
         return EvaluationResult(Decision.ALLOWED, (), (), (), layers, (note,))
 
     def _result(
         self,
-        model: _Model,
-        outcome: _Outcome,
+        model: Model,
+        outcome: Outcome,
         assignment: Mapping[int, bool],
         unknown_keys: tuple[str, ...],
         *,
         unknown: bool = False,
     ) -> EvaluationResult:
         decision = Decision.UNKNOWN if unknown else outcome.decision
-        blockers = model.blockers(outcome, assignment)
+        blocked_by = blockers(model, outcome)
 
         def statements() -> tuple[StatementMatch, ...]:
             if decision is Decision.EXPLICIT_DENY:
@@ -723,10 +548,10 @@ class _Evaluation:
 
         return EvaluationResult(
             decision,
-            blockers,
+            blocked_by,
             statements,
             unknown_keys,
-            lambda: model.verdicts(outcome, assignment, unknown=unknown),
+            lambda: verdicts(model, outcome, unknown=unknown),
         )
 
 
@@ -748,11 +573,11 @@ class _Facts:
 
 
 @dataclass
-class _Outcome:
+class Outcome:
     decision: Decision
-    denials: list[_Applied]
+    denials: list[Applied]
     via: str | None
-    model: _Model
+    model: Model
     assignment: Mapping[int, bool]
     facts: _Facts
     _path: list[tuple[Layer, bool, str | None]] | None = None
@@ -765,12 +590,12 @@ class _Outcome:
         return self._path
 
 
-class _Model:
+class Model:
     """Combines layer results into a decision; evaluated once, or per assignment of undecided statements."""
 
     def __init__(
         self,
-        ev: _Evaluation,
+        ev: Evaluation,
         *,
         denies: dict[Layer, _Group],
         allows: dict[Layer, _Group],
@@ -789,7 +614,7 @@ class _Model:
         self.guard_specials = [x for x in specials if x.layer is not Layer.SESSION]
         self.session_special = next((x for x in specials if x.layer is Layer.SESSION), None)
 
-    def decide(self, assignment: Mapping[int, bool]) -> _Outcome:
+    def decide(self, assignment: Mapping[int, bool]) -> Outcome:
         ev = self.ev
         denials = [a for g in self.denies.values() for a in g.all if a.value or assignment[a.uid]]
         f = self._facts(assignment)
@@ -818,7 +643,7 @@ class _Model:
             decision = Decision.ALLOWED
         else:
             decision = Decision.IMPLICIT_DENY
-        return _Outcome(decision, denials, via, self, assignment, f)
+        return Outcome(decision, denials, via, self, assignment, f)
 
     def _facts(self, assignment: Mapping[int, bool]) -> _Facts:
         ev = self.ev
@@ -852,7 +677,7 @@ class _Model:
             account = group is not None and group.value(assignment)
         return _Facts(identity_ok, boundary_ok, session_ok, scp_ok, vpce_ok, direct, role, account)
 
-    def paths(self, outcome: _Outcome) -> list[list[tuple[Layer, bool, str | None]]]:
+    def paths(self, outcome: Outcome) -> list[list[tuple[Layer, bool, str | None]]]:
         """Every way the request could be allowed, as (layer, satisfied, detail) requirements."""
         ev = self.ev
         f = outcome.facts
@@ -894,7 +719,7 @@ class _Model:
             paths.append([*principal_side, (rl, f.direct or f.role or f.account, None), *guard])
         return paths
 
-    def chosen_path(self, outcome: _Outcome) -> list[tuple[Layer, bool, str | None]]:
+    def chosen_path(self, outcome: Outcome) -> list[tuple[Layer, bool, str | None]]:
         """The path to allowed that needs the fewest further changes (explicit denies must go anyway)."""
         paths = self.paths(outcome)
         for path in paths:
@@ -903,11 +728,11 @@ class _Model:
         deny_layers = {a.layer for a in outcome.denials}
         return min(paths, key=lambda path: _cost(path, deny_layers))
 
-    def grants(self, outcome: _Outcome) -> list[_Applied]:
+    def grants(self, outcome: Outcome) -> list[Applied]:
         """The Allow statements that carried an allowed request."""
         via, assignment, f = outcome.via, outcome.assignment, outcome.facts
         ev = self.ev
-        out: list[_Applied] = []
+        out: list[Applied] = []
         layers: tuple[Layer, ...] = (Layer.BOUNDARY, Layer.SESSION, Layer.VPCE)
         if via in ("identity", "both"):
             layers = (Layer.IDENTITY, *layers)
@@ -925,253 +750,18 @@ class _Model:
 
     # -- explanations -------------------------------------------------------------------------
 
-    def blockers(self, outcome: _Outcome, assignment: Mapping[int, bool]) -> tuple[Blocker, ...]:
-        if outcome.decision is Decision.ALLOWED:
-            return ()
-        out: list[Blocker] = []
-        seen: set[Layer] = set()
-        for denial in outcome.denials:
-            if denial.layer in seen:
-                continue
-            seen.add(denial.layer)
-            out.append(self._explicit(denial))
-        for layer, ok, detail in outcome.path:
-            if ok or layer in seen:
-                continue
-            seen.add(layer)
-            out.append(self._implicit(layer, detail))
-        order = {layer: i for i, layer in enumerate(_LAYER_ORDER)}
-        return tuple(sorted(out, key=lambda b: order[b.layer]))
-
-    def _explicit(self, applied: _Applied) -> Blocker:
-        stmt = applied.statement
-        checks = tuple(_check(cond, self.ev.context, self.ev.unknown) for cond in stmt.conditions)
-        return Blocker(
-            layer=applied.layer,
-            kind=DenialKind.EXPLICIT,
-            policy=applied.policy.name,
-            policy_arn=applied.policy.arn,
-            sid=stmt.sid,
-            statement_index=stmt.index,
-            conditions=checks,
-            detail=self._level_detail(applied.layer, applied.level),
-            statement=stmt.raw,
-        )
-
-    def _implicit(self, layer: Layer, detail: str | None) -> Blocker:
-        ev = self.ev
-        if detail is not None and layer is not Layer.SCP:
-            return Blocker(layer=layer, kind=DenialKind.IMPLICIT, detail=detail)
-        policies: list[tuple[CompiledPolicy, int | None]] = []
-        level_detail: str | None = None
-        if layer is Layer.SCP:
-            failing = self._failing_scp_level()
-            level_detail = self._level_detail(Layer.SCP, failing)
-            if failing is not None:
-                policies = [(compile_policy(n, PolicyKind.SCP), failing) for n in ev.policies.scp_levels[failing]]
-            if failing is not None and not ev.policies.scp_levels[failing]:
-                level_detail = f"no SCP attached at {self._level_name(Layer.SCP, failing)}, so nothing is allowed there"
-        else:
-            named: tuple[NamedPolicy, ...] = ()
-            if layer is Layer.IDENTITY:
-                named = ev.policies.identity
-            elif layer is Layer.BOUNDARY:
-                named = ev.policies.boundary
-            elif layer is Layer.SESSION:
-                named = ev.policies.session
-            elif layer is Layer.VPCE:
-                named = ev.policies.vpce
-            elif layer in (Layer.RESOURCE, Layer.TRUST) and ev.policies.resource is not None:
-                named = (ev.policies.resource,)
-            policies = [(compile_policy(n, _KIND_BY_LAYER[layer]), None) for n in named]
-        closest = _closest_allow(ev, layer, [p for p, _ in policies])
-        if closest is None:
-            text = level_detail or _no_allow_text(ev, layer, bool(policies))
-            return Blocker(layer=layer, kind=DenialKind.IMPLICIT, detail=text)
-        policy, stmt, unmet, checks = closest
-        return Blocker(
-            layer=layer,
-            kind=DenialKind.IMPLICIT,
-            policy=policy.name,
-            policy_arn=policy.arn,
-            sid=stmt.sid,
-            statement_index=stmt.index,
-            conditions=checks,
-            unmet=unmet,
-            detail=level_detail or detail,
-            statement=stmt.raw,
-        )
-
-    def _failing_scp_level(self) -> int | None:
-        for i, group in enumerate(self.scp_levels):
-            if not group.sure:
-                return i
-        return None
-
-    def _level_name(self, layer: Layer, level: int | None) -> str:
-        if level is None:
-            return ""
-        names = self.ev.policies.scp_level_names if layer is Layer.SCP else self.ev.policies.rcp_level_names
-        if level < len(names):
-            return names[level]
-        count = len(self.ev.policies.scp_levels if layer is Layer.SCP else self.ev.policies.rcp_levels)
-        if level == 0:
-            return "the organization root"
-        if level == count - 1:
-            return "the account"
-        return f"organization level {level}"
-
-    def _level_detail(self, layer: Layer, level: int | None) -> str | None:
-        if layer not in (Layer.SCP, Layer.RCP) or level is None:
-            return None
-        return f"at {self._level_name(layer, level)}"
-
-    def verdicts(self, outcome: _Outcome, assignment: Mapping[int, bool], *, unknown: bool) -> tuple[LayerVerdict, ...]:
-        ev = self.ev
-        deny_layers = {a.layer for a in outcome.denials}
-        blocking = {layer for layer, ok, _ in outcome.path if not ok}
-        out: list[LayerVerdict] = []
-        for layer in _layer_order(ev):
-            names = _policy_names(ev, layer)
-            reason = _not_applicable(ev, layer)
-            applied = [a for a in ev.applied if a.layer is layer]
-            undecided = any(a.value is None for a in applied)
-            if reason is not None:
-                out.append(LayerVerdict(layer, LayerStatus.NOT_APPLICABLE, reason, names))
-            elif unknown and undecided:
-                out.append(
-                    LayerVerdict(layer, LayerStatus.UNKNOWN, "depends on context keys whose value is not known", names)
-                )
-            elif layer in deny_layers:
-                denial = next(a for a in outcome.denials if a.layer is layer)
-                out.append(LayerVerdict(layer, LayerStatus.EXPLICIT_DENY, f"denied by {_describe(denial)}", names))
-            elif layer in blocking:
-                out.append(
-                    LayerVerdict(layer, LayerStatus.IMPLICIT_DENY, _no_allow_text(ev, layer, bool(names)), names)
-                )
-            else:
-                allowing = [a for a in applied if a.statement.allow and (a.value or assignment.get(a.uid, False))]
-                if allowing:
-                    summary = "allowed by " + "; ".join(_describe(a) for a in allowing[:3])
-                    out.append(LayerVerdict(layer, LayerStatus.ALLOWS, summary, names))
-                elif layer in (Layer.RESOURCE, Layer.TRUST):
-                    out.append(
-                        LayerVerdict(
-                            layer,
-                            LayerStatus.IMPLICIT_DENY,
-                            "no statement grants this principal; not needed on its own",
-                            names,
-                        )
-                        if names
-                        else LayerVerdict(layer, LayerStatus.NOT_APPLICABLE, "no resource policy", names)
-                    )
-                elif layer is Layer.RCP:
-                    out.append(
-                        LayerVerdict(layer, LayerStatus.ALLOWS, "no RCP denies it (RCPFullAWSAccess applies)", names)
-                    )
-                elif outcome.decision is Decision.ALLOWED:
-                    summary = f"does not allow {ev.request.action}; not needed: the resource policy grants it directly"
-                    out.append(LayerVerdict(layer, LayerStatus.NOT_APPLICABLE, summary, names))
-                else:
-                    out.append(
-                        LayerVerdict(layer, LayerStatus.IMPLICIT_DENY, _no_allow_text(ev, layer, bool(names)), names)
-                    )
-        return tuple(out)
-
 
 _NO_LAYERS: frozenset[Layer] = frozenset()
-_LAYER_ORDER: Final = (
-    Layer.IDENTITY,
-    Layer.BOUNDARY,
-    Layer.SESSION,
-    Layer.SCP,
-    Layer.RCP,
-    Layer.RESOURCE,
-    Layer.TRUST,
-    Layer.VPCE,
-)
-
-
-def _layer_order(ev: _Evaluation) -> tuple[Layer, ...]:
-    skip = Layer.RESOURCE if ev.is_trust else Layer.TRUST
-    return tuple(layer for layer in _LAYER_ORDER if layer is not skip)
-
-
-def _policy_names(ev: _Evaluation, layer: Layer) -> tuple[str, ...]:
-    cached = ev.compiled.names.get(layer)
-    if cached is None:
-        cached = ev.compiled.names[layer] = _names_of(ev.policies, layer)
-    return cached
-
-
-def _names_of(p: PolicySet, layer: Layer) -> tuple[str, ...]:
-    if layer is Layer.IDENTITY:
-        return tuple(n.name for n in p.identity)
-    if layer is Layer.BOUNDARY:
-        return tuple(n.name for n in p.boundary)
-    if layer is Layer.SESSION:
-        return tuple(n.name for n in p.session)
-    if layer is Layer.SCP:
-        return tuple(n.name for level in p.scp_levels for n in level)
-    if layer is Layer.RCP:
-        return tuple(n.name for level in p.rcp_levels for n in level)
-    if layer is Layer.VPCE:
-        return tuple(n.name for n in p.vpce)
-    names = (p.resource.name,) if p.resource is not None else ()
-    return names + tuple(f"grant {g.name or g.grant_id}" for g in p.kms_grants)
-
-
-def _not_applicable(ev: _Evaluation, layer: Layer) -> str | None:
-    if layer is Layer.IDENTITY:
-        if ev.ptype is PrincipalType.ROOT:
-            return "the root user is not limited by identity policies"
-        if ev.ptype not in _IAM_PRINCIPALS:
-            return f"a {ev.ptype.value.replace('_', ' ')} principal has no identity policies"
-        return None
-    if layer is Layer.BOUNDARY:
-        return None if ev.has_boundary else "no permissions boundary"
-    if layer is Layer.SESSION:
-        if ev.federated:
-            return None
-        return None if ev.has_session else "no session policy"
-    if layer is Layer.SCP:
-        return ev.scp_reason
-    if layer is Layer.RCP:
-        return ev.rcp_reason
-    if layer is Layer.VPCE:
-        return None if ev.vpce_present else "not through a VPC endpoint"
-    if ev.policies.resource is None and not ev.policies.kms_grants and not ev.is_kms_key and not ev.is_trust:
-        return "no resource policy"
-    return None
-
-
-def _no_allow_text(ev: _Evaluation, layer: Layer, has_policies: bool) -> str:
-    action = ev.request.action
-    if layer is Layer.SCP:
-        return f"an SCP level does not allow {action}"
-    if layer is Layer.RESOURCE and ev.is_kms_key and not has_policies:
-        return "no key policy was given; a KMS key is usable only through its key policy"
-    if layer is Layer.TRUST and not has_policies:
-        return "no trust policy was given; a role can only be assumed when its trust policy allows it"
-    if not has_policies:
-        return f"no {layer.value} policy allows {action}"
-    return f"no statement allows {action} for this request"
 
 
 def _cost(path: list[tuple[Layer, bool, str | None]], deny_layers: set[Layer]) -> int:
     return len({layer for layer, ok, _ in path if not ok and layer not in deny_layers})
 
 
-def _describe(applied: _Applied) -> str:
-    stmt = applied.statement
-    label = f"Sid {stmt.sid}" if stmt.sid else f"statement #{stmt.index}"
-    return f"{applied.policy.name} ({label})"
-
-
 _matches: dict[tuple[bool, int], tuple[CompiledStatement, StatementMatch]] = {}
 
 
-def _match(applied: _Applied) -> StatementMatch:
+def _match(applied: Applied) -> StatementMatch:
     stmt = applied.statement
     key = (applied.layer is Layer.TRUST, id(stmt))
     hit = _matches.get(key)
@@ -1184,86 +774,11 @@ def _match(applied: _Applied) -> StatementMatch:
     return match
 
 
-def _check(cond: CompiledCondition, context: Context, unknown: frozenset[str]) -> ConditionCheck:
-    return cond.check(context, cond.key_lower in unknown)
-
-
 def _condition_unknown_keys(cond: CompiledCondition, unknown: frozenset[str]) -> list[str]:
     keys = [cond.key] if cond.key_lower in unknown else []
     for template in cond.templates or ():
         keys.extend(k for k in template.variable_keys if k in unknown)
     return keys
-
-
-def _closest_allow(
-    ev: _Evaluation, layer: Layer, policies: list[CompiledPolicy]
-) -> tuple[CompiledPolicy, CompiledStatement, str, tuple[ConditionCheck, ...]] | None:
-    """The Allow statement that came closest to applying, and the first part of it that did not."""
-    best: tuple[int, CompiledPolicy, CompiledStatement] | None = None
-    kind = _KIND_BY_LAYER[layer]
-    for policy in policies:
-        for stmt in policy.statements:
-            if not stmt.allow:
-                continue
-            score = _closeness(ev, kind, stmt)
-            if best is None or score > best[0]:
-                best = (score, policy, stmt)
-    if best is None:
-        return None
-    score, policy, stmt = best
-    if score < _CONDITIONS_REACHED:
-        return policy, stmt, _UNMET[score], ()
-    failing = tuple(
-        _check(cond, ev.context, ev.unknown)
-        for cond in stmt.conditions
-        if evaluate_condition(cond, ev.context, ev.unknown) is not True
-    )
-    # A statement whose every part holds did not apply only because an unknown value was assumed against it.
-    return policy, stmt, "condition" if failing else "principal", failing
-
-
-_UNMET: Final = ("action", "resource", "principal")
-_CONDITIONS_REACHED: Final = 3
-
-
-def _closeness(ev: _Evaluation, kind: PolicyKind, stmt: CompiledStatement) -> int:
-    """How many parts of the statement hold, in the order AWS reads them (action, resource, principal, condition)."""
-    if stmt.actions.matches(ev.action) == stmt.not_action:
-        return 0
-    if ev._resource_value(stmt) is False:
-        return 1
-    if kind in (PolicyKind.RESOURCE, PolicyKind.RCP, PolicyKind.VPCE) and not ev._principal_grant(stmt)[0]:
-        return 2
-    for cond in stmt.conditions:
-        if evaluate_condition(cond, ev.context, ev.unknown) is not True:
-            return 3
-    return 4
-
-
-def _arn_account(text: str) -> str | None:
-    try:
-        return parse_arn(text).account or None
-    except ArnError:
-        return None
-
-
-def _is_role_arn(text: str) -> bool:
-    parts = text.split(":", 5)
-    return len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and parts[5].startswith("role/")
-
-
-def _is_kms_key(text: str) -> bool:
-    parts = text.split(":", 5)
-    return len(parts) == 6 and parts[0] == "arn" and parts[2] == "kms" and parts[5].startswith("key/")
-
-
-def _is_service_linked(principal: Principal) -> bool:
-    if principal.type is PrincipalType.ROLE:
-        return principal.path.startswith(_SLR_PATH)
-    if principal.type is PrincipalType.ASSUMED_ROLE:
-        # Session ARNs drop the role's path; service-linked role names all start with AWSServiceRoleFor.
-        return (principal.name or "").startswith(_SLR_PREFIX)
-    return False
 
 
 def _grantee_match(grantee: str, principal: Principal) -> Grant | None:

@@ -6,7 +6,7 @@ from typing import Any, Final
 
 from diagnostics.model import Blocker, ConditionCheck, LayerStatus
 from diagnostics.policy.conditions import describe_value
-from diagnostics.policy.engine import EvalRequest, EvaluationResult
+from diagnostics.policy.request import EvalRequest, EvaluationResult
 
 _MARKS: Final = {
     LayerStatus.ALLOWS: "✓",
