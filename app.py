@@ -59,14 +59,15 @@ def _add_simulate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from diagnostics.policy import evaluate
+    # Imported here so that the other commands do not pay for loading the IAM catalogue.
+    from diagnostics.policy import CaseError, PolicyError, evaluate
     from diagnostics.policy.cases import load_case_file
     from diagnostics.policy.report import format_result, result_json
 
     try:
         cases, is_array = load_case_file(args.case_file)
         results = [(case, evaluate(case.request, case.policies)) for case in cases]
-    except ValueError as exc:
+    except (CaseError, PolicyError) as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
         documents = [result_json(result, case=case.id) for case, result in results]
