@@ -146,12 +146,16 @@ def parse_case(data: Any, *, origin: str = "<cases>", position: int = 0) -> Case
         request=request,
         policies=policies,
         id=case_id if isinstance(case_id, str) else None,
-        name=_optional_str(data.get("name") or (data.get("source") or {}).get("name"), f"{where}: name"),
+        name=_optional_str(data.get("name") or _source_name(data.get("source")), f"{where}: name"),
         expected=expected,
         requires=tuple(requires),
         status=_optional_str(data.get("status"), f"{where}: status"),
         note=_optional_str(data.get("note"), f"{where}: note"),
     )
+
+
+def _source_name(source: Any) -> Any:
+    return source.get("name") if isinstance(source, Mapping) else None
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -317,6 +321,9 @@ def _grants(raw: Any, where: str) -> tuple[KmsGrant, ...]:
         grantee, ops = item.get("grantee_principal"), item.get("operations")
         if not isinstance(grantee, str) or not isinstance(ops, list) or not all(isinstance(o, str) for o in ops):
             raise CaseError(f"{slot}: needs grantee_principal (string) and operations (list of strings)")
+        for optional in ("grant_id", "key_arn", "name"):
+            if item.get(optional) is not None and not isinstance(item[optional], str):
+                raise CaseError(f"{slot}: {optional} must be a string")
         for constraint in ("encryption_context_equals", "encryption_context_subset"):
             value = item.get(constraint)
             if value is not None and not (
@@ -345,6 +352,15 @@ def _bpa(raw: Any, where: str) -> PublicAccessBlock | None:
     return PublicAccessBlock(**raw)
 
 
+def _expected_statement(item: Any) -> ExpectedStatement:
+    if not isinstance(item, Mapping):
+        raise TypeError("each expected statement must be an object with layer, policy, sid, effect")
+    policy, sid, effect = item["policy"], item.get("sid"), item["effect"]
+    if not isinstance(policy, str) or (sid is not None and not isinstance(sid, str)) or effect not in ("Allow", "Deny"):
+        raise ValueError(f"expected statement {dict(item)!r}: policy and sid are strings, effect is Allow or Deny")
+    return ExpectedStatement(Layer(item["layer"]), policy, sid, effect)
+
+
 def _expected(raw: Any, where: str) -> Expected:
     data = _mapping(raw, f"{where}: expected")
     unknown = sorted(set(data) - _EXPECTED_KEYS)
@@ -353,13 +369,15 @@ def _expected(raw: Any, where: str) -> Expected:
     try:
         decision = Decision(str(data.get("decision")))
         blocked = data.get("blocked_by")
+        if blocked is not None and not isinstance(blocked, list):
+            raise TypeError("blocked_by must be a list of layers or null")
         blocked_by = tuple(Layer(x) for x in blocked) if blocked is not None else None
         statements = None
         if data.get("statements") is not None:
-            statements = tuple(
-                ExpectedStatement(Layer(s["layer"]), s["policy"], s.get("sid"), s["effect"]) for s in data["statements"]
-            )
+            statements = tuple(_expected_statement(item) for item in data["statements"])
     except (ValueError, KeyError, TypeError) as exc:
         raise CaseError(f"{where}: expected: {exc}") from exc
     keys = data.get("unknown_context_keys")
+    if keys is not None and (not isinstance(keys, list) or not all(isinstance(k, str) for k in keys)):
+        raise CaseError(f"{where}: expected.unknown_context_keys must be a list of strings")
     return Expected(decision, blocked_by, statements, tuple(keys) if keys is not None else None)
