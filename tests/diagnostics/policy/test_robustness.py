@@ -89,27 +89,52 @@ def test_any_document_compiles_or_raises_policy_error(document: Any, slot: str) 
         assert result.layers
 
 
+VALID_REQUEST = {"principal": "arn:aws:iam::111122223333:user/a", "action": "s3:GetObject", "resource": "*"}
+policy_slots = st.sampled_from(
+    [
+        "identity",
+        "scp_levels",
+        "rcp_levels",
+        "resource",
+        "kms_grants",
+        "s3_public_access_block",
+        "scp_level_names",
+        "bogus",
+    ]
+)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.fixed_dictionaries(
         {
             "request": st.one_of(
                 values,
-                st.fixed_dictionaries(
-                    {"principal": values, "action": values, "resource": values},
-                    optional={"context": values, "unknown": values, "resource_account": values},
+                st.just(VALID_REQUEST),
+                st.builds(
+                    lambda extra: {**VALID_REQUEST, **extra},
+                    st.dictionaries(
+                        st.sampled_from(
+                            ["context", "unknown", "resource_account", "management_account", "aws_managed_resource"]
+                        ),
+                        values,
+                        max_size=2,
+                    ),
                 ),
             )
         },
         optional={
             "policies": st.dictionaries(
-                st.sampled_from(
-                    ["identity", "scp_levels", "resource", "kms_grants", "s3_public_access_block", "bogus"]
-                ),
-                values,
-                max_size=3,
+                policy_slots, st.one_of(values, st.lists(st.lists(values, max_size=2), max_size=2)), max_size=3
             ),
-            "expected": values,
+            "expected": st.one_of(
+                values,
+                st.dictionaries(
+                    st.sampled_from(["decision", "blocked_by", "statements", "unknown_context_keys"]),
+                    values,
+                    max_size=3,
+                ),
+            ),
             "source": values,
             "requires": values,
         },
