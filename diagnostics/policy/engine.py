@@ -189,6 +189,8 @@ def evaluate(request: EvalRequest, policies: PolicySet) -> EvaluationResult:
 
 
 class Evaluation:
+    """One request against one policy set: collects the statements that apply, then decides."""
+
     def __init__(self, request: EvalRequest, policies: PolicySet) -> None:
         self.request = request
         self.policies = policies
@@ -436,7 +438,9 @@ class Evaluation:
                     if (model.decide(assignment).decision is Decision.ALLOWED) is not on:
                         relevant.append(target)
                         break
-        keys = [key for a in relevant for key in a.unknown_keys]
+        # Report each key as the request spelled it (policies may write the same key in another case).
+        spelled = {key.lower(): key for key in self.request.unknown_keys}
+        keys = [spelled.get(key.lower(), key) for a in relevant for key in a.unknown_keys]
         return tuple(sorted(dict.fromkeys(keys), key=str.lower))
 
     # -- special rules ------------------------------------------------------------------------

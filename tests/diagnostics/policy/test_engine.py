@@ -256,3 +256,10 @@ def test_a_matching_deny_anywhere_wins(stmts: list[dict[str, object]]) -> None:
         ),
     ):
         assert evaluate(ask(context=CONTEXT), policies).decision is Decision.EXPLICIT_DENY
+
+
+def test_unknown_keys_are_reported_as_the_request_spells_them() -> None:
+    mfa = policy("Mfa", allow("s3:GetObject", Condition={"Bool": {"AWS:MULTIFACTORAUTHPRESENT": "true"}}))
+    result = evaluate(ask(unknown=("aws:MultiFactorAuthPresent",)), PolicySet(identity=(mfa,)))
+    assert result.decision is Decision.UNKNOWN
+    assert result.unknown_context_keys == ("aws:MultiFactorAuthPresent",)
