@@ -357,9 +357,10 @@ class Evaluation:
         applied_list = self.applied
         for entry in self.compiled.flat(self):
             slot = entry.slot
-            if skip[slot]:
-                continue
             stmt = entry.statement
+            # Every RCP level carries RCPFullAWSAccess, which cannot be detached: only Denies bite.
+            if skip[slot] or (slot == rcp and stmt.allow):
+                continue
             if entry.trivial:
                 applied = Applied(entry.layer, entry.level, entry.policy, stmt, True, None)
             else:
@@ -371,9 +372,6 @@ class Evaluation:
                     applied.uid = next(self._uid)
             applied_list.append(applied)
             if stmt.allow:
-                if slot == rcp:
-                    # Every RCP level carries RCPFullAWSAccess, which cannot be detached: only Denies bite.
-                    continue
                 if slot == scp:
                     assert entry.level is not None
                     scp_levels[entry.level].add(applied)
