@@ -42,8 +42,40 @@ Command = Callable[[argparse.Namespace], int]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="iamwhy", description="Explain AWS AccessDenied errors.")
     parser.add_argument("--log-level", default="WARNING", help="log level for JSON logs on stderr")
-    parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_simulate(subparsers)
     return parser
+
+
+def _add_simulate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    simulate = subparsers.add_parser(
+        "simulate",
+        help="run the local policy evaluator on a case file (no AWS calls)",
+        description="Evaluate the request(s) in CASE.json against their policies, locally.",
+    )
+    simulate.add_argument("case_file", metavar="CASE.json", help="one case object, or a JSON array of cases")
+    simulate.add_argument("--json", action="store_true", help="print the machine-readable result")
+    simulate.set_defaults(func=_simulate)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    # Imported here so that the other commands do not pay for loading the IAM catalogue.
+    from diagnostics.policy import CaseError, PolicyError, evaluate
+    from diagnostics.policy.cases import load_case_file
+    from diagnostics.policy.report import format_result, result_json
+
+    try:
+        cases, is_array = load_case_file(args.case_file)
+        results = [(case, evaluate(case.request, case.policies)) for case in cases]
+    except (CaseError, PolicyError) as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        documents = [result_json(result, case=case.id) for case, result in results]
+        payload: object = documents if is_array else documents[0]
+        print(json.dumps(payload, indent=2))
+    else:
+        print("\n\n".join(format_result(result, case.request, case=case.id or case.name) for case, result in results))
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
