@@ -269,6 +269,14 @@ SHAPES: tuple[Shape, ...] = (
         needs=("error",),
     ),
     Shape(
+        "cloudformation",
+        Role.TAIL,
+        re.compile(r"\(\s*RequestToken\s*:\s*[\w-]{1,100}\s*,\s*HandlerErrorCode\s*:\s*(?P<code>\w{1,100})\s*\)"),
+        reach=300,
+        example='Resource handler returned message: "Access Denied (Service: S3, Status Code: 403, Request ID: R)" '
+        "(RequestToken: 5d2c, HandlerErrorCode: AccessDenied)",
+    ),
+    Shape(
         "go-sdk-v1",
         Role.TAIL,
         re.compile(r"status\s*code\s*:\s*(?P<status>\d{3})\s*,\s*request\s*id\s*:[ \t]*[\w-]{0,100}"),
@@ -323,7 +331,7 @@ SHAPES: tuple[Shape, ...] = (
         "js-sdk",
         Role.BODY,
         re.compile(
-            r"(?:__type|errorType|[Cc]ode)[\"']?\s*:\s*[\"'](?:[\w.:/-]{0,200}#)?"
+            r"(?:__type|errorType|(?<!error)[Cc]ode)[\"']?\s*:\s*[\"'](?:[\w.:/-]{0,200}#)?"
             rf"(?P<code>{_CODE_WORDS})[\"']"
         ),
         reach=4000,
@@ -365,7 +373,8 @@ SHAPES: tuple[Shape, ...] = (
         "plain",
         Role.HEAD,
         re.compile(rf"(?<![\w.])(?P<code>{_CODE_WORDS})(?:\s*\((?:client|server)\))?\s*:\s*"),
-        reach=8,
+        # EC2 puts "You are not authorized to perform this operation." between the code and what follows.
+        reach=80,
         example="AccessDeniedException: User: arn:aws:iam::123456789012:user/x is not authorized",
         needs=_CODE_HINTS,
     ),
@@ -401,6 +410,16 @@ SHAPES: tuple[Shape, ...] = (
         example="User: arn:aws:iam::123456789012:user/x is not authorized to access this resource",
         needs=("this resource",),
     ),
+    # SQS's own wording; the queue URL names region, account and queue.
+    Shape(
+        "sqs-denied",
+        Role.CORE,
+        re.compile(
+            r"Access\s*to\s*the\s*resource\s*(?P<resource>https?://sqs\.[a-z0-9-]{1,40}\.amazonaws\.com(?:\.cn)?/\d{12}/"
+            r"[\w.-]{1,80})\s*is\s*denied"
+        ),
+        example="Access to the resource https://sqs.us-east-1.amazonaws.com/123456789012/jobs is denied.",
+    ),
     Shape(
         "service-assume",
         Role.CORE,
@@ -421,12 +440,22 @@ SHAPES: tuple[Shape, ...] = (
 )
 
 
+# The words AWS's reason phrases are made of, so a phrase whose spaces a line wrap removed can be
+# written out again with them ("because noidentity-based" -> "because no identity-based").
+_PHRASE_VOCABULARY = (
+    "because no with an a the explicit deny in allows allow action policy policies transitively "
+    "through identity-based identity based resource-based resource role trust permissions "
+    "permission boundary boundaries sessions session service control VPC endpoint SCP RCP does "
+    "not exist this Region access or explicitly denies"
+)
+PHRASE_WORDS: tuple[str, ...] = tuple(_PHRASE_VOCABULARY.split())
+
 # Each denial reason AWS prints, as (phrase, layer, kind), most specific first. The phrases come from
 # the IAM "Troubleshoot access denied error messages" guide, plus variants seen in real pastes.
 _A = r"(?:an?|the)\s*"
 _DENY = r"with\s*an\s*explicit\s*deny\s*in\s*"
 _NO = r"because\s*no\s*"
-_ALLOWS = r"\s*allows?(?:\s*the\s*[\w:*-]{1,200}\s*action)?"
+_ALLOWS = r"\s*allows?(?:\s*the\s*(?P<allowed>[\w:*-]{1,200}?)\s*action)?"
 LAYER_PHRASES: tuple[tuple[re.Pattern[str], Layer | None, DenialKind | None], ...] = (
     (
         re.compile(

@@ -242,9 +242,8 @@ def clean_operation(operation: str) -> str:
 
 def service_prefix(name: str) -> str | None:
     """The IAM prefix of a service as an SDK, CLI, endpoint or CloudTrail names it; None when unknown."""
-    key = _NAME_NOISE.sub("", name.strip().lower())
-    if key.endswith(".amazonaws.com"):
-        key = key[: -len(".amazonaws.com")]
+    host = name.strip().lower().removesuffix(".amazonaws.com").removesuffix(".amazonaws.com.cn")
+    key = _NAME_NOISE.sub("", host)
     for candidate in (key, _strip_vendor(key)):
         if not candidate:
             continue
@@ -252,7 +251,7 @@ def service_prefix(name: str) -> str | None:
             return SERVICE_ALIASES[candidate]
         if catalog.service_exists(candidate):
             return candidate
-    dashed = name.strip().lower().replace(" ", "-")
+    dashed = host.replace(" ", "-")
     return dashed if catalog.service_exists(dashed) else None
 
 

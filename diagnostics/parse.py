@@ -27,6 +27,7 @@ from diagnostics.formats import (
     HTTP_403,
     LAYER_PHRASES,
     LOOK_ALIKES,
+    PHRASE_WORDS,
     SHAPES,
     STATUS_CODES,
     LookAlike,
@@ -66,6 +67,8 @@ _HINTS = (
     "unrecognized",
     "authfailure",
     "credentials",
+    "accesskeyid",
+    "access key id",
 )
 _SQUEEZE = re.compile(r"\n[ \t>│]*")
 # The re-joined reading is for pasted text (a Slack message holds at most 40,000 characters); a larger
@@ -90,7 +93,8 @@ def scan(text: str) -> ScanResult:
     denials, others = reading.run()
     if len(normalized) <= _REJOIN_LIMIT and _SOFT_BREAK.search(normalized):
         joined_denials, joined_others = _Pass(_SOFT_BREAK.sub("", normalized)).run()
-        if _score(joined_denials) > _score(denials):
+        pasted, joined = _score(denials), _score(joined_denials)
+        if joined > pasted or (joined == pasted and _cut_by_wrap(normalized, denials)):
             denials, others = joined_denials, joined_others
     return ScanResult(denials=tuple(denials), other_errors=tuple(others), secrets_found=secrets)
 
@@ -168,7 +172,7 @@ _ACTION = re.compile(
 # Read backwards from the "authorized to perform" anchor: "is not", "are not" or a bare "Not".
 _NOT_BEFORE = re.compile(r"(?:(?P<verb>is|are)\s*)?[Nn]ot\s*$")
 _PRINCIPAL_WORDS = ("arn:", "anonymous", ".amazonaws.com")
-_ON_RESOURCE = re.compile(r"\s*on\s*(?:the\s*)?resources?\b\s*:?\s*")
+_ON_RESOURCE = re.compile(r"\s*on\s*(?:(?:the\s*)?resources?\b\s*:?\s*|(?=\\?[\"']|arn:))")
 _KMS_CIPHERTEXT = re.compile(r"associated\s*with\s*this\s*ciphertext")
 _QUOTED = re.compile(r"\\?([\"'])(?P<value>[^\"'\n]{1,2048}?)\\?\1")
 _UNQUOTED = re.compile(r"(?P<value>[^\s\"'<>]{1,2048}?)" + _TOKEN_END)
@@ -186,9 +190,17 @@ _CONSOLE_REGION = re.compile(rf"^(?P<region>{_REGION})\.console\.")
 _QUERY_REGION = re.compile(rf"(?:^|&)region=(?P<region>{_REGION})")
 _TRUNCATED = re.compile(r"\(truncated|truncated\.\.\.\)")
 _REDACTED = re.compile(r"^[*xX.…#<>-]+$|\*{3}|[xX]{4}|\.\.\.|…")
-_API_GATEWAY_BODY = re.compile(r"[\"']Message[\"']\s*:\s*[\"']\s*$")
+_API_GATEWAY_BODY = re.compile(r"[\"']Message[\"']\s*:\s*[\"']\s*User\s*$")
+_SQS_QUEUE_URL = re.compile(
+    r"https?://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?/(?P<account>\d{12})/(?P<name>[\w.-]+)"
+)
 _BLOB_LINE = re.compile(r"\n[ \t]*([\w-]+)[ \t]*(?=\n|$)")
 _BLOB_TAIL = re.compile(r"[0-9_-]")
+_PHRASE_WORD = re.compile("|".join(re.escape(w) for w in sorted(PHRASE_WORDS, key=len, reverse=True)) + "|[,.;]")
+_CONTINUED = re.compile(
+    r"[ \t>]*(?:(?!--)(?=[\w./*:-]*[:/._*0-9-])[\w./*:-]+(?=[\s\"'),;]|$)"
+    r"|\S+\s+(?:because\b|with\s+an\b|is\s+not\b|\.?\s*Go\s+to\b|\(Service\b))"
+)
 _QUALIFIED = re.compile(r"[\w.$]*\.$")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _ENDPOINT_HOST = re.compile(r"https?://(?P<host>[a-z0-9.-]{1,200}?)\.(?:amazonaws\.com(?:\.cn)?|api\.aws)\b")
@@ -196,6 +208,9 @@ _CLI_COMMAND = re.compile(
     r"aws(?:\s+(?:--(?:debug|no-[\w-]+)|--[\w-]+[= ](?!-)\S+))*\s+(?P<service>[a-z0-9][a-z0-9-]{1,40})"
     r"\s+(?P<command>[a-z0-9][a-z0-9-]{1,80})"
 )
+_JS_COMMAND = re.compile(r"new\s+(?P<operation>[A-Z][A-Za-z0-9]{1,100})Command\s*\(")
+# S3 is the service that answers with exactly this message (the others name the principal and action).
+_S3_MESSAGE = re.compile(r"\s*Access\s*Denied\.?\s*(?:$|\n|\(Service|<)")
 _CLI_REGION = re.compile(rf"--region[= ](?P<region>{_REGION})\b")
 _QUEUE_URL = re.compile(r"https?://[^/\s]+/(?P<account>\d{12})/(?P<name>[^/?\s]+)")
 
@@ -213,7 +228,13 @@ _S3_REFS: tuple[re.Pattern[str], ...] = (
     ),
     re.compile(r"arn:aws[a-z-]{0,10}:s3:::" + _BUCKET + r"(?:/(?P<key>[^\s\"'<>]*))?"),
     re.compile(r"--bucket[= ]+[\"']?" + _BUCKET + r"\b"),
-    re.compile(r"Bucket\s*=\s*[\"']" + _BUCKET + r"[\"'](?:\s*,\s*Key\s*=\s*[\"'](?P<key>[^\"'\n]{1,1024})[\"'])?"),
+    # Terraform's AWS provider names the bucket it was working on: "reading S3 Bucket (tf-state-prod)".
+    re.compile(r"S3 Bucket \(" + _BUCKET + r"\)"),
+    re.compile(
+        r"Bucket[\"']?\s*[=:]\s*[\"']"
+        + _BUCKET
+        + r"[\"'](?:\s*,\s*[\"']?Key[\"']?\s*[=:]\s*[\"'](?P<key>[^\"'\n]{1,1024})[\"'])?"
+    ),
 )
 _URL_REFS = frozenset({1, 2})
 _CLI_BUCKET_REF = 4
@@ -353,7 +374,7 @@ class _Core:
         named = self.principal is not None and (
             self.principal.type is not PrincipalType.UNKNOWN or self.principal.arn.startswith("arn:")
         )
-        return bool(self.action or named or self.encoded)
+        return bool(self.action or named or self.encoded or self.resource)
 
 
 @dataclass
@@ -480,7 +501,9 @@ class _Pass:
         denials = _dedupe(found)
         others.sort(key=lambda item: item[0])
         all_others = [other for _, other in others]
-        all_others.extend(self._look_alikes(_Spans([(f.start, f.end) for f in found] + [w.span for w in wrappers])))
+        # A wrapper's whole line is covered: its message repeats what its code already said.
+        wrapper_lines = [(self._line_start(w.span[0]), self._line_end(w.span[1])) for w in wrappers]
+        all_others.extend(self._look_alikes(_Spans([(f.start, f.end) for f in found] + wrapper_lines)))
         if not denials and not all_others:
             all_others.extend(self._http_403())
         return denials, _dedupe_others(all_others)
@@ -528,7 +551,9 @@ class _Pass:
             core.action = groups["action"]
         if shape.name == "access-resource":
             core.start = self._subject(core, lo, match.start())
-            if core.principal is None and not _API_GATEWAY_BODY.search(self.text, max(0, core.start - 40), core.start):
+            if core.principal is None and not _API_GATEWAY_BODY.search(
+                self.text, max(0, match.start() - 60), match.start()
+            ):
                 return None
             core.action = "execute-api:Invoke"
             core.resource_unnamed = True
@@ -544,6 +569,13 @@ class _Pass:
             core.resource_unnamed = True
         elif shape.name == "not-allowed":
             core.resource_unnamed = True
+        elif shape.name == "sqs-denied":
+            queue = _SQS_QUEUE_URL.match(groups["resource"])
+            if queue:
+                partition = "aws-cn" if queue.group("cn") else _partition(queue.group("region"), None)
+                core.resource = (
+                    f"arn:{partition}:sqs:{queue.group('region')}:{queue.group('account')}:{queue.group('name')}"
+                )
         return core
 
     def _parse_perform(self, shape: Shape, match: re.Match[str], lo: int, hi: int) -> _Core | None:
@@ -645,7 +677,7 @@ class _Pass:
                 if policy:
                     policy_arn = _trim_token(policy.group("arn"))
                     end = policy.end()
-            core.reported = Reported(layer=layer, kind=kind, policy_arn=policy_arn, phrase=_squash(phrase.group()))
+            core.reported = Reported(layer=layer, kind=kind, policy_arn=policy_arn, phrase=_phrase(phrase))
             return end
         return pos
 
@@ -696,12 +728,20 @@ class _Pass:
         return between is None or between >= position
 
     def _blob(self, match: re.Match[str]) -> tuple[str, int]:
-        """The encoded message, followed onto the next lines when a terminal wrapped it."""
+        """The encoded message, followed onto the next lines when a terminal wrapped it.
+
+        Continuation lines hold nothing but blob characters and are all as wide as the first one; the
+        last may be shorter. A long first line is required, so a short word on the next line is not taken.
+        """
         text = self.text
         parts = [match.group("blob")]
         end = match.end("blob")
-        last = end - self._line_start(match.start("blob"))
-        while last >= 40 and len(parts) < 200:
+        if end - self._line_start(match.start("blob")) < 40:
+            return parts[0], end
+        width: int | None = None
+        while len(parts) < 500:
+            if width is not None and len(parts[-1]) < width:
+                break
             line = _BLOB_LINE.match(text, end)
             if line is None:
                 break
@@ -710,7 +750,7 @@ class _Pass:
                 break
             parts.append(segment)
             end = line.end(1)
-            last = len(segment)
+            width = width or len(segment)
         return "".join(parts), end
 
     # --- wrappers -----------------------------------------------------------------------------------
@@ -854,7 +894,7 @@ class _Pass:
         message = " ".join(
             self.text[w.message_start : w.message_end].strip() for w in group if w.message_end > w.message_start
         )
-        if code in _LOOK_ALIKE_BY_CODE:
+        if code in _LOOK_ALIKE_BY_CODE and code not in STATUS_CODES:
             return OtherError(code, _LOOK_ALIKE_BY_CODE[code].explanation, self._snippet(start, end))
         look_alike = next((la for la in LOOK_ALIKES if la.pattern.search(message)), None)
         if look_alike is not None:
@@ -862,18 +902,21 @@ class _Pass:
         operation = fields.get("operation")
         denied = (
             code in DENIAL_CODES
-            or (code in STATUS_CODES and operation is not None)
+            or (code in STATUS_CODES and (operation is not None or "service" in fields))
             or (code is None and fields.get("status") == "403" and re.match(r"\s*Access\s*Denied", message, re.I))
         )
         if not denied:
             return None
+        service = fields.get("service")
+        if service is None and _S3_MESSAGE.match(message):
+            service = "s3"
         draft = _Draft(
             start=start,
             end=end,
             source_order=min(w.order for w in group),
             error_code=code,
-            operation=operation,
-            service=fields.get("service"),
+            operation=operation or self._code_operation(self._paragraph_start(start), start),
+            service=service,
             endpoint=fields.get("endpoint"),
         )
         return self._finish(draft)
@@ -888,7 +931,9 @@ class _Pass:
                     continue
                 ref = self._s3_ref(match.start(), match.end())
                 if ref is not None:
-                    draft = _Draft(start=match.start(), end=match.end(), source_order=_order(shape), s3_ref=ref)
+                    draft = _Draft(
+                        start=match.start(), end=match.end(), source_order=_order(shape), service="s3", s3_ref=ref
+                    )
                     found.append(self._finish(draft))
         return found
 
@@ -919,7 +964,6 @@ class _Pass:
             if ref is not None:
                 region = region or ref.region
                 resource = _s3_arn(ref, action, _partition(region, principal))
-        region = region or draft.authorization_region
         request = DeniedRequest(
             principal=principal,
             action=_clean(action),
@@ -945,16 +989,18 @@ class _Pass:
         end: int,
         encoded_span: tuple[int, int] | None = None,
         authorization_id: str | None = None,
+        encoded: str | None = None,
     ) -> str:
         """The text a denial came from: secrets redacted, the encoded blob and authorization id hidden, clipped."""
         end = min(end, start + SNIPPET_LIMIT * 8)
         if encoded_span and start <= encoded_span[0] < end:
             blob_start, blob_end = encoded_span
-            blob = self.text[blob_start:blob_end]
-            shown = f"{blob[:ENCODED_PREVIEW]}... ({len(blob)} characters)" if len(blob) > ENCODED_PREVIEW else blob
+            shown = _preview(self.text[blob_start:blob_end])
             snippet = self._redacted(start, blob_start) + shown + self._redacted(blob_end, max(blob_end, end))
         else:
             snippet = self._redacted(start, end)
+        if encoded and len(encoded) > ENCODED_PREVIEW:
+            snippet = snippet.replace(encoded, _preview(encoded))
         if authorization_id:
             snippet = snippet.replace(authorization_id, "[authorization id]")
         snippet = snippet.strip()
@@ -993,6 +1039,11 @@ class _Pass:
             )
         match = self._cli_commands.last_before(lo, position)
         return match.group("service") if match else None
+
+    def _code_operation(self, lo: int, position: int) -> str | None:
+        """The operation a JavaScript SDK v3 command pasted just before the error names (new GetObjectCommand)."""
+        commands = list(_JS_COMMAND.finditer(self.text, lo, position))
+        return commands[-1].group("operation") if commands else None
 
     def _cli_region(self, lo: int, position: int) -> str | None:
         if self._cli_regions is None:
@@ -1109,7 +1160,7 @@ class _Pass:
     def _from_record(self, start: int, end: int, record: Mapping[str, Any]) -> DeniedRequest | OtherError | None:
         code = _clean_code(_str(record.get("errorCode")))
         message = _str(record.get("errorMessage")) or ""
-        if code in _LOOK_ALIKE_BY_CODE:
+        if code in _LOOK_ALIKE_BY_CODE and code not in STATUS_CODES:
             return OtherError(code, _LOOK_ALIKE_BY_CODE[code].explanation, self._snippet(start, end))
         sentence = _message_core(message) if message else None
         if code not in DENIAL_CODES and sentence is None:
@@ -1141,9 +1192,9 @@ class _Pass:
         resource = sentence.resource if sentence else None
         if resource is None and not (sentence and sentence.resource_unnamed):
             resource = _record_resource(record, action, service, region, owner, _partition(region, principal))
-        account = _account(principal, resource)
-        if account is None and caller_account and is_account_id(caller_account):
-            account = caller_account
+        # The caller's account is known even when CloudTrail does not name the caller.
+        known_caller = caller_account if caller_account and is_account_id(caller_account) else None
+        account = _account(principal, None) or known_caller or _account(None, resource)
         return DeniedRequest(
             principal=principal,
             action=_clean(action),
@@ -1158,7 +1209,12 @@ class _Pass:
             error_code=code,
             source_format=_RECORD_SHAPE.name,
             context=_record_context(record, identity, principal),
-            snippet=self._snippet(start, end),
+            snippet=self._snippet(
+                start,
+                end,
+                authorization_id=sentence.authorization_id if sentence else None,
+                encoded=sentence.encoded if sentence else None,
+            ),
             warnings=tuple(redact(w) for w in dict.fromkeys(warnings)),
         )
 
@@ -1182,6 +1238,11 @@ class _Pass:
     def _other(self, look_alike: LookAlike, match: re.Match[str]) -> OtherError:
         snippet = self._snippet(self._line_start(match.start()), self._line_end(match.end()))
         return OtherError(look_alike.code, look_alike.explanation, snippet)
+
+
+def _preview(blob: str) -> str:
+    """An encoded authorization message as a snippet shows it: its start and its length."""
+    return f"{blob[:ENCODED_PREVIEW]}... ({len(blob)} characters)" if len(blob) > ENCODED_PREVIEW else blob
 
 
 def _message_core(message: str) -> _Core | None:
@@ -1385,6 +1446,23 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
+def _phrase(match: re.Match[str]) -> str:
+    """A reason phrase with single spaces, also where re-joined lines had glued its words together."""
+    if match.groupdict().get("allowed") is None:
+        return _respace(match.group())
+    text, start, end = match.string, match.start(), match.end()
+    allowed_start, allowed_end = match.span("allowed")
+    return " ".join((_respace(text[start:allowed_start]), match.group("allowed"), _respace(text[allowed_end:end])))
+
+
+def _respace(text: str) -> str:
+    words: list[str] = []
+    for chunk in text.split():
+        pieces = _PHRASE_WORD.findall(chunk)
+        words.extend(pieces if "".join(pieces) == chunk else [chunk])
+    return " ".join(words).replace(" ,", ",").replace(" .", ".")
+
+
 def _trim_token(token: str) -> str:
     """A token without the punctuation around it; an ellipsis (a redaction) is kept."""
     token = token.strip().lstrip("([{'\"")
@@ -1512,6 +1590,29 @@ def _dedupe_others(others: list[OtherError]) -> list[OtherError]:
     for other in others:
         seen.setdefault(other.code, other)
     return list(seen.values())
+
+
+def _cut_by_wrap(text: str, denials: list[DeniedRequest]) -> bool:
+    """Whether a token of these denials ends at a line break that the next line visibly continues.
+
+    The next line continues a token when its first word carries ARN or path characters, or when what
+    follows that word is the rest of the sentence ("because no ...", "is not authorized ...").
+    """
+    for denial in denials:
+        tokens = (
+            denial.principal_arn,
+            denial.resource_arn,
+            denial.reported.policy_arn,
+            denial.authorization_id,
+            denial.encoded_message,
+        )
+        for token in tokens:
+            if not token:
+                continue
+            at = text.find(token + "\n")
+            if at >= 0 and _CONTINUED.match(text, at + len(token) + 1, at + len(token) + 400):
+                return True
+    return False
 
 
 def _score(denials: list[DeniedRequest]) -> int:
