@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,19 +21,40 @@ class SecretSpan:
     end: int
 
 
+# Every pattern starts with a literal (a leading look-behind would stop the regex engine from skipping
+# ahead to it, making each scan ten times slower); the boundary before it is checked in code.
+
 # AKIA: long-term access key; ASIA: temporary (STS) access key. AIDA/AROA/... are unique ids, not credentials.
-_ACCESS_KEY_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
-# A 40-character secret key only counts where the text says it is one: a bare 40-char base64 run is too common.
+_ACCESS_KEY_ID = re.compile(r"A[KS]IA[A-Z0-9]{16}(?![A-Z0-9])")
+# Matched on the lower-cased text. A 40-character secret key only counts where the text labels it
+# (aws_secret_access_key, SecretAccessKey, AWS_SECRET_ACCESS_KEY=, secret_key = ...): a bare 40-character
+# base64 run is far too common.
 _SECRET_KEY = re.compile(
-    r"(?i:aws_?secret_?access_?key|secret_?access_?key|secretkey|aws_secret)"
-    r"[\"']?\s*[:=]\s*[\"']?(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
+    r"secret(?:_?access)?(?:_?key)?[\"']?\s*(?:[:=]|\s)\s*[\"']?(?P<secret>[a-z0-9/+]{40})(?![a-z0-9/+])"
 )
+# Matched on the lower-cased text: aws_session_token, SessionToken, X-Amz-Security-Token, security_token.
 _SESSION_TOKEN_LABELLED = re.compile(
-    r"(?i:aws_?session_?token|session_?token|security_?token|x-amz-security-token)"
-    r"[\"']?\s*[:=]\s*[\"']?(?P<secret>[A-Za-z0-9/+=%]{40,})"
+    r"se(?:ssion|curity)[_-]?token[\"']?\s*(?:[:=]|\s)\s*[\"']?(?P<secret>[a-z0-9/+=%]{40,})"
 )
 # STS session tokens have recognisable base64 prefixes even when unlabelled.
-_SESSION_TOKEN_BARE = re.compile(r"(?<![A-Za-z0-9/+])(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]{40,}")
+_SESSION_TOKEN_BARE = tuple(
+    re.compile(prefix + r"[A-Za-z0-9/+=%]{40,}")
+    for prefix in ("IQoJb3JpZ2lu", "FwoGZXIvYXdz", "FQoGZXIvYXdz", "AQoDYXdz")
+)
+# A secret key printed right next to its access key id (a credentials CSV, `aws configure list`, a log line).
+_BARE_SECRET = re.compile(r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_NEAR_KEY_ID = 80
+_HEX = re.compile(r"[0-9a-f]{40}")
+_BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+=")
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+# Short texts (chat lines) are ruled out by these before any pattern runs; on long texts the literal-led
+# patterns are as cheap as the checks would be.
+_CASED_HINTS = ("AKIA", "ASIA", "IQoJb3JpZ2lu", "FwoGZXIvYXdz", "FQoGZXIvYXdz", "AQoDYXdz")
+_LOWER_HINTS = ("secret", "token")
+_SHORT = 4096
+# A line break as terminals, e-mail and Slack quoting put it inside a long token.
+_BREAK = re.compile(r"\n[ \t]*(?:>[ \t]?)*")
 
 _MARKERS = {
     SecretKind.ACCESS_KEY_ID: "[redacted access key id]",
@@ -42,15 +64,10 @@ _MARKERS = {
 
 
 def find_secrets(text: str) -> list[SecretSpan]:
-    """Every credential in ``text``, as non-overlapping spans in order."""
-    spans: list[SecretSpan] = []
-    spans.extend(SecretSpan(SecretKind.ACCESS_KEY_ID, m.start(), m.end()) for m in _ACCESS_KEY_ID.finditer(text))
-    for pattern, kind in (
-        (_SECRET_KEY, SecretKind.SECRET_ACCESS_KEY),
-        (_SESSION_TOKEN_LABELLED, SecretKind.SESSION_TOKEN),
-    ):
-        spans.extend(SecretSpan(kind, m.start("secret"), m.end("secret")) for m in pattern.finditer(text))
-    spans.extend(SecretSpan(SecretKind.SESSION_TOKEN, m.start(), m.end()) for m in _SESSION_TOKEN_BARE.finditer(text))
+    """Every credential in ``text``, as non-overlapping spans in order, including ones a line wrap split."""
+    spans = _detect(text)
+    if "\n" in text:
+        spans.extend(_detect_wrapped(text))
     spans.sort(key=lambda s: (s.start, -s.end))
     merged: list[SecretSpan] = []
     for span in spans:
@@ -66,14 +83,93 @@ def has_secrets(text: str) -> bool:
 
 def redact(text: str) -> str:
     """``text`` with every credential replaced by a marker naming its kind."""
-    spans = find_secrets(text)
-    if not spans:
-        return text
+    return redact_spans(text, find_secrets(text))
+
+
+def redact_spans(text: str, spans: list[SecretSpan], offset: int = 0) -> str:
+    """``text`` (which starts at ``offset`` of the text the spans index) with the spans it overlaps replaced."""
     out: list[str] = []
     pos = 0
     for span in spans:
-        out.append(text[pos : span.start])
+        start, end = span.start - offset, span.end - offset
+        if end <= pos or start >= len(text):
+            continue
+        start = max(start, pos)
+        out.append(text[pos:start])
         out.append(_MARKERS[span.kind])
-        pos = span.end
+        pos = min(end, len(text))
     out.append(text[pos:])
     return "".join(out)
+
+
+def _detect(text: str) -> list[SecretSpan]:
+    lower = text.lower()
+    short = len(text) <= _SHORT
+    if short and not any(hint in text for hint in _CASED_HINTS) and not any(hint in lower for hint in _LOWER_HINTS):
+        return []
+    spans = [
+        SecretSpan(SecretKind.ACCESS_KEY_ID, m.start(), m.end())
+        for m in _ACCESS_KEY_ID.finditer(text)
+        if m.start() == 0 or text[m.start() - 1] not in _KEY_CHARS
+    ]
+    for key_id in list(spans):
+        spans.extend(_secrets_beside(text, key_id))
+    for pattern in _SESSION_TOKEN_BARE:
+        spans.extend(
+            SecretSpan(SecretKind.SESSION_TOKEN, m.start(), m.end())
+            for m in pattern.finditer(text)
+            if m.start() == 0 or text[m.start() - 1] not in _BASE64
+        )
+    # Lower-casing keeps every position only when no character changes length (always, for ASCII).
+    if len(lower) == len(text):
+        for pattern, kind in (
+            (_SECRET_KEY, SecretKind.SECRET_ACCESS_KEY),
+            (_SESSION_TOKEN_LABELLED, SecretKind.SESSION_TOKEN),
+        ):
+            spans.extend(SecretSpan(kind, m.start("secret"), m.end("secret")) for m in pattern.finditer(lower))
+    else:
+        for pattern, kind in (
+            (_SECRET_KEY, SecretKind.SECRET_ACCESS_KEY),
+            (_SESSION_TOKEN_LABELLED, SecretKind.SESSION_TOKEN),
+        ):
+            folded = re.compile(pattern.pattern, re.IGNORECASE)
+            spans.extend(SecretSpan(kind, m.start("secret"), m.end("secret")) for m in folded.finditer(text))
+    return spans
+
+
+def _secrets_beside(text: str, key_id: SecretSpan) -> list[SecretSpan]:
+    lo, hi = max(0, key_id.start - _NEAR_KEY_ID), min(len(text), key_id.end + _NEAR_KEY_ID)
+    return [
+        SecretSpan(SecretKind.SECRET_ACCESS_KEY, m.start(), m.end())
+        for m in _BARE_SECRET.finditer(text, lo, hi)
+        if (m.start() == 0 or text[m.start() - 1] not in _BASE64)
+        # A 40-character lower-case hex run is a SHA-1 (a commit, a checksum), never a secret key.
+        and not _HEX.fullmatch(m.group())
+    ]
+
+
+def _detect_wrapped(text: str) -> list[SecretSpan]:
+    """Secrets that only appear once line breaks are removed, mapped back onto ``text``."""
+    joined = _BREAK.sub("", text)
+    found = _detect(joined)
+    if not found:
+        return []
+    # Position of each break in the joined text, and how many characters were removed up to and including it.
+    joined_at: list[int] = []
+    removed_through: list[int] = []
+    removed = 0
+    for match in _BREAK.finditer(text):
+        joined_at.append(match.start() - removed)
+        removed += match.end() - match.start()
+        removed_through.append(removed)
+
+    def original(index: int) -> int:
+        count = bisect.bisect_right(joined_at, index)
+        return index + (removed_through[count - 1] if count else 0)
+
+    spans = []
+    for span in found:
+        start, end = original(span.start), original(span.end - 1) + 1
+        if "\n" in text[start:end]:
+            spans.append(SecretSpan(span.kind, start, end))
+    return spans

@@ -1,0 +1,1628 @@
+"""Finds every AWS access denial in pasted text, and the look-alikes that are not denials.
+
+The text is normalised (Slack markup, smart quotes, quote markers), then the shapes of
+``diagnostics.formats`` are located by their anchors and parsed locally, in windows that do not
+overlap, with every "what is near this" question answered from sorted indexes, so the work stays
+linear in the size of the paste. A paste with line breaks inside paragraphs is read twice, as pasted
+and with its lines re-joined (terminal and e-mail wrapping), and the reading that yields the more
+complete denials wins.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote
+
+from diagnostics import catalog, operations
+from diagnostics.arn import ArnError, is_account_id, parse_arn, parse_principal
+from diagnostics.formats import (
+    DENIAL_CODES,
+    HTTP_403,
+    LAYER_PHRASES,
+    LOOK_ALIKES,
+    PHRASE_WORDS,
+    SHAPES,
+    STATUS_CODES,
+    LookAlike,
+    Role,
+    Shape,
+)
+from diagnostics.model import (
+    ContextValue,
+    DenialKind,
+    DeniedRequest,
+    Layer,
+    OtherError,
+    Principal,
+    PrincipalType,
+    Reported,
+    ScanResult,
+)
+from diagnostics.secrets import SecretSpan, find_secrets, redact, redact_spans
+
+SNIPPET_LIMIT = 1000
+# How much of an encoded authorization message a snippet shows (the whole blob is in encoded_message).
+ENCODED_PREVIEW = 24
+
+_EMPTY = ScanResult(denials=())
+_EMPTY_WITH_SECRETS = ScanResult(denials=(), secrets_found=True)
+
+# Lower-cased words one of which every shape and look-alike contains: a text with none is not read further.
+_HINTS = (
+    "authoriz",
+    "denied",
+    "forbidden",
+    "execute",
+    "403",
+    "token",
+    "expired",
+    "signature",
+    "unrecognized",
+    "authfailure",
+    "credentials",
+    "accesskeyid",
+    "access key id",
+)
+_SQUEEZE = re.compile(r"\n[ \t>│]*")
+# The re-joined reading is for pasted text (a Slack message holds at most 40,000 characters); a larger
+# input is a file or a log, whose lines are records rather than wrapped sentences.
+_REJOIN_LIMIT = 65_536
+
+
+def scan(text: str) -> ScanResult:
+    """Every access denial in ``text``, plus look-alikes (``other_errors``) and whether it held credentials."""
+    if not text:
+        return _EMPTY
+    spans = find_secrets(text)
+    lower = text.lower()
+    # Lines re-joined, so a terminal wrap inside a word cannot hide it (only texts small enough to be
+    # read re-joined need this).
+    probe = _SQUEEZE.sub("", lower) if "\n" in lower and len(lower) <= _REJOIN_LIMIT else lower
+    if not any(hint in probe for hint in _HINTS):
+        return _EMPTY_WITH_SECRETS if spans else _EMPTY
+    normalized = _normalize(text)
+    reading = _Pass(normalized, spans if normalized == text else None)
+    secrets = bool(spans or reading.secret_spans)
+    denials, others = reading.run()
+    if len(normalized) <= _REJOIN_LIMIT and _SOFT_BREAK.search(normalized):
+        joined_denials, joined_others = _Pass(_SOFT_BREAK.sub("", normalized)).run()
+        pasted, joined = _score(denials), _score(joined_denials)
+        if joined > pasted or (joined == pasted and _cut_by_wrap(normalized, denials)):
+            denials, others = joined_denials, joined_others
+    return ScanResult(denials=tuple(denials), other_errors=tuple(others), secrets_found=secrets)
+
+
+def find_denials(text: str) -> list[DeniedRequest]:
+    """Every access denial in ``text``."""
+    return list(scan(text).denials)
+
+
+# --- normalisation -------------------------------------------------------------------------------
+
+_SLACK_LINK = re.compile(r"<((?:https?|mailto|ftp|tel):[^\s<>|]{0,4096})(?:\|([^<>\n]{0,4096}))?>")
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|apos|#39|#34|#x27);")
+_ENTITIES = {
+    "&lt;": "<",
+    "&gt;": ">",
+    "&amp;": "&",
+    "&quot;": '"',
+    "&apos;": "'",
+    "&#39;": "'",
+    "&#34;": '"',
+    "&#x27;": "'",
+}
+_FENCE = re.compile(r"```[A-Za-z0-9_+-]{0,20}[ \t]*(?=\n|$)|```")
+# Slack and e-mail quote markers, and the box-drawing gutter Terraform prints its errors in.
+_QUOTE_MARKERS = re.compile(r"\n[ \t]*(?:[>│┃║╷╵][ \t]?)+")
+_FIRST_QUOTE_MARKER = re.compile(r"[ \t]*(?:[>│┃║╷╵][ \t]?)+")
+_TRANSLATION = str.maketrans(
+    {
+        **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
+        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032", "'"),
+        **dict.fromkeys("\u00a0\u2007\u202f\u2009\u200a\u3000`", " "),
+        **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad"),
+        **dict.fromkeys("\u2010\u2011\u2012\u2013", "-"),
+    }
+)
+# A line break inside a paragraph: the reading with re-joined lines removes it.
+_SOFT_BREAK = re.compile(r"\n(?![ \t]*\n)[ \t]*")
+
+
+def _normalize(text: str) -> str:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "<" in text:
+        text = _SLACK_LINK.sub(_unlink, text)
+    if "&" in text:
+        text = _ENTITY.sub(lambda m: _ENTITIES[m.group()], text)
+    if "`" in text:
+        text = _FENCE.sub(" ", text)
+    text = text.translate(_TRANSLATION)
+    first = _FIRST_QUOTE_MARKER.match(text)
+    if first:
+        text = text[first.end() :]
+    return _QUOTE_MARKERS.sub("\n", text)
+
+
+def _unlink(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    return label if label else target.removeprefix("mailto:")
+
+
+# --- patterns used inside a located message ----------------------------------------------------------
+
+_REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
+_REGION_RE = re.compile(_REGION)
+# Where an unquoted token ends, also when re-joined lines glued the next words to it.
+_TOKEN_END = (
+    r"(?=because\s*no\b|because\s*the\s*resource\b|with\s*an\s*explicit\b|\.\s*Go\s*to\b|User\s*:"
+    r"|An\s*error\s*occurred|Encoded\s*authori|[\s\"'<>\\]|$)"
+)
+_ACTION = re.compile(
+    r"\s*:?\s*(?P<action>[A-Za-z][A-Za-z0-9-]{0,60}:[A-Za-z0-9*]{1,128}?)"
+    r"(?=on\s*(?:the\s*)?resources?\b|because\b|with\s*an\b|[^A-Za-z0-9*]|$)"
+)
+# Read backwards from the "authorized to perform" anchor: "is not", "are not" or a bare "Not".
+_NOT_BEFORE = re.compile(r"(?:(?P<verb>is|are)\s*)?[Nn]ot\s*$")
+_PRINCIPAL_WORDS = ("arn:", "anonymous", ".amazonaws.com")
+_ON_RESOURCE = re.compile(r"\s*on\s*(?:(?:the\s*)?resources?\b\s*:?\s*|(?=\\?[\"']|arn:))")
+_KMS_CIPHERTEXT = re.compile(r"associated\s*with\s*this\s*ciphertext")
+_QUOTED = re.compile(r"\\?([\"'])(?P<value>[^\"'\n]{1,2048}?)\\?\1")
+_UNQUOTED = re.compile(r"(?P<value>[^\s\"'<>]{1,2048}?)" + _TOKEN_END)
+_REASON_LEAD = re.compile(r"[\s.,;]*")
+_POLICY_ARN = re.compile(
+    r"\s*(?::|,?\s*with\s*policy\s*ARN\s*:?)\s*(?P<arn>arn:[^\s\"'<>]{1,2048}?)"
+    r"(?=\.\s*Go\s*to\b|\.(?:\s|$)|[\s\"'<>,;)\\]|$)"
+)
+_AUTH_URL = re.compile(
+    r"https?://(?P<host>[a-z0-9.-]{1,100})/iam/home\?(?P<query>[^#\s]{0,300})#/authorization-details/"
+    r"(?P<id>[A-Za-z0-9]{1,200})"
+)
+_AUTH_ID = re.compile(r"authori[sz]ation\s*id\s*:\s*(?P<id>[A-Za-z0-9]{1,200})")
+_CONSOLE_REGION = re.compile(rf"^(?P<region>{_REGION})\.console\.")
+_QUERY_REGION = re.compile(rf"(?:^|&)region=(?P<region>{_REGION})")
+_TRUNCATED = re.compile(r"\(truncated|truncated\.\.\.\)")
+_REDACTED = re.compile(r"^[*xX.…#<>-]+$|\*{3}|[xX]{4}|\.\.\.|…")
+_API_GATEWAY_BODY = re.compile(r"[\"']Message[\"']\s*:\s*[\"']\s*User\s*$")
+_SQS_QUEUE_URL = re.compile(
+    r"https?://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?/(?P<account>\d{12})/(?P<name>[\w.-]+)"
+)
+_BLOB_LINE = re.compile(r"\n[ \t]*([\w-]+)[ \t]*(?=\n|$)")
+_BLOB_TAIL = re.compile(r"[0-9_-]")
+_PHRASE_WORD = re.compile("|".join(re.escape(w) for w in sorted(PHRASE_WORDS, key=len, reverse=True)) + "|[,.;]")
+_CONTINUED = re.compile(
+    r"[ \t>]*(?:(?!--)(?=[\w./*:-]*[:/._*0-9-])[\w./*:-]+(?=[\s\"'),;]|$)"
+    r"|\S+\s+(?:because\b|with\s+an\b|is\s+not\b|\.?\s*Go\s+to\b|\(Service\b))"
+)
+_QUALIFIED = re.compile(r"[\w.$]*\.$")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_ENDPOINT_HOST = re.compile(r"https?://(?P<host>[a-z0-9.-]{1,200}?)\.(?:amazonaws\.com(?:\.cn)?|api\.aws)\b")
+_CLI_COMMAND = re.compile(
+    r"aws(?:\s+(?:--(?:debug|no-[\w-]+)|--[\w-]+[= ](?!-)\S+))*\s+(?P<service>[a-z0-9][a-z0-9-]{1,40})"
+    r"\s+(?P<command>[a-z0-9][a-z0-9-]{1,80})"
+)
+_JS_COMMAND = re.compile(r"new\s+(?P<operation>[A-Z][A-Za-z0-9]{1,100})Command\s*\(")
+# S3 is the service that answers with exactly this message (the others name the principal and action).
+_S3_MESSAGE = re.compile(r"\s*Access\s*Denied\.?\s*(?:$|\n|\(Service|<)")
+_CLI_REGION = re.compile(rf"--region[= ](?P<region>{_REGION})\b")
+_QUEUE_URL = re.compile(r"https?://[^/\s]+/(?P<account>\d{12})/(?P<name>[^/?\s]+)")
+
+_BUCKET = r"(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])"
+_S3_REFS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"s3://" + _BUCKET + r"(?:/(?P<key>[^\s\"'<>]*))?"),
+    re.compile(
+        r"https?://" + _BUCKET + rf"\.s3(?:[.-](?:dualstack\.)?(?P<region>{_REGION}))?\.amazonaws\.com(?:\.cn)?"
+        r"(?:/(?P<key>[^\s\"'<>?#]*))?"
+    ),
+    re.compile(
+        rf"https?://s3(?:[.-](?:dualstack\.)?(?P<region>{_REGION}))?\.amazonaws\.com(?:\.cn)?/"
+        + _BUCKET
+        + r"(?:/(?P<key>[^\s\"'<>?#]*))?"
+    ),
+    re.compile(r"arn:aws[a-z-]{0,10}:s3:::" + _BUCKET + r"(?:/(?P<key>[^\s\"'<>]*))?"),
+    re.compile(r"--bucket[= ]+[\"']?" + _BUCKET + r"\b"),
+    # Terraform's AWS provider names the bucket it was working on: "reading S3 Bucket (tf-state-prod)".
+    re.compile(r"S3 Bucket \(" + _BUCKET + r"\)"),
+    re.compile(
+        r"Bucket[\"']?\s*[=:]\s*[\"']"
+        + _BUCKET
+        + r"[\"'](?:\s*,\s*[\"']?Key[\"']?\s*[=:]\s*[\"'](?P<key>[^\"'\n]{1,1024})[\"'])?"
+    ),
+)
+_URL_REFS = frozenset({1, 2})
+_CLI_BUCKET_REF = 4
+_CLI_KEY = re.compile(r"--key[= ]+[\"']?(?P<key>[^\s\"']{1,1024})")
+
+_BACK_WINDOW = 1024
+# A "line" or "paragraph" is never taken to reach further than this from where a lookup starts.
+_LINE_LIMIT = 4096
+_PARAGRAPH_LIMIT = 8192
+_FORWARD_WINDOW = 8192
+_TAIL_WINDOW = 1500
+_ENCODED_REACH = 800
+_S3_BEFORE, _S3_AFTER = 1500, 500
+_GROUP_GAP = 600
+# CloudTrail puts errorCode near the start of a record (also with sorted keys); what follows can be long.
+_RECORD_BACK = 16_384
+_RECORD_FORWARD = 262_144
+_RECORD_NEAR = 8_192
+_RECORD_ATTEMPTS = 40
+# JSON decoding attempts one reading may spend looking for records, so a hostile paste stays cheap.
+_DECODE_BUDGET = 2_000
+
+_SHAPE_ORDER = {id(shape): index for index, shape in enumerate(SHAPES)}
+_CORE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.CORE)
+_ENCODED_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.ENCODED)
+_WRAPPER_SHAPES = tuple(shape for shape in SHAPES if shape.role in (Role.HEAD, Role.TAIL, Role.BODY))
+_TERSE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.TERSE)
+_RECORD_SHAPE = next(shape for shape in SHAPES if shape.role is Role.RECORD)
+_LOOK_ALIKE_BY_CODE = {look_alike.code: look_alike for look_alike in LOOK_ALIKES}
+_DECODER = json.JSONDecoder()
+_LOOKUP_EVENT = re.compile(r"[\"']CloudTrailEvent[\"']\s*:\s*\"")
+
+
+def _order(shape: Shape) -> int:
+    return _SHAPE_ORDER[id(shape)]
+
+
+# --- indexes: answers to "is there one between" and "which is nearest" in O(log n) ------------------
+
+
+class _Positions:
+    """Sorted positions of one kind of thing in the text."""
+
+    def __init__(self, positions: Iterable[int]) -> None:
+        self.positions = sorted(positions)
+
+    def count(self, lo: int, hi: int) -> int:
+        return bisect.bisect_left(self.positions, hi) - bisect.bisect_left(self.positions, lo)
+
+    def last_before(self, position: int, lo: int = 0) -> int | None:
+        index = bisect.bisect_left(self.positions, position) - 1
+        return self.positions[index] if index >= 0 and self.positions[index] >= lo else None
+
+    def first_from(self, position: int) -> int | None:
+        index = bisect.bisect_left(self.positions, position)
+        return self.positions[index] if index < len(self.positions) else None
+
+
+class _Spans:
+    """Disjoint sorted spans, merged from any set of (start, end) pairs."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for start, end in sorted(spans):
+            if self.ends and start <= self.ends[-1]:
+                self.ends[-1] = max(self.ends[-1], end)
+            else:
+                self.starts.append(start)
+                self.ends.append(end)
+
+    def contains(self, position: int) -> bool:
+        index = bisect.bisect_right(self.starts, position) - 1
+        return index >= 0 and position < self.ends[index]
+
+
+class _Matches:
+    """Matches in text order, for "the last one before here"."""
+
+    def __init__(self, matches: Iterable[re.Match[str]]) -> None:
+        self.matches = list(matches)
+        self.starts = [m.start() for m in self.matches]
+
+    def last_before(self, lo: int, position: int) -> re.Match[str] | None:
+        index = bisect.bisect_left(self.starts, position) - 1
+        return self.matches[index] if index >= 0 and self.starts[index] >= lo else None
+
+
+# --- what a reading finds --------------------------------------------------------------------------
+
+
+@dataclass
+class _Wrapper:
+    """A HEAD, TAIL or BODY shape found in the text."""
+
+    shape: Shape
+    start: int
+    end: int
+    fields: dict[str, str]
+    # Where the message it wraps is, for a wrapper whose message has no sentence of its own.
+    message_start: int
+    message_end: int
+    attached: bool = False
+
+    @property
+    def order(self) -> int:
+        return _order(self.shape)
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return min(self.start, self.message_start), max(self.end, self.message_end)
+
+
+@dataclass
+class _Core:
+    """The sentence of one denial, as parsed, plus the wrappers found around it."""
+
+    shape: Shape
+    start: int
+    end: int
+    principal: Principal | None = None
+    action: str | None = None
+    resource: str | None = None
+    resource_unnamed: bool = False
+    reported: Reported = field(default_factory=Reported)
+    authorization_id: str | None = None
+    authorization_region: str | None = None
+    encoded: str | None = None
+    encoded_span: tuple[int, int] | None = None
+    orders: set[int] = field(default_factory=set)
+    wrappers: list[_Wrapper] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        """Whether this names enough to be an AWS denial rather than any app's "not authorized" sentence."""
+        named = self.principal is not None and (
+            self.principal.type is not PrincipalType.UNKNOWN or self.principal.arn.startswith("arn:")
+        )
+        return bool(self.action or named or self.encoded or self.resource)
+
+
+@dataclass
+class _S3Ref:
+    bucket: str
+    key: str
+    region: str | None
+
+
+@dataclass
+class _Draft:
+    """Everything known about one denial before it becomes a DeniedRequest."""
+
+    start: int
+    end: int
+    source_order: int
+    principal: Principal | None = None
+    action: str | None = None
+    resource: str | None = None
+    resource_unnamed: bool = False
+    reported: Reported = field(default_factory=Reported)
+    authorization_id: str | None = None
+    authorization_region: str | None = None
+    encoded: str | None = None
+    encoded_span: tuple[int, int] | None = None
+    error_code: str | None = None
+    operation: str | None = None
+    service: str | None = None
+    endpoint: str | None = None
+    s3_ref: _S3Ref | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Found:
+    """A denial and where it was found, for ordering and de-duplication."""
+
+    start: int
+    end: int
+    request: DeniedRequest
+
+
+class _Pass:
+    """One reading of one normalised text."""
+
+    def __init__(self, text: str, secret_spans: list[SecretSpan] | None = None) -> None:
+        self.text = text
+        self.lower = text.lower()
+        self._words: dict[str, bool] = {}
+        self.secret_spans: list[SecretSpan] = find_secrets(text) if secret_spans is None else secret_spans
+        self.secret_starts = [span.start for span in self.secret_spans]
+        self._blank_lines: _Positions | None = None
+        self.claimed = _Spans(())
+        self._s3_refs: list[tuple[int, int, re.Match[str]]] | None = None
+        self._s3_positions: list[int] = []
+        self._cli_commands: _Matches | None = None
+        self._cli_regions: _Matches | None = None
+        self._decode_budget = _DECODE_BUDGET
+
+    # --- lines: every lookup is bounded, so none can walk the whole text --------------------------------
+
+    def _line_start(self, position: int) -> int:
+        floor = max(0, position - _LINE_LIMIT)
+        return self.text.rfind("\n", floor, position) + 1 or floor
+
+    def _line_end(self, position: int) -> int:
+        ceiling = min(len(self.text), position + _LINE_LIMIT)
+        found = self.text.find("\n", position, ceiling)
+        return ceiling if found < 0 else found
+
+    def _breaks(self, lo: int, hi: int) -> int:
+        return self.text.count("\n", lo, hi) if hi > lo else 0
+
+    def _blank_between(self, lo: int, hi: int) -> bool:
+        return hi > lo and _BLANK_LINE.search(self.text, lo, hi) is not None
+
+    def _paragraph_start(self, position: int) -> int:
+        blank = self._blanks().last_before(position)
+        return max(0 if blank is None else blank + 1, position - _PARAGRAPH_LIMIT)
+
+    def _paragraph_end(self, position: int) -> int:
+        blank = self._blanks().first_from(position)
+        return min(len(self.text) if blank is None else blank, position + _PARAGRAPH_LIMIT)
+
+    def _blanks(self) -> _Positions:
+        if self._blank_lines is None:
+            self._blank_lines = _Positions(m.start() for m in _BLANK_LINE.finditer(self.text))
+        return self._blank_lines
+
+    def _has(self, words: tuple[str, ...]) -> bool:
+        """Whether the text contains one of these lower-case words (always true for an empty tuple)."""
+        if not words:
+            return True
+        for word in words:
+            if word not in self._words:
+                self._words[word] = word in self.lower
+            if self._words[word]:
+                return True
+        return False
+
+    def run(self) -> tuple[list[DeniedRequest], list[OtherError]]:
+        found: list[_Found] = []
+        others: list[tuple[int, OtherError]] = []
+        records = self._records()
+        self.claimed = _Spans((start, end) for start, end, _ in records)
+        for start, end, outcome in records:
+            if isinstance(outcome, DeniedRequest):
+                found.append(_Found(start, end, outcome))
+            else:
+                others.append((start, outcome))
+        wrappers = self._wrappers()
+        cores = self._cores(wrappers)
+        self._attach(cores, wrappers)
+        found.extend(self._from_core(core) for core in cores)
+        for group in self._coreless_groups(wrappers, cores):
+            result = self._from_wrappers(group)
+            if isinstance(result, _Found):
+                found.append(result)
+            elif result is not None:
+                others.append((group[0].span[0], result))
+        spans = [(f.start, f.end) for f in found] + [w.span for w in wrappers]
+        found.extend(self._terse(_Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))))
+        found.sort(key=lambda f: f.start)
+        denials = _dedupe(found)
+        others.sort(key=lambda item: item[0])
+        all_others = [other for _, other in others]
+        # A wrapper's whole line is covered: its message repeats what its code already said.
+        wrapper_lines = [(self._line_start(w.span[0]), self._line_end(w.span[1])) for w in wrappers]
+        all_others.extend(self._look_alikes(_Spans([(f.start, f.end) for f in found] + wrapper_lines)))
+        if not denials and not all_others:
+            all_others.extend(self._http_403())
+        return denials, _dedupe_others(all_others)
+
+    # --- cores --------------------------------------------------------------------------------------
+
+    def _cores(self, wrappers: list[_Wrapper]) -> list[_Core]:
+        text = self.text
+        anchors: list[tuple[int, int, Shape, re.Match[str]]] = []
+        for shape in _CORE_SHAPES:
+            if not self._has(shape.needs):
+                continue
+            anchors.extend(
+                (m.start(), m.end(), shape, m)
+                for m in shape.pattern.finditer(text)
+                if not self.claimed.contains(m.start())
+            )
+        anchors.sort(key=lambda a: a[0])
+        boundaries = _Positions([a[0] for a in anchors] + [w.start for w in wrappers if w.shape.role is Role.HEAD])
+        cores: list[_Core] = []
+        previous_end = 0
+        for start, end, shape, match in anchors:
+            if start < previous_end:
+                continue
+            following = boundaries.first_from(end)
+            hi = min(len(text) if following is None else following, end + _FORWARD_WINDOW)
+            lo = max(previous_end, start - _BACK_WINDOW)
+            core = self._parse_core(shape, match, lo, hi)
+            previous_end = end
+            if core is not None and core.valid:
+                cores.append(core)
+                previous_end = core.end
+        cores.extend(self._encoded(cores, boundaries))
+        cores.sort(key=lambda c: c.start)
+        return cores
+
+    def _parse_core(self, shape: Shape, match: re.Match[str], lo: int, hi: int) -> _Core | None:
+        if shape.name == "plain":
+            return self._parse_perform(shape, match, lo, hi)
+        core = _Core(shape, match.start(), match.end(), orders={_order(shape)})
+        groups = match.groupdict()
+        if groups.get("principal"):
+            core.principal = self._principal(groups["principal"], labelled=True, warnings=core.warnings)
+        if groups.get("action"):
+            core.action = groups["action"]
+        if shape.name == "access-resource":
+            core.start = self._subject(core, lo, match.start())
+            if core.principal is None and not _API_GATEWAY_BODY.search(
+                self.text, max(0, match.start() - 60), match.start()
+            ):
+                return None
+            core.action = "execute-api:Invoke"
+            core.resource_unnamed = True
+            if groups.get("explicit"):
+                core.reported = Reported(kind=DenialKind.EXPLICIT, phrase="with an explicit deny")
+            core.warnings.append(
+                "API Gateway words a denied execute-api:Invoke this way (a resource policy or a Lambda authorizer); "
+                "the message names no resource."
+            )
+        elif shape.name == "service-assume":
+            core.action = "sts:AssumeRole"
+            core.reported = Reported(layer=Layer.TRUST, phrase=_squash(match.group()))
+            core.resource_unnamed = True
+        elif shape.name == "not-allowed":
+            core.resource_unnamed = True
+        elif shape.name == "sqs-denied":
+            queue = _SQS_QUEUE_URL.match(groups["resource"])
+            if queue:
+                partition = "aws-cn" if queue.group("cn") else _partition(queue.group("region"), None)
+                core.resource = (
+                    f"arn:{partition}:sqs:{queue.group('region')}:{queue.group('account')}:{queue.group('name')}"
+                )
+        return core
+
+    def _parse_perform(self, shape: Shape, match: re.Match[str], lo: int, hi: int) -> _Core | None:
+        text = self.text
+        negation = _NOT_BEFORE.search(text, max(lo, match.start() - 16), match.start())
+        if negation is None:
+            return None
+        verb = negation.group("verb")
+        pos = match.end()
+        action = _ACTION.match(text, pos, hi)
+        # Most anchors in a hostile paste fail here, before anything is built.
+        if action is None and (
+            verb != "is" or not any(text.find(word, lo, negation.start()) >= 0 for word in _PRINCIPAL_WORDS)
+        ):
+            return None
+        core = _Core(shape, negation.start(), match.end(), orders={_order(shape)})
+        if verb == "is":
+            core.start = self._subject(core, lo, negation.start())
+        if action:
+            core.action = action.group("action")
+            pos = action.end()
+        elif core.principal is None:
+            return None
+        on_resource = _ON_RESOURCE.match(text, pos, hi)
+        if on_resource:
+            pos = on_resource.end()
+            kms = _KMS_CIPHERTEXT.match(text, pos, hi)
+            value = None if kms else _QUOTED.match(text, pos, hi) or _UNQUOTED.match(text, pos, hi)
+            if kms:
+                core.resource_unnamed = True
+                core.warnings.append(
+                    'The message does not name the KMS key ("the resource associated with this ciphertext").'
+                )
+                pos = kms.end()
+            elif value:
+                core.resource = _trim_token(value.group("value")) or None
+                pos = value.end()
+        core.end = self._reason(core, pos, hi)
+        self._authorization_tail(core, hi)
+        if core.action is None and _TRUNCATED.search(text, match.end(), min(hi, match.end() + 200)):
+            core.warnings.append("The error message is truncated: the action it denied is cut off.")
+        return core
+
+    def _subject(self, core: _Core, lo: int, end: int) -> int:
+        """Parse the principal written before ``end`` into ``core``; return where the sentence starts."""
+        text = self.text
+        segment = text[lo:end].rstrip()
+        cut = max(segment.rfind(" "), segment.rfind("\n"), segment.rfind("\t"))
+        token = segment[cut + 1 :]
+        token_start = lo + cut + 1
+        labelled = segment[max(0, cut - 12) : cut + 1].rstrip().endswith(("User:", "User", "Principal:"))
+        if "User:" in token:
+            offset = token.rfind("User:") + len("User:")
+            token, token_start, labelled = token[offset:], token_start + offset, True
+        elif "arn:" in token and not token.startswith("arn:"):
+            offset = token.find("arn:")
+            token, token_start = token[offset:], token_start + offset
+        token = token.strip("\"'()[]{}<>,;")
+        sentence_start = token_start
+        if labelled:
+            label_at = text.rfind("User", max(lo, token_start - 12), token_start)
+            sentence_start = label_at if label_at >= 0 else token_start
+        if token.lower() in ("user", "principal", "you", "") or token.endswith(":"):
+            return sentence_start
+        core.principal = self._principal(token, labelled=labelled, warnings=core.warnings)
+        return sentence_start
+
+    def _principal(self, token: str, *, labelled: bool, warnings: list[str]) -> Principal | None:
+        token = _trim_token(token)
+        if token.startswith("arn:"):
+            principal = parse_principal(token)
+            if principal.type is PrincipalType.UNKNOWN and _REDACTED.search(token):
+                warnings.append(
+                    f"The principal ARN looks redacted ({redact(token)}); iamwhy needs the real ARN to investigate."
+                )
+            return principal
+        if token == "anonymous" or token.endswith(".amazonaws.com"):
+            return parse_principal(token)
+        if _REDACTED.search(token):
+            if labelled:
+                warnings.append("The principal is redacted in the message; iamwhy needs its ARN to investigate.")
+            return None
+        if labelled:
+            warnings.append(f"The message names the principal as {redact(token)!r}, which is not an ARN.")
+        return None
+
+    def _reason(self, core: _Core, pos: int, hi: int) -> int:
+        text = self.text
+        lead = _REASON_LEAD.match(text, pos, hi)
+        start = lead.end() if lead else pos
+        for pattern, layer, kind in LAYER_PHRASES:
+            phrase = pattern.match(text, start, hi)
+            if phrase is None:
+                continue
+            end = phrase.end()
+            policy_arn = None
+            if kind is DenialKind.EXPLICIT:
+                policy = _POLICY_ARN.match(text, end, hi)
+                if policy:
+                    policy_arn = _trim_token(policy.group("arn"))
+                    end = policy.end()
+            core.reported = Reported(layer=layer, kind=kind, policy_arn=policy_arn, phrase=_phrase(phrase))
+            return end
+        return pos
+
+    def _authorization_tail(self, core: _Core, hi: int) -> None:
+        text = self.text
+        limit = min(hi, core.end + _TAIL_WINDOW)
+        url = _AUTH_URL.search(text, core.end, limit)
+        phrase = _AUTH_ID.search(text, core.end, limit)
+        if phrase is not None:
+            core.authorization_id = phrase.group("id")
+            core.end = max(core.end, phrase.end())
+        if url is not None:
+            core.authorization_id = core.authorization_id or url.group("id")
+            region = _CONSOLE_REGION.match(url.group("host")) or _QUERY_REGION.search(url.group("query"))
+            core.authorization_region = region.group("region") if region else None
+            core.end = max(core.end, url.end())
+
+    def _encoded(self, cores: list[_Core], boundaries: _Positions) -> list[_Core]:
+        """Attach each encoded authorization message to its sentence; those with none become denials."""
+        standalone: list[_Core] = []
+        ends = [core.end for core in cores]
+        for shape in _ENCODED_SHAPES:
+            if not self._has(shape.needs):
+                continue
+            for match in shape.pattern.finditer(self.text):
+                if self.claimed.contains(match.start()):
+                    continue
+                blob, blob_end = self._blob(match)
+                index = bisect.bisect_right(ends, match.start()) - 1
+                owner = cores[index] if index >= 0 else None
+                if owner is not None and not self._owns_encoded(owner, match.start(), boundaries):
+                    owner = None
+                if owner is None:
+                    owner = _Core(shape, match.start(), blob_end, orders={_order(shape)})
+                    standalone.append(owner)
+                owner.orders.add(_order(shape))
+                owner.end = max(owner.end, blob_end)
+                owner.encoded = blob
+                owner.encoded_span = (match.start("blob"), blob_end)
+        return standalone
+
+    def _owns_encoded(self, core: _Core, position: int, boundaries: _Positions) -> bool:
+        if core.encoded is not None or position - core.end > _ENCODED_REACH:
+            return False
+        if self._blank_between(core.end, position):
+            return False
+        between = boundaries.first_from(core.end)
+        return between is None or between >= position
+
+    def _blob(self, match: re.Match[str]) -> tuple[str, int]:
+        """The encoded message, followed onto the next lines when a terminal wrapped it.
+
+        Continuation lines hold nothing but blob characters and are all as wide as the first one; the
+        last may be shorter. A long first line is required, so a short word on the next line is not taken.
+        """
+        text = self.text
+        parts = [match.group("blob")]
+        end = match.end("blob")
+        if end - self._line_start(match.start("blob")) < 40:
+            return parts[0], end
+        width: int | None = None
+        while len(parts) < 500:
+            if width is not None and len(parts[-1]) < width:
+                break
+            line = _BLOB_LINE.match(text, end)
+            if line is None:
+                break
+            segment = line.group(1)
+            if len(segment) < 20 and not _BLOB_TAIL.search(segment):
+                break
+            parts.append(segment)
+            end = line.end(1)
+            width = width or len(segment)
+        return "".join(parts), end
+
+    # --- wrappers -----------------------------------------------------------------------------------
+
+    def _wrappers(self) -> list[_Wrapper]:
+        text = self.text
+        found: list[_Wrapper] = []
+        taken: dict[Role, list[tuple[int, int]]] = {}
+        for shape in _WRAPPER_SHAPES:
+            if not self._has(shape.needs):
+                continue
+            spans = taken.setdefault(shape.role, [])
+            for match in shape.pattern.finditer(text):
+                start, end = match.start(), match.end()
+                if self.claimed.contains(start) or _overlaps(spans, start, end):
+                    continue
+                bisect.insort(spans, (start, end))
+                fields = {k: v for k, v in match.groupdict().items() if v}
+                if shape.service:
+                    fields.setdefault("service", shape.service)
+                if text.startswith(".", start):
+                    # A qualified class name (software.amazon.awssdk.services...): show it whole.
+                    qualified = _QUALIFIED.search(text, max(0, start - 200), start + 1)
+                    start = qualified.start() if qualified else start
+                found.append(_Wrapper(shape, start, end, fields, *self._message_of(shape, match)))
+        found.sort(key=lambda w: w.span[0])
+        return found
+
+    def _message_of(self, shape: Shape, match: re.Match[str]) -> tuple[int, int]:
+        start, end = match.start(), match.end()
+        if shape.role is Role.HEAD:
+            return end, min(self._line_end(end), end + shape.reach + 200)
+        if shape.role is Role.TAIL:
+            first = self._line_start(start)
+            if shape.line_breaks and first > 0:
+                first = self._line_start(first - 1)
+            return max(first, start - shape.reach - 200), start
+        if match.groupdict().get("message") is not None:
+            return match.start("message"), match.end("message")
+        return start, start
+
+    def _attach(self, cores: list[_Core], wrappers: list[_Wrapper]) -> None:
+        starts = [core.start for core in cores]
+        ends = [core.end for core in cores]
+        for wrapper in sorted(wrappers, key=lambda w: w.order):
+            shape = wrapper.shape
+            chosen: _Core | None = None
+            if shape.role is Role.HEAD:
+                index = bisect.bisect_left(starts, wrapper.end - 2)
+                if index < len(cores):
+                    core = cores[index]
+                    gap = core.start - wrapper.end
+                    if gap <= shape.reach and self._breaks(wrapper.end, core.start) <= shape.line_breaks:
+                        chosen = core
+            elif shape.role is Role.TAIL:
+                index = bisect.bisect_right(ends, wrapper.start + 2) - 1
+                if index >= 0:
+                    core = cores[index]
+                    gap = wrapper.start - core.end
+                    if gap <= shape.reach and self._breaks(core.end, wrapper.start) <= shape.line_breaks:
+                        chosen = core
+            elif wrapper.message_end > wrapper.message_start:
+                index = bisect.bisect_left(starts, wrapper.message_start)
+                if index < len(cores) and cores[index].start < wrapper.message_end:
+                    chosen = cores[index]
+                elif index > 0 and cores[index - 1].end > wrapper.message_start:
+                    chosen = cores[index - 1]
+            else:
+                chosen = self._nearest(cores, starts, wrapper)
+            if chosen is not None:
+                chosen.wrappers.append(wrapper)
+                chosen.orders.add(wrapper.order)
+                wrapper.attached = True
+
+    def _nearest(self, cores: list[_Core], starts: list[int], wrapper: _Wrapper) -> _Core | None:
+        index = bisect.bisect_left(starts, wrapper.start)
+        best: tuple[int, _Core] | None = None
+        for core in cores[max(0, index - 1) : index + 1]:
+            if core.start <= wrapper.start < core.end:
+                return core
+            lo, hi = (core.end, wrapper.start) if core.end <= wrapper.start else (wrapper.end, core.start)
+            distance = hi - lo
+            if distance > wrapper.shape.reach or self._blank_between(lo, hi):
+                continue
+            if self._breaks(lo, hi) > wrapper.shape.line_breaks:
+                continue
+            if best is None or distance < best[0]:
+                best = (distance, core)
+        return best[1] if best else None
+
+    def _coreless_groups(self, wrappers: list[_Wrapper], cores: list[_Core]) -> list[list[_Wrapper]]:
+        groups: list[list[_Wrapper]] = []
+        core_starts = _Positions(core.start for core in cores)
+        last_end = -1
+        for wrapper in wrappers:
+            if wrapper.attached:
+                continue
+            start, end = wrapper.span
+            if groups:
+                close = start - last_end <= _GROUP_GAP
+                low, high = min(last_end, start), max(last_end, start)
+                separated = core_starts.count(low, high) > 0 or self._blank_between(low, high)
+                if close and not separated:
+                    groups[-1].append(wrapper)
+                    last_end = max(last_end, end)
+                    continue
+            groups.append([wrapper])
+            last_end = end
+        return groups
+
+    # --- building requests --------------------------------------------------------------------------
+
+    def _from_core(self, core: _Core) -> _Found:
+        fields = _merge_fields(core.wrappers)
+        draft = _Draft(
+            start=min([core.start] + [w.start for w in core.wrappers]),
+            end=max([core.end] + [w.end for w in core.wrappers]),
+            source_order=min(core.orders),
+            principal=core.principal,
+            action=core.action,
+            resource=core.resource,
+            resource_unnamed=core.resource_unnamed,
+            reported=core.reported,
+            authorization_id=core.authorization_id,
+            authorization_region=core.authorization_region,
+            encoded=core.encoded,
+            encoded_span=core.encoded_span,
+            error_code=_clean_code(fields.get("code")) or _exception_code(fields.get("exception")),
+            operation=fields.get("operation"),
+            service=fields.get("service"),
+            endpoint=fields.get("endpoint"),
+            warnings=list(core.warnings),
+        )
+        return self._finish(draft)
+
+    def _from_wrappers(self, group: list[_Wrapper]) -> _Found | OtherError | None:
+        fields = _merge_fields(group)
+        start = min(w.span[0] for w in group)
+        end = max(w.span[1] for w in group)
+        code = _clean_code(fields.get("code")) or _exception_code(fields.get("exception"))
+        message = " ".join(
+            self.text[w.message_start : w.message_end].strip() for w in group if w.message_end > w.message_start
+        )
+        if code in _LOOK_ALIKE_BY_CODE and code not in STATUS_CODES:
+            return OtherError(code, _LOOK_ALIKE_BY_CODE[code].explanation, self._snippet(start, end))
+        look_alike = next((la for la in LOOK_ALIKES if la.pattern.search(message)), None)
+        if look_alike is not None:
+            return OtherError(look_alike.code, look_alike.explanation, self._snippet(start, end))
+        operation = fields.get("operation")
+        denied = (
+            code in DENIAL_CODES
+            or (code in STATUS_CODES and (operation is not None or "service" in fields))
+            or (code is None and fields.get("status") == "403" and re.match(r"\s*Access\s*Denied", message, re.I))
+        )
+        if not denied:
+            return None
+        service = fields.get("service")
+        if service is None and _S3_MESSAGE.match(message):
+            service = "s3"
+        draft = _Draft(
+            start=start,
+            end=end,
+            source_order=min(w.order for w in group),
+            error_code=code,
+            operation=operation or self._code_operation(self._paragraph_start(start), start),
+            service=service,
+            endpoint=fields.get("endpoint"),
+        )
+        return self._finish(draft)
+
+    def _terse(self, covered: _Spans) -> list[_Found]:
+        found: list[_Found] = []
+        for shape in _TERSE_SHAPES:
+            if not self._has(shape.needs):
+                continue
+            for match in shape.pattern.finditer(self.text):
+                if covered.contains(match.start()):
+                    continue
+                ref = self._s3_ref(match.start(), match.end())
+                if ref is not None:
+                    draft = _Draft(
+                        start=match.start(), end=match.end(), source_order=_order(shape), service="s3", s3_ref=ref
+                    )
+                    found.append(self._finish(draft))
+        return found
+
+    def _finish(self, draft: _Draft) -> _Found:
+        warnings = draft.warnings
+        paragraph = self._paragraph_start(draft.start)
+        service = draft.service or self._endpoint_service(draft) or self._cli_service(paragraph, draft.start)
+        action = draft.action
+        if action:
+            canonical = catalog.canonical_action(action)
+            if canonical:
+                action = canonical
+            else:
+                warnings.append(_unknown_action(action))
+        elif draft.operation:
+            resolution = operations.resolve(draft.operation, service)
+            action = resolution.action
+            if resolution.warning:
+                warnings.append(resolution.warning)
+        operation = operations.clean_operation(draft.operation) if draft.operation else None
+        region = (
+            _resource_region(draft.resource) or self._endpoint_region(draft) or self._cli_region(paragraph, draft.start)
+        )
+        resource = draft.resource
+        principal = draft.principal
+        if resource is None and not draft.resource_unnamed and _is_s3(action, operation, service):
+            ref = draft.s3_ref or self._s3_ref(draft.start, draft.end)
+            if ref is not None:
+                region = region or ref.region
+                resource = _s3_arn(ref, action, _partition(region, principal))
+        request = DeniedRequest(
+            principal=principal,
+            action=_clean(action),
+            resource_arn=_clean(resource),
+            account_id=_account(principal, resource),
+            api_operation=_clean(operation),
+            region=region,
+            reported=draft.reported,
+            authorization_id=draft.authorization_id,
+            authorization_region=draft.authorization_region,
+            encoded_message=draft.encoded,
+            error_code=_clean(draft.error_code),
+            source_format=SHAPES[draft.source_order].name,
+            context={},
+            snippet=self._snippet(draft.start, draft.end, draft.encoded_span, draft.authorization_id),
+            warnings=tuple(redact(w) for w in dict.fromkeys(warnings)),
+        )
+        return _Found(draft.start, draft.end, request)
+
+    def _snippet(
+        self,
+        start: int,
+        end: int,
+        encoded_span: tuple[int, int] | None = None,
+        authorization_id: str | None = None,
+        encoded: str | None = None,
+    ) -> str:
+        """The text a denial came from: secrets redacted, the encoded blob and authorization id hidden, clipped."""
+        end = min(end, start + SNIPPET_LIMIT * 8)
+        if encoded_span and start <= encoded_span[0] < end:
+            blob_start, blob_end = encoded_span
+            shown = _preview(self.text[blob_start:blob_end])
+            snippet = self._redacted(start, blob_start) + shown + self._redacted(blob_end, max(blob_end, end))
+        else:
+            snippet = self._redacted(start, end)
+        if encoded and len(encoded) > ENCODED_PREVIEW:
+            snippet = snippet.replace(encoded, _preview(encoded))
+        if authorization_id:
+            snippet = snippet.replace(authorization_id, "[authorization id]")
+        snippet = snippet.strip()
+        if len(snippet) > SNIPPET_LIMIT:
+            snippet = snippet[: SNIPPET_LIMIT - 3].rstrip() + "..."
+        return redact(snippet)
+
+    def _redacted(self, start: int, end: int) -> str:
+        first = max(0, bisect.bisect_left(self.secret_starts, start) - 1)
+        last = bisect.bisect_left(self.secret_starts, end)
+        return redact_spans(self.text[start:end], self.secret_spans[first:last], start)
+
+    # --- what the surrounding text says ---------------------------------------------------------------
+
+    def _endpoint_host(self, draft: _Draft) -> str | None:
+        match = _ENDPOINT_HOST.search(draft.endpoint) if draft.endpoint else None
+        return match.group("host") if match else None
+
+    def _endpoint_service(self, draft: _Draft) -> str | None:
+        host = self._endpoint_host(draft)
+        if host is None:
+            return None
+        labels = host.split(".")
+        if "s3" in labels or any(label.startswith("s3-") for label in labels):
+            return "s3"
+        return labels[0]
+
+    def _endpoint_region(self, draft: _Draft) -> str | None:
+        host = self._endpoint_host(draft)
+        return next((label for label in (host or "").split(".") if _REGION_RE.fullmatch(label)), None)
+
+    def _cli_service(self, lo: int, position: int) -> str | None:
+        if self._cli_commands is None:
+            self._cli_commands = _Matches(
+                m for m in _CLI_COMMAND.finditer(self.text) if m.start() == 0 or self.text[m.start() - 1] in " \t\n$>#"
+            )
+        match = self._cli_commands.last_before(lo, position)
+        return match.group("service") if match else None
+
+    def _code_operation(self, lo: int, position: int) -> str | None:
+        """The operation a JavaScript SDK v3 command pasted just before the error names (new GetObjectCommand)."""
+        commands = list(_JS_COMMAND.finditer(self.text, lo, position))
+        return commands[-1].group("operation") if commands else None
+
+    def _cli_region(self, lo: int, position: int) -> str | None:
+        if self._cli_regions is None:
+            self._cli_regions = _Matches(_CLI_REGION.finditer(self.text))
+        match = self._cli_regions.last_before(lo, position)
+        return match.group("region") if match else None
+
+    def _s3_ref(self, start: int, end: int) -> _S3Ref | None:
+        """The S3 bucket or object the text names nearest a denial: same line first, then before, then after."""
+        if self._s3_refs is None:
+            self._s3_refs = sorted(
+                ((m.start(), index, m) for index, pattern in enumerate(_S3_REFS) for m in pattern.finditer(self.text)),
+                key=lambda ref: (ref[0], ref[1]),
+            )
+            self._s3_positions = [ref[0] for ref in self._s3_refs]
+        refs, positions = self._s3_refs, self._s3_positions
+        if not refs:
+            return None
+        lo = max(self._paragraph_start(start), start - _S3_BEFORE)
+        hi = min(self._paragraph_end(end), end + _S3_AFTER)
+        line_lo, line_hi = self._line_start(start), self._line_end(end)
+        before = bisect.bisect_left(positions, start) - 1
+        after = bisect.bisect_left(positions, end)
+        candidates = []
+        if before >= 0 and refs[before][0] >= max(lo, line_lo):
+            candidates.append(refs[before])
+        if after < len(refs) and refs[after][0] < min(hi, line_hi):
+            candidates.append(refs[after])
+        if not candidates and before >= 0 and refs[before][0] >= lo:
+            candidates.append(refs[before])
+        if not candidates and after < len(refs) and refs[after][0] < hi:
+            candidates.append(refs[after])
+        if not candidates:
+            return None
+        _, index, match = min(candidates, key=lambda ref: abs(ref[0] - start))
+        return self._make_ref(index, match)
+
+    def _make_ref(self, index: int, match: re.Match[str]) -> _S3Ref:
+        groups = match.groupdict()
+        key = groups.get("key") or ""
+        if index == _CLI_BUCKET_REF:
+            key_match = _CLI_KEY.search(self.text, self._line_start(match.start()), self._line_end(match.end()))
+            key = key_match.group("key") if key_match else ""
+        if index in _URL_REFS:
+            key = unquote(key)
+        return _S3Ref(match.group("bucket"), _trim_token(key), groups.get("region"))
+
+    # --- CloudTrail -----------------------------------------------------------------------------------
+
+    def _records(self) -> list[tuple[int, int, DeniedRequest | OtherError]]:
+        text = self.text
+        results: list[tuple[int, int, DeniedRequest | OtherError]] = []
+        covered_until = -1
+        for match in _RECORD_SHAPE.pattern.finditer(text):
+            if match.start() < covered_until:
+                continue
+            located = self._decode_record(match.start())
+            if located is None:
+                continue
+            start, end, record = located
+            covered_until = end
+            outcome = self._from_record(start, end, record)
+            if outcome is not None:
+                results.append((start, end, outcome))
+        if "CloudTrailEvent" in text:
+            results.extend(self._lookup_events(_Spans((s, e) for s, e, _ in results)))
+        return results
+
+    def _lookup_events(self, covered: _Spans) -> list[tuple[int, int, DeniedRequest | OtherError]]:
+        """Records as ``aws cloudtrail lookup-events`` prints them: each a JSON string inside the output."""
+        results: list[tuple[int, int, DeniedRequest | OtherError]] = []
+        for match in _LOOKUP_EVENT.finditer(self.text):
+            if covered.contains(match.start()):
+                continue
+            try:
+                inner, end = _DECODER.raw_decode(self.text, match.end() - 1)
+                record = json.loads(inner) if isinstance(inner, str) else None
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(record, dict) and "errorCode" in record:
+                outcome = self._from_record(match.start(), end, record)
+                if outcome is not None:
+                    results.append((match.start(), end, outcome))
+        return results
+
+    def _decode_record(self, position: int) -> tuple[int, int, dict[str, Any]] | None:
+        """The innermost JSON object around ``position`` (an errorCode key), if it is a CloudTrail event."""
+        text = self.text
+        near = max(0, position - _RECORD_NEAR), position + _RECORD_NEAR
+        if text.find("eventName", *near) < 0 and text.find("eventSource", *near) < 0:
+            return None
+        lo = max(0, position - _RECORD_BACK)
+        hi = min(len(text), position + _RECORD_FORWARD)
+        start = position
+        for _ in range(_RECORD_ATTEMPTS):
+            start = text.rfind("{", lo, start)
+            if start < 0 or self._decode_budget <= 0:
+                return None
+            self._decode_budget -= 1
+            # A bounded copy keeps a failed attempt cheap: json counts lines from the start of what it is
+            # given up to the error position.
+            try:
+                value, length = _DECODER.raw_decode(text[start:hi])
+            except (ValueError, RecursionError):
+                continue
+            end = start + length
+            if end <= position:
+                continue
+            if isinstance(value, dict) and ("eventName" in value or "eventSource" in value):
+                return start, end, value
+            return None
+        return None
+
+    def _from_record(self, start: int, end: int, record: Mapping[str, Any]) -> DeniedRequest | OtherError | None:
+        code = _clean_code(_str(record.get("errorCode")))
+        message = _str(record.get("errorMessage")) or ""
+        if code in _LOOK_ALIKE_BY_CODE and code not in STATUS_CODES:
+            return OtherError(code, _LOOK_ALIKE_BY_CODE[code].explanation, self._snippet(start, end))
+        sentence = _message_core(message) if message else None
+        if code not in DENIAL_CODES and sentence is None:
+            return None
+        warnings: list[str] = []
+        identity = _dict(record.get("userIdentity"))
+        principal = _record_principal(identity, warnings)
+        event_source = _str(record.get("eventSource"))
+        service = operations.service_prefix(event_source) if event_source else None
+        operation = operations.clean_operation(_str(record.get("eventName")) or "") or None
+        region = _str(record.get("awsRegion"))
+        action: str | None = None
+        if sentence is not None:
+            principal = principal or sentence.principal
+            warnings.extend(sentence.warnings)
+            action = sentence.action
+        if action:
+            canonical = catalog.canonical_action(action)
+            if canonical is None:
+                warnings.append(_unknown_action(action))
+            action = canonical or action
+        elif operation:
+            resolution = operations.resolve(operation, service)
+            action = resolution.action
+            if resolution.warning:
+                warnings.append(resolution.warning)
+        caller_account = _str(identity.get("accountId"))
+        owner = _str(record.get("recipientAccountId")) or caller_account
+        resource = sentence.resource if sentence else None
+        if resource is None and not (sentence and sentence.resource_unnamed):
+            resource = _record_resource(record, action, service, region, owner, _partition(region, principal))
+        # The caller's account is known even when CloudTrail does not name the caller.
+        known_caller = caller_account if caller_account and is_account_id(caller_account) else None
+        account = _account(principal, None) or known_caller or _account(None, resource)
+        return DeniedRequest(
+            principal=principal,
+            action=_clean(action),
+            resource_arn=_clean(resource),
+            account_id=account,
+            api_operation=_clean(operation),
+            region=region,
+            reported=sentence.reported if sentence else Reported(),
+            authorization_id=sentence.authorization_id if sentence else None,
+            authorization_region=sentence.authorization_region if sentence else None,
+            encoded_message=sentence.encoded if sentence else None,
+            error_code=code,
+            source_format=_RECORD_SHAPE.name,
+            context=_record_context(record, identity, principal),
+            snippet=self._snippet(
+                start,
+                end,
+                authorization_id=sentence.authorization_id if sentence else None,
+                encoded=sentence.encoded if sentence else None,
+            ),
+            warnings=tuple(redact(w) for w in dict.fromkeys(warnings)),
+        )
+
+    # --- look-alikes ----------------------------------------------------------------------------------
+
+    def _look_alikes(self, covered: _Spans) -> list[OtherError]:
+        found: list[OtherError] = []
+        for look_alike in LOOK_ALIKES:
+            if not self._has(look_alike.needs):
+                continue
+            for match in look_alike.pattern.finditer(self.text):
+                if not covered.contains(match.start()):
+                    found.append(self._other(look_alike, match))
+                    break
+        return found
+
+    def _http_403(self) -> list[OtherError]:
+        match = HTTP_403.pattern.search(self.text) if self._has(HTTP_403.needs) else None
+        return [self._other(HTTP_403, match)] if match else []
+
+    def _other(self, look_alike: LookAlike, match: re.Match[str]) -> OtherError:
+        snippet = self._snippet(self._line_start(match.start()), self._line_end(match.end()))
+        return OtherError(look_alike.code, look_alike.explanation, snippet)
+
+
+def _preview(blob: str) -> str:
+    """An encoded authorization message as a snippet shows it: its start and its length."""
+    return f"{blob[:ENCODED_PREVIEW]}... ({len(blob)} characters)" if len(blob) > ENCODED_PREVIEW else blob
+
+
+def _message_core(message: str) -> _Core | None:
+    """The sentence inside a CloudTrail errorMessage, parsed like any pasted text."""
+    reading = _Pass(_normalize(message))
+    cores = reading._cores(reading._wrappers())
+    return cores[0] if cores else None
+
+
+# --- CloudTrail fields --------------------------------------------------------------------------------
+
+
+def _record_principal(identity: Mapping[str, Any], warnings: list[str]) -> Principal | None:
+    kind = _str(identity.get("type")) or ""
+    arn = _str(identity.get("arn"))
+    account = _str(identity.get("accountId"))
+    if kind == "AWSService":
+        invoked_by = _str(identity.get("invokedBy"))
+        return parse_principal(invoked_by) if invoked_by else None
+    if account == "ANONYMOUS_PRINCIPAL" or kind == "Anonymous":
+        return parse_principal("anonymous")
+    if arn:
+        return parse_principal(arn)
+    if kind == "AWSAccount" and account:
+        warnings.append(
+            f"CloudTrail records the caller only as account {account} (a request from another account); "
+            "it does not name the principal."
+        )
+    return None
+
+
+def _record_resource(
+    record: Mapping[str, Any],
+    action: str | None,
+    service: str | None,
+    region: str | None,
+    account: str | None,
+    partition: str,
+) -> str | None:
+    resources = record.get("resources")
+    arns = [
+        (_str(entry.get("ARN")) or "", _str(entry.get("type")) or "")
+        for entry in (resources if isinstance(resources, list) else [])
+        if isinstance(entry, dict) and _str(entry.get("ARN"))
+    ]
+    if arns:
+        if service == "s3" and "object" in _resource_types(action):
+            return next((arn for arn, kind in arns if kind == "AWS::S3::Object"), arns[0][0])
+        prefix = action.split(":", 1)[0] if action else service
+        return next((arn for arn, _ in arns if arn.split(":")[2:3] == [prefix]), arns[0][0])
+    params = record.get("requestParameters")
+    if not isinstance(params, dict):
+        return None
+    return _resource_from_parameters(params, action, service, region, account, partition)
+
+
+def _resource_from_parameters(
+    params: Mapping[str, Any],
+    action: str | None,
+    service: str | None,
+    region: str | None,
+    account: str | None,
+    partition: str,
+) -> str | None:
+    """The ARN a request's parameters name, for the services whose parameters name one unambiguously."""
+
+    def value(name: str) -> str:
+        found = params.get(name)
+        if isinstance(found, list) and found:
+            found = found[0]
+        return found if isinstance(found, str) else ""
+
+    where = f"{region or ''}:{account or ''}"
+    if service == "s3" and value("bucketName"):
+        return _s3_arn(_S3Ref(value("bucketName"), value("key"), None), action, partition)
+    if service == "kms" and value("keyId"):
+        key = value("keyId")
+        if key.startswith("arn:"):
+            return key
+        return f"arn:{partition}:kms:{where}:{key if key.startswith('alias/') else 'key/' + key}"
+    if service == "sqs" and value("queueUrl"):
+        queue = _QUEUE_URL.match(value("queueUrl"))
+        if queue:
+            return f"arn:{partition}:sqs:{region or ''}:{queue.group('account')}:{queue.group('name')}"
+    if service == "lambda" and value("functionName"):
+        name = value("functionName")
+        return name if name.startswith("arn:") else f"arn:{partition}:lambda:{where}:function:{name}"
+    if service == "dynamodb" and value("tableName"):
+        name = value("tableName")
+        return name if name.startswith("arn:") else f"arn:{partition}:dynamodb:{where}:table/{name}"
+    if service == "ssm" and (value("name") or value("names")):
+        name = value("name") or value("names")
+        return name if name.startswith("arn:") else f"arn:{partition}:ssm:{where}:parameter/{name.lstrip('/')}"
+    if service == "logs" and value("logGroupName"):
+        return f"arn:{partition}:logs:{where}:log-group:{value('logGroupName')}"
+    if service == "iam" and value("roleName"):
+        return f"arn:{partition}:iam::{account or ''}:role/{value('roleName')}"
+    if service == "iam" and value("userName"):
+        return f"arn:{partition}:iam::{account or ''}:user/{value('userName')}"
+    for name in ("roleArn", "topicArn", "targetArn", "secretId", "policyArn", "resourceArn", "stateMachineArn"):
+        if value(name).startswith("arn:"):
+            return value(name)
+    return next((v for v in params.values() if isinstance(v, str) and v.startswith("arn:")), None)
+
+
+# CloudTrail's userIdentity.type -> the value of aws:PrincipalType.
+_PRINCIPAL_TYPES = {
+    "IAMUser": "User",
+    "AssumedRole": "AssumedRole",
+    "FederatedUser": "FederatedUser",
+    "Root": "Account",
+}
+
+
+def _record_context(
+    record: Mapping[str, Any], identity: Mapping[str, Any], principal: Principal | None
+) -> dict[str, ContextValue]:
+    """The request-context keys a CloudTrail event reveals, under AWS's own key names."""
+    context: dict[str, ContextValue] = {}
+    source_ip = _str(record.get("sourceIPAddress"))
+    if source_ip and _is_ip(source_ip):
+        context["aws:SourceIp"] = source_ip
+    for key, name in (
+        ("aws:SourceVpce", "vpcEndpointId"),
+        ("aws:RequestedRegion", "awsRegion"),
+        ("aws:UserAgent", "userAgent"),
+        ("aws:CurrentTime", "eventTime"),
+    ):
+        value = _str(record.get(name))
+        if value:
+            context[key] = value
+    if record.get("tlsDetails"):
+        context["aws:SecureTransport"] = "true"
+    session = _dict(identity.get("sessionContext"))
+    attributes = _dict(session.get("attributes"))
+    mfa = _str(attributes.get("mfaAuthenticated"))
+    if mfa in ("true", "false"):
+        context["aws:MultiFactorAuthPresent"] = mfa
+    issued = _str(attributes.get("creationDate"))
+    if issued:
+        context["aws:TokenIssueTime"] = issued
+    issuer_arn = _str(_dict(session.get("sessionIssuer")).get("arn"))
+    kind = _str(identity.get("type")) or ""
+    if principal is not None and principal.type in (
+        PrincipalType.USER,
+        PrincipalType.ROOT,
+        PrincipalType.ROLE,
+        PrincipalType.ASSUMED_ROLE,
+    ):
+        context["aws:PrincipalArn"] = issuer_arn or principal.role_arn or principal.arn
+    if kind in _PRINCIPAL_TYPES:
+        context["aws:PrincipalType"] = _PRINCIPAL_TYPES[kind]
+    account = _str(identity.get("accountId"))
+    if account and is_account_id(account):
+        context["aws:PrincipalAccount"] = account
+    principal_id = _str(identity.get("principalId"))
+    if principal_id:
+        context["aws:userid"] = principal_id
+    user_name = _str(identity.get("userName"))
+    if kind == "IAMUser" and user_name:
+        context["aws:username"] = user_name
+    return {key: redact(value) if isinstance(value, str) else value for key, value in context.items()}
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    index = bisect.bisect_left(spans, (start, end))
+    return any(s < end and start < e for s, e in spans[max(0, index - 1) : index + 1])
+
+
+def _merge_fields(wrappers: Iterable[_Wrapper]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for wrapper in sorted(wrappers, key=lambda w: w.order):
+        for key, value in wrapper.fields.items():
+            merged.setdefault(key, value.strip())
+    return merged
+
+
+def _clean_code(code: str | None) -> str | None:
+    return code.strip().rsplit("#", 1)[-1] or None if code else None
+
+
+def _exception_code(exception: str | None) -> str | None:
+    """An SDK exception class that is itself an AWS error code (not the generic per-service class)."""
+    if exception in DENIAL_CODES or exception in _LOOK_ALIKE_BY_CODE:
+        return exception
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _unknown_action(action: str) -> str:
+    closest = catalog.closest_action(action)
+    if closest and closest.lower() != action.lower():
+        return f"{action} is not a known IAM action; did you mean {closest}?"
+    return f"{action} is not a known IAM action."
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _phrase(match: re.Match[str]) -> str:
+    """A reason phrase with single spaces, also where re-joined lines had glued its words together."""
+    if match.groupdict().get("allowed") is None:
+        return _respace(match.group())
+    text, start, end = match.string, match.start(), match.end()
+    allowed_start, allowed_end = match.span("allowed")
+    return " ".join((_respace(text[start:allowed_start]), match.group("allowed"), _respace(text[allowed_end:end])))
+
+
+def _respace(text: str) -> str:
+    words: list[str] = []
+    for chunk in text.split():
+        pieces = _PHRASE_WORD.findall(chunk)
+        words.extend(pieces if "".join(pieces) == chunk else [chunk])
+    return " ".join(words).replace(" ,", ",").replace(" .", ".")
+
+
+def _trim_token(token: str) -> str:
+    """A token without the punctuation around it; an ellipsis (a redaction) is kept."""
+    token = token.strip().lstrip("([{'\"")
+    trimmed = token.rstrip(",;:)]}\\'\"")
+    if trimmed.endswith(".") and not trimmed.endswith(".."):
+        trimmed = trimmed[:-1]
+    return trimmed
+
+
+def _clean(value: str | None) -> str | None:
+    return redact(value) if value else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _dict(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _resource_region(resource: str | None) -> str | None:
+    if not resource or not resource.startswith("arn:"):
+        return None
+    try:
+        region = parse_arn(resource).region
+    except ArnError:
+        return None
+    return region if _REGION_RE.fullmatch(region) else None
+
+
+def _account(principal: Principal | None, resource: str | None) -> str | None:
+    if principal is not None and principal.account_id and is_account_id(principal.account_id):
+        return principal.account_id
+    if resource and resource.startswith("arn:"):
+        try:
+            account = parse_arn(resource).account
+        except ArnError:
+            return None
+        return account if is_account_id(account) else None
+    return None
+
+
+def _partition(region: str | None, principal: Principal | None) -> str:
+    if region:
+        if region.startswith("cn-"):
+            return "aws-cn"
+        if region.startswith("us-gov-"):
+            return "aws-us-gov"
+        return "aws"
+    if principal is not None and principal.partition:
+        return principal.partition
+    return "aws"
+
+
+def _resource_types(action: str | None) -> set[str]:
+    info = catalog.action_info(action) if action else None
+    return {rt.name for rt in info.resource_types} if info else set()
+
+
+def _is_s3(action: str | None, operation: str | None, service: str | None) -> bool:
+    if action:
+        return action.startswith("s3:")
+    if service:
+        return operations.service_prefix(service) == "s3"
+    return operations.SERVICE_OF_OPERATION.get(operation or "") == "s3"
+
+
+def _s3_arn(ref: _S3Ref, action: str | None, partition: str) -> str | None:
+    """The ARN of the bucket or object an S3 action acts on; None when the text does not name enough."""
+    types = _resource_types(action)
+    bucket_arn = f"arn:{partition}:s3:::{ref.bucket}"
+    if "object" in types:
+        return f"{bucket_arn}/{ref.key}" if ref.key else None
+    if "bucket" in types:
+        return bucket_arn
+    if action and catalog.action_exists(action):
+        return None
+    return f"{bucket_arn}/{ref.key}" if ref.key else bucket_arn
+
+
+def _dedupe(found: list[_Found]) -> list[DeniedRequest]:
+    """One request per distinct denial: SDKs and CLIs often print the same one twice."""
+    kept: dict[tuple[Any, ...], DeniedRequest] = {}
+    for item in found:
+        request = item.request
+        key = (
+            request.principal_arn,
+            request.action,
+            request.resource_arn,
+            request.reported.layer,
+            request.reported.kind,
+            request.reported.policy_arn,
+            request.authorization_id,
+            request.encoded_message,
+        )
+        kept[key] = _fill(kept[key], request) if key in kept else request
+    return list(kept.values())
+
+
+def _fill(first: DeniedRequest, later: DeniedRequest) -> DeniedRequest:
+    """``first`` with the blanks that ``later`` (the same denial, printed again) can fill."""
+    return replace(
+        first,
+        api_operation=first.api_operation or later.api_operation,
+        error_code=first.error_code or later.error_code,
+        region=first.region or later.region,
+        account_id=first.account_id or later.account_id,
+        authorization_region=first.authorization_region or later.authorization_region,
+        context=first.context or later.context,
+        warnings=tuple(dict.fromkeys(first.warnings + later.warnings)),
+    )
+
+
+def _dedupe_others(others: list[OtherError]) -> list[OtherError]:
+    seen: dict[str, OtherError] = {}
+    for other in others:
+        seen.setdefault(other.code, other)
+    return list(seen.values())
+
+
+def _cut_by_wrap(text: str, denials: list[DeniedRequest]) -> bool:
+    """Whether a token of these denials ends at a line break that the next line visibly continues.
+
+    The next line continues a token when its first word carries ARN or path characters, or when what
+    follows that word is the rest of the sentence ("because no ...", "is not authorized ...").
+    """
+    for denial in denials:
+        tokens = (
+            denial.principal_arn,
+            denial.resource_arn,
+            denial.reported.policy_arn,
+            denial.authorization_id,
+            denial.encoded_message,
+        )
+        for token in tokens:
+            if not token:
+                continue
+            at = text.find(token + "\n")
+            if at >= 0 and _CONTINUED.match(text, at + len(token) + 1, at + len(token) + 400):
+                return True
+    return False
+
+
+def _score(denials: list[DeniedRequest]) -> int:
+    """How complete a reading's denials are; the re-joined reading must beat the pasted one to be used."""
+    total = 0
+    for d in denials:
+        principal = d.principal
+        total += 1 + (3 if principal and principal.type is not PrincipalType.UNKNOWN else 1 if principal else 0)
+        total += (3 if catalog.action_exists(d.action) else 1) if d.action else 0
+        total += (2 if d.resource_arn.startswith("arn:") else 1) if d.resource_arn else 0
+        total += sum(1 for value in (d.reported.layer, d.authorization_id, d.encoded_message, d.api_operation) if value)
+        total -= len(d.warnings)
+    return total

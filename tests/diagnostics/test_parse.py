@@ -1,0 +1,160 @@
+"""The message fixture table, every field of every row; and what the parser guarantees about its output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from diagnostics.model import PrincipalType, ScanResult
+from diagnostics.parse import ENCODED_PREVIEW, SNIPPET_LIMIT, find_denials, scan
+from diagnostics.secrets import find_secrets
+from tests.diagnostics.parse_fixtures import expected_record, rows, scan_record
+
+ROWS = rows()
+NAMES = [name for name, _ in ROWS]
+
+ACCESS_KEY = "AKIAZ7QPLM4N5R6T7U8W"
+SECRET_KEY = "q8Vw3Zr5Tb7Yn1Mc4Kd6Hf9Jg2Lp0Xs5Ua8Eo3Ri"
+CLI_DENIAL = (
+    "An error occurred (AccessDenied) when calling the GetObject operation: User: "
+    "arn:aws:iam::123456789012:user/build-bot is not authorized to perform: s3:GetObject on resource: "
+    '"arn:aws:s3:::prod-artifacts/release.tar.gz" because no identity-based policy allows the s3:GetObject action'
+)
+
+
+def test_the_table_holds_at_least_eighty_uniquely_named_rows() -> None:
+    assert len(ROWS) >= 80
+    assert len(set(NAMES)) == len(NAMES)
+
+
+@pytest.mark.parametrize(("name", "row"), ROWS, ids=NAMES)
+def test_row_parses_to_its_expected_record(name: str, row: dict[str, Any]) -> None:
+    assert scan_record(scan(row["text"])) == expected_record(row["expected"])
+
+
+@pytest.mark.parametrize(("name", "row"), ROWS, ids=NAMES)
+def test_row_output_is_safe_to_show(name: str, row: dict[str, Any]) -> None:
+    _assert_safe_to_show(scan(row["text"]))
+
+
+def _assert_safe_to_show(result: ScanResult) -> None:
+    for denial in result.denials:
+        assert denial.snippet.strip()
+        assert len(denial.snippet) <= SNIPPET_LIMIT
+        shown = [denial.snippet, *denial.warnings, *(str(v) for v in denial.context.values())]
+        shown += [denial.principal_arn or "", denial.action or "", denial.resource_arn or ""]
+        assert all(find_secrets(text) == [] for text in shown)
+        if denial.encoded_message and len(denial.encoded_message) > ENCODED_PREVIEW:
+            assert denial.encoded_message not in denial.snippet
+        if denial.authorization_id:
+            assert denial.authorization_id not in denial.snippet
+    for other in result.other_errors:
+        assert other.explanation.strip()
+        assert "\n" not in other.explanation
+        assert find_secrets(other.snippet) == []
+
+
+def test_find_denials_is_the_list_of_scanned_denials() -> None:
+    text = f"{CLI_DENIAL}\n\nAn error occurred (ExpiredToken) when calling the ListBuckets operation: expired"
+    assert find_denials(text) == list(scan(text).denials)
+    assert len(find_denials(text)) == 1
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\n", "ok thanks!", "the build is green again"])
+def test_text_without_errors_finds_nothing(text: str) -> None:
+    assert scan(text) == ScanResult(denials=())
+
+
+def test_a_credential_in_the_paste_is_reported_and_never_echoed() -> None:
+    text = f"export AWS_ACCESS_KEY_ID={ACCESS_KEY}\nexport AWS_SECRET_ACCESS_KEY={SECRET_KEY}\n{CLI_DENIAL}"
+    result = scan(text)
+    assert result.secrets_found
+    assert len(result.denials) == 1
+    assert ACCESS_KEY not in repr(result)
+    assert SECRET_KEY not in repr(result)
+
+
+def test_a_credential_inside_the_denial_itself_is_redacted_from_every_field() -> None:
+    text = CLI_DENIAL.replace("release.tar.gz", f"{ACCESS_KEY}.json")
+    result = scan(text)
+    assert result.secrets_found
+    assert ACCESS_KEY not in repr(result)
+    assert result.denials[0].resource_arn == "arn:aws:s3:::prod-artifacts/[redacted access key id].json"
+
+
+def test_a_wrapped_credential_is_still_redacted_from_the_snippet() -> None:
+    text = f"{CLI_DENIAL} (AWS_ACCESS_KEY_ID={ACCESS_KEY[:10]}\n{ACCESS_KEY[10:]})"
+    result = scan(text)
+    assert result.secrets_found
+    assert ACCESS_KEY[:10] not in result.denials[0].snippet
+
+
+def test_the_snippet_of_a_long_message_is_clipped() -> None:
+    # S3 keys may be 1,024 characters long.
+    text = CLI_DENIAL.replace("release.tar.gz", "x" * 1024)
+    denial = scan(text).denials[0]
+    assert len(denial.snippet) == SNIPPET_LIMIT
+    assert denial.snippet.endswith("...")
+    assert denial.resource_arn == f"arn:aws:s3:::prod-artifacts/{'x' * 1024}"
+
+
+def test_the_encoded_message_is_kept_whole_but_shown_clipped() -> None:
+    blob = "Ab9_-" * 200
+    text = (
+        "An error occurred (UnauthorizedOperation) when calling the RunInstances operation: You are not "
+        f"authorized to perform this operation. Encoded authorization failure message: {blob}"
+    )
+    denial = scan(text).denials[0]
+    assert denial.encoded_message == blob
+    assert f"{blob[:ENCODED_PREVIEW]}... ({len(blob)} characters)" in denial.snippet
+
+
+def test_an_encoded_message_wrapped_by_a_terminal_is_joined_again() -> None:
+    blob = "Zx9kT2pQW0-b4LmN7_qRsT1uVwXyZ3aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789-_AbCdEfGhIjKlMnOpQr"
+    lines = [blob[i : i + 30] for i in range(0, len(blob), 30)]
+    text = (
+        "An error occurred (UnauthorizedOperation) when calling the CreateVpc operation: You are not authorized "
+        "to perform this operation. Encoded authorization failure message: " + "\n".join(lines) + "\n\nthanks"
+    )
+    assert scan(text).denials[0].encoded_message == blob
+
+
+def test_the_authorization_id_is_kept_but_not_shown_in_the_snippet() -> None:
+    text = (
+        "User: arn:aws:iam::123456789012:user/ops is not authorized to perform: ec2:StopInstances with an explicit "
+        "deny in an identity-based policy. Go to https://eu-west-1.console.aws.amazon.com/iam/home?region=eu-west-1"
+        "#/authorization-details/q1w2e3r4t5y6 for complete details, or call the GetRequestAuthorizationDetails API "
+        "with the following authorization id: q1w2e3r4t5y6"
+    )
+    denial = scan(text).denials[0]
+    assert (denial.authorization_id, denial.authorization_region) == ("q1w2e3r4t5y6", "eu-west-1")
+    assert denial.snippet.count("[authorization id]") == 2
+
+
+def test_an_assumed_role_keeps_the_session_and_derives_the_role() -> None:
+    denial = scan(CLI_DENIAL.replace("iam::123456789012:user/build-bot", "sts::123456789012:assumed-role/ci/run-7"))
+    principal = denial.denials[0].principal
+    assert principal is not None
+    assert (principal.type, principal.arn) == (
+        PrincipalType.ASSUMED_ROLE,
+        "arn:aws:sts::123456789012:assumed-role/ci/run-7",
+    )
+    assert principal.role_arn == "arn:aws:iam::123456789012:role/ci"
+
+
+def test_denials_come_in_the_order_they_were_pasted() -> None:
+    second = CLI_DENIAL.replace("s3:GetObject", "s3:PutObject").replace("GetObject operation", "PutObject operation")
+    actions = [d.action for d in scan(f"{second}\n{CLI_DENIAL}").denials]
+    assert actions == ["s3:PutObject", "s3:GetObject"]
+
+
+def test_the_same_input_always_gives_the_same_result() -> None:
+    text = "\n".join(row["text"] for _, row in ROWS[:40])
+    assert scan(text) == scan(text)
+
+
+def test_a_large_paste_of_many_denials_finds_each_once() -> None:
+    denials = [CLI_DENIAL.replace("build-bot", f"bot-{i}") for i in range(300)]
+    result = scan("\n".join(denials))
+    assert [d.principal_arn for d in result.denials] == [f"arn:aws:iam::123456789012:user/bot-{i}" for i in range(300)]
