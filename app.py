@@ -43,8 +43,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="iamwhy", description="Explain AWS AccessDenied errors.")
     parser.add_argument("--log-level", default="WARNING", help="log level for JSON logs on stderr")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_explain(subparsers)
     _add_simulate(subparsers)
     return parser
+
+
+def _add_explain(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    explain = subparsers.add_parser(
+        "explain",
+        help="explain every AWS access denial in TEXT (or stdin)",
+        description="Find every AWS access denial in TEXT (or standard input) and explain it.",
+    )
+    explain.add_argument("text", nargs="?", default="-", metavar="TEXT", help="the pasted error; '-' or nothing: stdin")
+    explain.add_argument("--json", action="store_true", help="print the machine-readable result (DESIGN.md §3)")
+    explain.add_argument("--offline", action="store_true", help="answer from the message alone; read nothing from AWS")
+    explain.set_defaults(func=_explain)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from diagnostics.inputs import InputError, argument_input, read_input
+    from diagnostics.investigate import OfflineInvestigator
+    from diagnostics.report import render_text, to_json
+
+    try:
+        text = read_input(sys.stdin.buffer) if args.text == "-" else argument_input(args.text)
+    except InputError as exc:
+        raise UsageError(str(exc)) from exc
+    investigation = asyncio.run(OfflineInvestigator().investigate(text))
+    if args.json:
+        print(json.dumps(to_json(investigation.scan, investigation.diagnoses), indent=2))
+    else:
+        print(render_text(investigation.scan, investigation.diagnoses, color=sys.stdout.isatty()), end="")
+    return EXIT_OK
 
 
 def _add_simulate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

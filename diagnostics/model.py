@@ -217,6 +217,17 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """How a diagnosis was obtained: the footer under every answer."""
+
+    # Whose eyes read the account ("IamWhyReadOnly in 123456789012"); None when nothing was read.
+    checked_as: str | None = None
+    # Requests actually sent to AWS (cache hits excluded).
+    aws_reads: int = 0
+    duration_ms: float | None = None
+
+
+@dataclass(frozen=True)
 class Diagnosis:
     """The answer for one denial."""
 
@@ -231,6 +242,9 @@ class Diagnosis:
     commands: tuple[str, ...] = ()
     layers: tuple[LayerVerdict, ...] = ()
     warnings: tuple[str, ...] = ()
+    # Findings of the checks beyond the verdict itself ("the object is encrypted with KMS key ...").
+    notes: tuple[str, ...] = ()
+    provenance: Provenance = field(default_factory=Provenance)
 
     @property
     def fix(self) -> Fix | None:

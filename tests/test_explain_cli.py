@@ -1,0 +1,56 @@
+"""`iamwhy explain`: the command line contract of DESIGN.md §3 (exit codes, JSON shape, bad input)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SEED_ERROR = (
+    "An error occurred (AccessDenied) when calling the GetObject operation: User: "
+    "arn:aws:iam::123456789012:user/build-bot is not authorized to perform: s3:GetObject on resource: "
+    '"arn:aws:s3:::prod-artifacts/release.tar.gz" because no identity-based policy allows the s3:GetObject action'
+)
+
+
+def _run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", "explain", *args], cwd=ROOT, input=stdin, capture_output=True, check=False
+    )
+
+
+def test_offline_json_reports_the_identity_layer() -> None:
+    out = _run("--offline", "--json", SEED_ERROR)
+    assert out.returncode == 0, out.stderr
+    document = json.loads(out.stdout)
+    assert set(document) >= {"denials", "other_errors", "secrets_found"}
+    (denial,) = document["denials"]
+    assert denial["request"]["principal_arn"] == "arn:aws:iam::123456789012:user/build-bot"
+    assert denial["request"]["action"] == "s3:GetObject"
+    assert denial["decision"] == "implicit_deny"
+    assert denial["confidence"] == "reported"
+    assert [b["layer"] for b in denial["blocked_by"]] == ["identity"]
+    assert denial["fix"]["policy"]["Statement"][0]["Resource"] == "arn:aws:s3:::prod-artifacts/release.tar.gz"
+
+
+def test_text_from_stdin_without_a_denial_exits_zero() -> None:
+    out = _run("--offline", "--json", "-", stdin=b"the deploy finished fine\n")
+    assert out.returncode == 0
+    assert json.loads(out.stdout)["denials"] == []
+
+
+def test_bad_input_is_one_line_and_exit_two() -> None:
+    for payload in (b"", b"\x00\x01\x02binary", b"not utf-8: \xc3\x28 here"):
+        out = _run("--offline", "-", stdin=payload)
+        assert out.returncode == 2, payload
+        assert out.stderr.decode().count("\n") == 1
+        assert b"Traceback" not in out.stderr
+
+
+def test_a_five_megabyte_paste_is_refused() -> None:
+    out = _run("--offline", "-", stdin=b"x" * (5 * 1024 * 1024))
+    assert out.returncode == 2
+    assert b"Traceback" not in out.stderr
