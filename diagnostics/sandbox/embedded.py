@@ -7,7 +7,6 @@ directly, without a request: product code never makes AWS write calls, not even 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -81,14 +80,10 @@ class LoopbackServer(ThreadedMotoServer):
 
 @dataclass(frozen=True)
 class Seeded:
-    """What the seed produced that the world does not fix in advance."""
+    """What the seed drew at random that the bot needs: its own access key."""
 
     access_key_id: str
     secret_access_key: str
-    organization_id: str
-    root_id: str
-    ou_ids: Mapping[str, str]
-    scp_ids: Mapping[str, str]
 
 
 def reset() -> None:
@@ -104,7 +99,6 @@ def seed(world: World, *, random_seed: int) -> Seeded:
     mock_random.seed(random_seed)
     organization = world.organization
     management = organization.management
-    # IAM first: the management account's bot and roles, then the members' (an SCP names none of them).
     bot_key: tuple[str, str] | None = None
     for account in world.accounts:
         keys = _seed_iam(account)
@@ -114,7 +108,7 @@ def seed(world: World, *, random_seed: int) -> Seeded:
         raise ValueError(f"the world has no user {world.bot_user!r} with an access key in {world.bot_account}")
 
     org = organizations_backends[management.id][_PARTITION]
-    details = org.create_organization(region=REGION, FeatureSet="ALL")["Organization"]
+    org.create_organization(region=REGION, FeatureSet="ALL")
     root_id = str(org.list_roots()["Roots"][0]["Id"])
     # Both policy types on: AWS attaches FullAWSAccess and RCPFullAWSAccess everywhere, as moto does.
     for policy_type in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
@@ -126,18 +120,17 @@ def seed(world: World, *, random_seed: int) -> Seeded:
     for account, ou in organization.members:
         _create_member(org, account, root_id, ou_ids[ou])
     targets = {ROOT: root_id, **ou_ids}
-    scp_ids: dict[str, str] = {}
     for scp in organization.scps:
         created = org.create_policy(
             Name=scp.name, Description=scp.description, Type="SERVICE_CONTROL_POLICY", Content=_json(scp.document)
         )
-        scp_ids[scp.name] = str(created["Policy"]["PolicySummary"]["Id"])
         for target in scp.targets:
-            org.attach_policy(PolicyId=scp_ids[scp.name], TargetId=targets.get(target, target))
+            org.attach_policy(PolicyId=created["Policy"]["PolicySummary"]["Id"], TargetId=targets.get(target, target))
 
+    # Resources after IAM: AWS refuses a key or bucket policy that names a principal which does not exist.
     for account in world.accounts:
         _seed_resources(account)
-    return Seeded(bot_key[0], bot_key[1], str(details["Id"]), root_id, ou_ids, scp_ids)
+    return Seeded(*bot_key)
 
 
 def _json(document: Document) -> str:
