@@ -7,9 +7,11 @@ directly, without a request: product code never makes AWS write calls, not even 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from moto.cloudtrail.responses import CloudTrailResponse
 from moto.iam.models import IAMBackend, iam_backends
 from moto.kms.models import kms_backends
 from moto.moto_api._internal import mock_random
@@ -76,6 +78,27 @@ class LoopbackServer(ThreadedMotoServer):
     def endpoint(self) -> str:
         host, port = self.get_host_and_port()
         return f"http://{host}:{port}"
+
+
+def _no_events(response: CloudTrailResponse) -> str:
+    return json.dumps({"Events": []})
+
+
+def answer_lookup_events() -> Callable[[], None]:
+    """Answer CloudTrail LookupEvents, which moto lacks, as an account whose trail recorded nothing; return the undo.
+
+    That is the sandbox's truth: the pasted denials never reached it. An answer someone else already installed
+    is left alone.
+    """
+    if "lookup_events" in vars(CloudTrailResponse):
+        return lambda: None
+    CloudTrailResponse.lookup_events = _no_events  # type: ignore[attr-defined]
+
+    def undo() -> None:
+        if vars(CloudTrailResponse).get("lookup_events") is _no_events:
+            del CloudTrailResponse.lookup_events  # type: ignore[attr-defined]
+
+    return undo
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ import importlib.metadata
 import logging
 import os
 import re
+import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from diagnostics.reader import AwsConfig
 from diagnostics.sandbox.scenarios import SCENARIOS, Scenario
@@ -27,6 +28,10 @@ _MOTO_SUPPORTED: Final = ((5, 2), (6, 0))
 _RANDOM_SEED: Final = 20240607
 _LOOPBACK: Final = "127.0.0.1"
 _PROXY_BYPASS: Final = ("NO_PROXY", "no_proxy")
+# S3 Control's endpoint rules put the account id in front of any endpoint's host, as they do for AWS's own names.
+_ACCOUNT_HOST: Final = re.compile(r"^\d{12}\.(?P<host>127\.0\.0\.1)$")
+# The loggers through which moto's server reports a request it failed: werkzeug's, and moto's Flask app's.
+_SERVER_LOGGERS: Final = ("werkzeug", "moto")
 
 _running_lock = threading.Lock()
 _running: Sandbox | None = None
@@ -59,6 +64,53 @@ def _load_embedded() -> ModuleType:
     return embedded
 
 
+class _UnimplementedOperations(logging.Filter):
+    """Drops moto's traceback for an operation it does not implement: the bot already reports that read as failed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], NotImplementedError):
+            return False
+        return not record.getMessage().rstrip().rpartition("\n")[2].startswith("NotImplementedError")
+
+
+Undo = Callable[[], None]
+
+
+def _quiet_server_logs() -> Undo:
+    """Keep moto's server out of the bot's logs: werkzeug's line per request, tracebacks for operations moto lacks."""
+    werkzeug = logging.getLogger("werkzeug")
+    level = werkzeug.level
+    werkzeug.setLevel(logging.ERROR)
+    quiet = _UnimplementedOperations()
+    for name in _SERVER_LOGGERS:
+        logging.getLogger(name).addFilter(quiet)
+
+    def undo() -> None:
+        for name in _SERVER_LOGGERS:
+            logging.getLogger(name).removeFilter(quiet)
+        werkzeug.setLevel(level)
+
+    return undo
+
+
+def _resolve_account_hosts() -> Undo:
+    """Resolve <account id>.127.0.0.1, the host S3 Control's endpoint rules make of the sandbox's, to loopback."""
+    previous = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        match = _ACCOUNT_HOST.match(host) if isinstance(host, str) else None
+        return previous(match.group("host") if match else host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+
+    def undo() -> None:
+        # A resolver wrapped around this one since stays (and keeps calling this one, which is harmless).
+        if socket.getaddrinfo is getaddrinfo:
+            socket.getaddrinfo = previous
+
+    return undo
+
+
 class Sandbox:
     """An AWS sandbox in this process: `with Sandbox() as box:` starts and seeds it, leaving it stops it.
 
@@ -72,7 +124,8 @@ class Sandbox:
         self._endpoint: str | None = None
         self._environment: dict[str, str] | None = None
         self._stopped = False
-        self._werkzeug_level: int | None = None
+        # What starting changed in this process, undone in reverse order when the sandbox stops.
+        self._undo: list[Undo] = []
         self._startup_ms: float | None = None
 
     # ------------------------------------------------------------------------------------------- lifecycle
@@ -90,10 +143,9 @@ class Sandbox:
         self._embedded = embedded
         started = time.perf_counter()
         try:
-            # Werkzeug logs every request moto serves at INFO, straight into the bot's own logs.
-            werkzeug = logging.getLogger("werkzeug")
-            self._werkzeug_level = werkzeug.level
-            werkzeug.setLevel(logging.ERROR)
+            self._undo.append(_quiet_server_logs())
+            self._undo.append(_resolve_account_hosts())
+            self._undo.append(embedded.answer_lookup_events())
             server: LoopbackServer = embedded.LoopbackServer()
             self._server = server
             server.start()
@@ -131,8 +183,8 @@ class Sandbox:
         finally:
             if self._embedded is not None:
                 self._embedded.reset()
-            if self._werkzeug_level is not None:
-                logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
+            while self._undo:
+                self._undo.pop()()
             with _running_lock:
                 if _running is self:
                     _running = None

@@ -16,6 +16,7 @@ from diagnostics.sandbox.world import (
     CACHE_BUCKET,
     CONFIG_BUCKET,
     REGION,
+    RELEASE_PUBLISHER,
     WORKLOAD_ACCOUNT,
 )
 
@@ -68,8 +69,8 @@ class Scenario:
     expected: Expected
 
 
-def _session(name: str) -> str:
-    return f"arn:aws:sts::{WORKLOAD_ACCOUNT}:assumed-role/{BUILD_ROLE}/{name}"
+def _session(name: str, role: str = BUILD_ROLE) -> str:
+    return f"arn:aws:sts::{WORKLOAD_ACCOUNT}:assumed-role/{role}/{name}"
 
 
 # What every request over HTTPS in the home region carries that the seeded policies test.
@@ -189,20 +190,20 @@ BUCKET_POLICY_TLS: Final = Scenario(
     title="A resource-based policy denies the request",
     root_cause=(
         f"The {ARTIFACTS_BUCKET} bucket policy denies every request made without TLS (aws:SecureTransport false): "
-        "a plain-HTTP download is denied although build-bot-role's IAM policies allow it."
+        f"a plain-HTTP download is denied although {RELEASE_PUBLISHER}'s own policy and the key policy allow it."
     ),
     source="S3 error document (plain-HTTP download)",
     text=(
-        f"deploy.sh: fetching http://{ARTIFACTS_BUCKET}.s3.{REGION}.amazonaws.com/release.tar.gz\n"
+        f"verify-release.sh: fetching http://{ARTIFACTS_BUCKET}.s3.{REGION}.amazonaws.com/release.tar.gz\n"
         "HTTP/1.1 403 Forbidden\n"
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>AccessDenied</Code><Message>User: {_session('ci-43')} is not authorized to perform: "
-        f's3:GetObject on resource: "arn:aws:s3:::{ARTIFACTS_BUCKET}/release.tar.gz" with an explicit deny in a '
-        "resource-based policy</Message><RequestId>8VJ1C9QGRX0TZ3E4</RequestId>"
+        f"<Error><Code>AccessDenied</Code><Message>User: {_session('verify-1.4.2', RELEASE_PUBLISHER)} is not "
+        f'authorized to perform: s3:GetObject on resource: "arn:aws:s3:::{ARTIFACTS_BUCKET}/release.tar.gz" with an '
+        "explicit deny in a resource-based policy</Message><RequestId>8VJ1C9QGRX0TZ3E4</RequestId>"
         "<HostId>Yb1u2lQk4cX0h9Zs7rT3mN6pV8wE5aJ2dF1gH4kL7oP0qR3sT6uV9xY2zB5cD8eF</HostId></Error>"
     ),
     request=ScenarioRequest(
-        _session("ci-43"),
+        _session("verify-1.4.2", RELEASE_PUBLISHER),
         "s3:GetObject",
         f"arn:aws:s3:::{ARTIFACTS_BUCKET}/release.tar.gz",
         {"aws:RequestedRegion": REGION, "aws:SecureTransport": "false"},
@@ -256,8 +257,8 @@ KMS_KEY_POLICY: Final = Scenario(
     title="The KMS key policy never mentions the role (the S3/KMS chain)",
     root_cause=(
         f"release.tar.gz is encrypted with the customer managed key {ARTIFACTS_KEY_ARN}. build-bot-role's "
-        "ArtifactsRead grants kms:Decrypt on it, but the key policy names no statement for the role and does not "
-        "delegate to the account's IAM, so that grant has no effect."
+        "ArtifactsRead grants kms:Decrypt on it, but the key policy names only the build-bot user CI used to run "
+        "as, never the role, and does not delegate to the account's IAM, so the role's grant has no effect."
     ),
     source="boto3 (S3 get_object)",
     text=(

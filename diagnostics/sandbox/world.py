@@ -278,10 +278,28 @@ ARTIFACTS_BUCKET_POLICY: Final = policy(
 )
 
 KEY_ADMINS_ARN: Final = f"arn:aws:iam::{WORKLOAD_ACCOUNT}:role/KeyAdmins"
-RELEASE_PUBLISHER_ARN: Final = f"arn:aws:iam::{WORKLOAD_ACCOUNT}:role/release-publisher"
+RELEASE_PUBLISHER: Final = "release-publisher"
+RELEASE_PUBLISHER_ARN: Final = f"arn:aws:iam::{WORKLOAD_ACCOUNT}:role/{RELEASE_PUBLISHER}"
 
-# The S3/KMS chain: the key policy names neither build-bot-role nor the account root (no delegation to
-# IAM), so the role's own kms:Decrypt grant has no effect. iamwhy's read role must be named to read it at all.
+# The release publisher holds every right on the artifacts: its own policy and the key policy both name it.
+PUBLISH_RELEASES: Final = policy(
+    {
+        "Sid": "PublishReleases",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+        "Resource": _bucket_and_objects(ARTIFACTS_BUCKET),
+    },
+    {
+        "Sid": "EncryptReleases",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": ARTIFACTS_KEY_ARN,
+    },
+)
+
+# The S3/KMS chain: the key policy names its administrators, the publisher and the build-bot user CI used to run
+# as; it names neither build-bot-role, which CI runs as now, nor the account root (no delegation to IAM). So the
+# role's own kms:Decrypt grant has no effect. iamwhy's read role must be named to read the key policy at all.
 ARTIFACTS_KEY_POLICY: Final = policy(
     {
         "Sid": "KeyAdministration",
@@ -310,6 +328,13 @@ ARTIFACTS_KEY_POLICY: Final = policy(
         "Effect": "Allow",
         "Principal": {"AWS": RELEASE_PUBLISHER_ARN},
         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+        "Resource": "*",
+    },
+    {
+        "Sid": "BuildBotDecrypt",
+        "Effect": "Allow",
+        "Principal": {"AWS": BUILD_BOT_ARN},
+        "Action": ["kms:Decrypt", "kms:DescribeKey"],
         "Resource": "*",
     },
     {
@@ -376,7 +401,12 @@ WORKLOAD: Final = Account(
             boundary=BOUNDARY,
         ),
         Role("KeyAdmins", "Administers KMS keys", _account_root_trust(WORKLOAD_ACCOUNT)),
-        Role("release-publisher", "Publishes releases", _account_root_trust(WORKLOAD_ACCOUNT)),
+        Role(
+            RELEASE_PUBLISHER,
+            "Publishes releases",
+            _account_root_trust(WORKLOAD_ACCOUNT),
+            inline={"PublishReleases": PUBLISH_RELEASES},
+        ),
         # Organizations creates this role in every account it creates.
         Role(
             "OrganizationAccountAccessRole",

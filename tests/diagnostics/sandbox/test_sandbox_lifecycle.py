@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import os
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -29,9 +31,11 @@ def _answers(endpoint: str) -> bool:
 
 
 def test_it_serves_while_running_and_leaves_nothing_behind() -> None:
+    from moto.cloudtrail.responses import CloudTrailResponse
     from moto.iam.models import iam_backends
     from moto.organizations.models import organizations_backends
 
+    lookup_events = vars(CloudTrailResponse).get("lookup_events")
     with Sandbox() as box:
         endpoint = box.endpoint
         assert box.running
@@ -45,8 +49,42 @@ def test_it_serves_while_running_and_leaves_nothing_behind() -> None:
     assert not _answers(endpoint)
     assert WORKLOAD_ACCOUNT not in iam_backends
     assert organizations_backends.master_accounts == {}
+    assert vars(CloudTrailResponse).get("lookup_events") is lookup_events
     with pytest.raises(SandboxError, match="has been stopped"):
         _ = box.endpoint
+
+
+def _record(logger: logging.Logger, message: str, error: BaseException | None = None) -> logging.LogRecord:
+    exc_info = (type(error), error, None) if error is not None else None
+    return logger.makeRecord(logger.name, logging.ERROR, __file__, 1, message, (), exc_info)
+
+
+def test_moto_tracebacks_for_operations_it_lacks_stay_out_of_the_bots_logs() -> None:
+    # werkzeug logs the traceback as text after answering 500; Flask logs it with exc_info.
+    unimplemented = (
+        "Error on request:\nTraceback ...\nNotImplementedError: The lookup_events action has not been implemented"
+    )
+    crash = "Error on request:\nTraceback ...\nKeyError: 'Bucket'"
+    loggers = [logging.getLogger(name) for name in ("werkzeug", "moto")]
+    before = [(list(logger.filters), logger.level) for logger in loggers]
+
+    with Sandbox():
+        for logger in loggers:
+            assert not logger.filter(_record(logger, unimplemented))
+            assert not logger.filter(_record(logger, "Exception on / [POST]", NotImplementedError("x")))
+            assert logger.filter(_record(logger, crash))
+            assert logger.filter(_record(logger, "Exception on / [POST]", KeyError("Bucket")))
+        assert logging.getLogger("werkzeug").level == logging.ERROR
+
+    assert [(list(logger.filters), logger.level) for logger in loggers] == before
+
+
+def test_account_host_names_resolve_to_loopback_only_while_it_runs() -> None:
+    before = socket.getaddrinfo
+    with Sandbox():
+        [(_, _, _, _, address)] = socket.getaddrinfo("123456789012.127.0.0.1", 80, socket.AF_INET, socket.SOCK_STREAM)
+        assert address == ("127.0.0.1", 80)
+    assert socket.getaddrinfo is before
 
 
 def test_what_the_bot_needs() -> None:

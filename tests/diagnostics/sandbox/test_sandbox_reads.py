@@ -6,7 +6,7 @@ import pytest
 
 from diagnostics.arn import parse_principal
 from diagnostics.aws import AwsAdapter
-from diagnostics.reader import NotFound, RoleKind
+from diagnostics.reader import NotFound, RoleKind, Unavailable
 from diagnostics.sandbox import world
 from diagnostics.sandbox.world import MANAGEMENT_ACCOUNT, WORKLOAD_ACCOUNT
 from tests.diagnostics.sandbox.policy_reads import (
@@ -144,8 +144,37 @@ async def test_the_key_policy_never_mentions_the_build_role_nor_delegates_to_iam
     assert key_policy is not None
     assert key_policy.document == world.ARTIFACTS_KEY_POLICY
     principals = [s["Principal"]["AWS"] for s in key_policy.document["Statement"]]
+    assert world.BUILD_BOT_ARN in principals
     assert world.BUILD_ROLE_ARN not in principals
     assert not [p for p in principals if p.endswith(":root") or p == WORKLOAD_ACCOUNT]
     assert (key["KeyMetadata"]["KeyId"], key["KeyMetadata"]["Arn"]) == (world.ARTIFACTS_KEY_ID, world.ARTIFACTS_KEY_ARN)
     assert key["KeyMetadata"]["KeyManager"] == "CUSTOMER"
     assert grants["Grants"] == []
+
+
+async def test_s3_control_reaches_the_sandbox_under_its_account_host_name(adapter: AwsAdapter) -> None:
+    # The account-level Block Public Access is not configured, as in a new account: an answer, not a failure.
+    with pytest.raises(NotFound, match="NoSuchPublicAccessBlockConfiguration"):
+        await adapter.call(
+            "s3control", "GetPublicAccessBlock", {"AccountId": WORKLOAD_ACCOUNT}, account=WORKLOAD_ACCOUNT
+        )
+
+
+async def test_cloudtrail_has_recorded_nothing(adapter: AwsAdapter) -> None:
+    found = await adapter.call(
+        "cloudtrail",
+        "LookupEvents",
+        {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "GetObject"}]},
+        account=WORKLOAD_ACCOUNT,
+    )
+    assert found["Events"] == []
+
+
+async def test_an_operation_moto_lacks_fails_as_unavailable(adapter: AwsAdapter) -> None:
+    with pytest.raises(Unavailable, match="may not be implemented"):
+        await adapter.call(
+            "iam",
+            "SimulatePrincipalPolicy",
+            {"PolicySourceArn": world.BUILD_BOT_ARN, "ActionNames": ["s3:GetObject"]},
+            account=WORKLOAD_ACCOUNT,
+        )
