@@ -148,7 +148,10 @@ class Sandbox:
             self._undo.append(embedded.answer_lookup_events())
             server: LoopbackServer = embedded.LoopbackServer()
             self._server = server
-            server.start()
+            try:
+                server.start()
+            except OSError as exc:
+                raise SandboxError(f"the sandbox could not start its server: {exc}") from exc
             self._endpoint = server.endpoint
             seeded = embedded.seed(WORLD, random_seed=_RANDOM_SEED)
         except BaseException:

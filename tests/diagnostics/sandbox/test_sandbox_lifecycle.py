@@ -205,3 +205,17 @@ def test_a_broken_moto_install_is_reported_not_raised(monkeypatch: pytest.Monkey
     with pytest.raises(SandboxUnavailable, match="cannot load moto's server") as caught:
         Sandbox().start()
     assert INSTALL_HINT in str(caught.value)
+
+
+def test_a_server_that_cannot_listen_is_reported_and_released(monkeypatch: pytest.MonkeyPatch) -> None:
+    from diagnostics.sandbox import embedded
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(99, "Cannot assign requested address")
+
+    monkeypatch.setattr(embedded, "make_server", refuse)
+    with pytest.raises(SandboxError, match=r"could not start its server: could not listen on 127\.0\.0\.1"):
+        Sandbox().start()
+    monkeypatch.undo()
+    with Sandbox() as box:
+        assert box.running
