@@ -82,6 +82,11 @@ _CONDITION_HINTS: Mapping[str, str] = {
 }
 
 
+def condition_hint(key: str) -> str | None:
+    """What usually makes a request fail a common condition key, and what to do instead (None: no advice)."""
+    return _CONDITION_HINTS.get(key.lower())
+
+
 _RESOURCE_SPLIT = re.compile(r"^(?P<kind>[^/:]*)[/:](?P<rest>.*)$", re.DOTALL)
 
 
