@@ -77,7 +77,8 @@ def diagnose(snapshot: Snapshot) -> Diagnosis:
     if snapshot.principal is not None:
         request = replace(request, principal=snapshot.principal)
     if snapshot.fallback:
-        return fallback(request, snapshot.fallback, snapshot)
+        # Every read failed for the same reason: the warning says it once, no per-layer list repeats it.
+        return fallback(request, snapshot.fallback, replace(snapshot, unreadable=()))
     action = request_action(request)
     if action is None:
         return fallback(request, "the message names no action, so there is nothing to evaluate", snapshot)
@@ -208,11 +209,17 @@ class _Diagnoser:
         unreadable = list(snapshot.unreadable)
         if snapshot.kms_unreadable:
             unreadable.append(Unreadable(Layer.RESOURCE, f"KMS: {snapshot.kms_unreadable}"))
+        explanation = self._explain(decision, blockers, chain_blockers, main, chain)
+        if confidence is Confidence.SIMULATED and snapshot.simulation is not None:
+            unread = ", ".join(_LAYER_WORDS[u.layer] for u in snapshot.unreadable)
+            explanation += (
+                f" iamwhy could not read {unread}; IAM's policy simulator, which reads them, also denies the request."
+            )
         return Diagnosis(
             request=self.request,
             decision=decision,
             confidence=confidence,
-            explanation=self._explain(decision, blockers, chain_blockers, main, chain),
+            explanation=explanation,
             blocked_by=all_blockers,
             unknown_context_keys=unknown_keys_,
             unreadable=tuple(unreadable),
@@ -367,12 +374,14 @@ class _Diagnoser:
             )
             if not _layer_allows(chain.assessment, Layer.IDENTITY):
                 statement = kms_statement(chain.request.action, chain.request.resource)
+        resource = self.snapshot.resource
         proposed = proposals(
             self.request,
             blockers,
             chain_request=chain_request,
             chain_blockers=chain_blockers,
             kms_statement=statement,
+            needs_known=resource is not None and resource.service == "s3" and resource.encryption_read,
         )
         synthetic = frozenset(k for k in main.request.unknown_keys if k.startswith(UNREAD_PREFIX))
         main_side = Side(main.assessment.requests, main.policies, synthetic)
@@ -391,7 +400,9 @@ class _Diagnoser:
     def _commands(self, blockers: Sequence[Blocker]) -> tuple[str, ...]:
         first = [b.layer for b in blockers]
         order = list(dict.fromkeys([*first, *DEFAULT_LAYER_ORDER]))
-        return evidence_commands(self.request, order)
+        # S3 ARNs name no account: the located owner is the account whose RCPs to list.
+        owner = self.snapshot.resource_account or self.request.account_id
+        return evidence_commands(replace(self.request, account_id=owner), order)
 
     # ------------------------------------------------------------------------------------------ the checklist
 
@@ -402,7 +413,7 @@ class _Diagnoser:
         out: list[LayerVerdict] = []
         for verdict in main.assessment.result.layers:
             layer = verdict.layer
-            names = tuple(n for n in verdict.policies if not n.startswith(STAND_IN))
+            names = tuple(dict.fromkeys(n for n in verdict.policies if not n.startswith(STAND_IN)))
             why = snapshot.why_unreadable(layer)
             if layer in unread and why is not None:
                 out.append(LayerVerdict(layer, LayerStatus.UNREADABLE, why, names))
@@ -410,8 +421,8 @@ class _Diagnoser:
                 out.append(LayerVerdict(layer, LayerStatus.UNKNOWN, SESSION_UNKNOWN, ()))
             elif layer in status:
                 out.append(LayerVerdict(layer, status[layer], f"AWS's record: {_status_words(status[layer])}", names))
-            elif layer is Layer.SCP and verdict.status is LayerStatus.ALLOWS:
-                out.append(replace(verdict, summary=self._scp_summary(verdict), policies=names))
+            elif layer in (Layer.SCP, Layer.RCP):
+                out.append(self._org_verdict(replace(verdict, policies=names), main.assessment))
             else:
                 out.append(replace(verdict, policies=names))
         if chain is not None:
@@ -420,6 +431,24 @@ class _Diagnoser:
                 if verdict.layer is Layer.RESOURCE:
                     out.append(replace(verdict, summary=f"KMS key {key}: {verdict.summary}"))
         return tuple(out)
+
+    def _org_verdict(self, verdict: LayerVerdict, found: Assessment) -> LayerVerdict:
+        layer, status = verdict.layer, verdict.status
+        if status is LayerStatus.ALLOWS and layer is Layer.SCP:
+            return replace(verdict, summary=self._scp_summary(verdict))
+        if status is LayerStatus.EXPLICIT_DENY:
+            where = next((b.detail for b in found.blockers if b.layer is layer and b.detail), None)
+            return replace(verdict, summary=f"{verdict.summary} {where}" if where else verdict.summary)
+        if (
+            status is LayerStatus.NOT_APPLICABLE
+            and self.snapshot.in_organization
+            and verdict.summary.startswith("not in an organization")
+        ):
+            kind = "SCP" if layer is Layer.SCP else "RCP"
+            return replace(
+                verdict, summary=f"no {kind} applies: the {kind} policy type is not enabled in the organization"
+            )
+        return verdict
 
     def _scp_summary(self, verdict: LayerVerdict) -> str:
         names = self.snapshot.policies.scp_level_names
@@ -451,8 +480,9 @@ class _Diagnoser:
             # Blockers here can only be what AWS's message names for a layer iamwhy could not see.
             parts.append(self._unexplained(found))
             return " ".join(p for p in parts if p)
-        parts.extend(self._sentence(b) for b in blockers)
-        parts.extend(self._sentence(b, chain) for b in chain_blockers)
+        parts.extend(self._sentence(b, main) for b in blockers)
+        if chain is not None:
+            parts.extend(self._sentence(b, chain, chain=True) for b in chain_blockers)
         parts.extend(_deduction_sentence(d) for d in found.deductions if d.layer is None and d.ruled_out)
         if not blockers and not chain_blockers:
             parts.append(self._unexplained(found))
@@ -467,9 +497,9 @@ class _Diagnoser:
             parts.append(f"That agrees with what AWS reported ({reported}).")
         return " ".join(p for p in parts if p)
 
-    def _sentence(self, blocker: Blocker, chain: _Evaluated | None = None) -> str:
-        action = chain.request.action if chain is not None else self.action
-        resource = chain.request.resource if chain is not None else self.request.resource_arn
+    def _sentence(self, blocker: Blocker, evaluated: _Evaluated, *, chain: bool = False) -> str:
+        action = evaluated.request.action
+        resource = evaluated.request.resource if chain else self.request.resource_arn
         on = f" on {resource}" if resource else ""
         who = describe_principal(self.principal)
         name = blocker.policy or ""
@@ -517,11 +547,17 @@ class _Diagnoser:
                 return f"The {label} does not allow {who} to call {action}."
         if holder is not None and holder.service == "kms":
             key = resource.rsplit("/", 1)[-1] if resource else "the key"
-            detail = f" ({blocker.detail})" if blocker.detail and chain is None else ""
-            return (
-                f"The key policy of key {key} has no statement that allows {action} for {who}, and identity "
-                f"policies count only where the key policy delegates to IAM{detail}."
+            own = (
+                f"so the {action} that {who}'s own policies grant has no effect"
+                if _layer_allows(evaluated.assessment, Layer.IDENTITY)
+                else f"and {who}'s own policies do not grant {action} either"
             )
+            if blocker.detail and "no statement for the account" in blocker.detail:
+                return (
+                    f"The key policy of key {key} names no statement for {who} and does not delegate to IAM (it has "
+                    f"no statement for the account), {own}."
+                )
+            return f"The key policy of key {key} has no statement that allows {action} for {who}, {own}."
         detail = f": {blocker.detail}" if blocker.detail else ""
         return f"The {label} does not allow {who} to call {action}{detail}."
 

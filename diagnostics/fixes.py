@@ -35,6 +35,7 @@ from diagnostics.policy.conditions import (
 from diagnostics.remediation import (
     OWNER_CALLER,
     condition_hint,
+    conditional_need_note,
     describe_condition,
     fix_for,
     request_action,
@@ -86,11 +87,18 @@ def proposals(
     chain_request: DeniedRequest | None = None,
     chain_blockers: Sequence[Blocker] = (),
     kms_statement: Mapping[str, Any] | None = None,
+    needs_known: bool = False,
 ) -> list[Proposal]:
-    """One fix per blocker (remediation's builders), plus a "meet the condition" fix where a condition decides."""
+    """One fix per blocker (remediation's builders), plus a "meet the condition" fix where a condition decides.
+
+    ``needs_known``: what the request needs besides its own action (a KMS key for an SSE-KMS object) was read,
+    so the fixes drop their "may also need" caveat (the needed statement, if any, is in ``kms_statement``)."""
     out: list[Proposal] = []
+    caveat = conditional_need_note(request_action(request) or "") if needs_known else None
     for blocker in blockers:
         fix = fix_for(request, blocker)
+        if caveat and caveat in fix.summary:
+            fix = replace(fix, summary=fix.summary.replace(f" {caveat}", "").replace(caveat, ""))
         if kms_statement is not None and blocker.layer is Layer.IDENTITY and fix.policy is not None:
             fix = _with_statement(fix, kms_statement)
         meet = _meet_condition(request, blocker)
@@ -111,19 +119,20 @@ def verify(proposed: Sequence[Proposal], main: Side, chain: Side | None) -> tupl
 
     When the request is already allowed without any change (the read layers cannot explain the denial), a fix
     cannot be judged: it is returned as it is."""
-    if _apply((), main, chain)[0]:
+    sides = _judged([main] if chain is None else [main, chain])
+    if _apply((), sides)[0]:
         return tuple(p.fix for p in proposed), None
     verified: list[Fix] = []
     for proposal in proposed:
         if proposal.change is None:
             verified.append(proposal.fix)
             continue
-        resolves, still = _apply((proposal,), main, chain)
+        resolves, still = _apply((proposal,), sides)
         verified.append(replace(proposal.fix, resolves=resolves, still_blocked_by=still))
     note = None
     changes = [p for p in proposed if p.change is not None]
     if len(changes) > 1 and not any(f.resolves for f in verified):
-        together, _ = _apply(_one_per_blocker(changes), main, chain)
+        together, _ = _apply(_one_per_blocker(changes), sides)
         if together:
             note = "No single change is enough: applied together, the fixes above make the request allowed."
     return tuple(verified), note
@@ -142,12 +151,11 @@ def _one_per_blocker(changes: Sequence[Proposal]) -> list[Proposal]:
     return kept
 
 
-def _apply(proposed: Iterable[Proposal], main: Side, chain: Side | None) -> tuple[bool, tuple[Layer, ...]]:
-    sides = [(main, False)] + ([(chain, True)] if chain is not None else [])
+def _apply(proposed: Iterable[Proposal], sides: Sequence[tuple[Side, bool]]) -> tuple[bool, tuple[Layer, ...]]:
     still: list[Layer] = []
     allowed = True
     for side, is_chain in sides:
-        for request in _optimistic(side.requests, side.unread_keys):
+        for request in side.requests:
             policies = side.policies
             for proposal in proposed:
                 assert proposal.change is not None
@@ -164,16 +172,33 @@ def _apply(proposed: Iterable[Proposal], main: Side, chain: Side | None) -> tupl
     return allowed, tuple(dict.fromkeys(still))
 
 
-def _optimistic(requests: Iterable[EvalRequest], unread_keys: frozenset[str]) -> list[EvalRequest]:
-    """The requests with every unread layer taken to allow (a fix is judged on what iamwhy could read)."""
+def _judged(sides: Sequence[Side]) -> list[tuple[Side, bool]]:
+    """The requests fixes are judged on, per side (the second one is the KMS call): each reading of the unknowns
+    consistent with AWS's denial, with every unread layer taken to allow unless its refusal is what explains the
+    denial in that reading."""
+    hopeful = [_hopeful(side) for side in sides]
+    if any(_denied(side) for side in hopeful):
+        # The layers read explain the denial on their own: unread layers can be taken to allow everywhere.
+        return [(side, i > 0) for i, side in enumerate(hopeful)]
+    return [(side, i > 0) for i, side in enumerate(sides)]
+
+
+def _hopeful(side: Side) -> Side:
     out: dict[str, EvalRequest] = {}
-    for request in requests:
-        unread = {k for k in request.unknown_keys if k.lower().startswith(UNREAD_PREFIX)} | unread_keys
+    for request in side.requests:
+        unread = {k for k in request.unknown_keys if k.lower().startswith(UNREAD_PREFIX)} | side.unread_keys
         if unread:
             context = {**request.context, **dict.fromkeys(unread, "true")}
             request = replace_request(request, context=context, unknown=request.unknown_keys - unread)
         out.setdefault(repr(sorted(request.context.items())), request)
-    return list(out.values())
+    return replace(side, requests=tuple(out.values()))
+
+
+def _denied(side: Side) -> bool:
+    try:
+        return all(evaluate(r, side.policies).decision is not Decision.ALLOWED for r in side.requests)
+    except PolicyError:
+        return False
 
 
 # --- changes -------------------------------------------------------------------------------------------------
@@ -347,6 +372,7 @@ def _meet_condition(request: DeniedRequest, blocker: Blocker) -> Proposal | None
         return None
     action = request_action(request) or "the action"
     where = blocker.policy or "a policy"
+    where = where[:1].upper() + where[1:]
     sid = f" (statement {blocker.sid})" if blocker.sid else ""
     when = "; ".join(describe_condition(c) for c in deciding)
     hints = [f"{c.key}: {hint}." for c in deciding if (hint := condition_hint(c.key))]

@@ -219,6 +219,7 @@ class Gatherer:
             absent_keys=self._absent_keys(resolved, org_facts, identity_facts),
             complete_prefixes=frozenset({"aws:principaltag/"}) if identity_facts.complete_tags else frozenset(),
             management_account=org_facts.management_account,
+            in_organization=org_facts.member,
             unreadable=tuple(Unreadable(layer, why) for layer, why in self.unreadable.items()),
             resource=resource_side,
             kms=chain.result(),
@@ -784,9 +785,8 @@ class Gatherer:
             found = _event_denial(event, self.request, principal)
             if found is not None:
                 when = event.get("EventTime")
-                self.notes.append(
-                    f"CloudTrail recorded this denial{f' at {when}' if when else ''}; its request context was used."
-                )
+                at = f" at {when.isoformat(timespec='seconds')}" if isinstance(when, datetime) else ""
+                self.notes.append(f"CloudTrail recorded this denial{at}; its request context was used.")
                 return found
         return None
 
@@ -867,7 +867,7 @@ class Gatherer:
         if error is None:
             return None
         if isinstance(error, AssumeRoleFailed):
-            return f"iamwhy could not assume its read-only role {error.role_arn}: {error.reason}"
+            return error.reason
         return f"iamwhy could not use its AWS credentials: {error.reason}"
 
     async def _optional(self, call: Awaitable[T]) -> T | ReadError | ValueError:

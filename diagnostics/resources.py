@@ -62,7 +62,7 @@ async def read_bucket(reader: AwsReader, target: ResourceTarget) -> ResourceSide
     settings = await early if owner == first else await _bucket_settings(reader, bucket, owner)
     if owner != first:
         await asyncio.gather(early, return_exceptions=True)
-    block, default_key, facts = settings
+    block, default_key, encryption_read, facts = settings
     policy = (
         NamedPolicy(f"bucket policy of {bucket}", document(policy_text), target.holder.arn) if policy_text else None
     )
@@ -75,6 +75,7 @@ async def read_bucket(reader: AwsReader, target: ResourceTarget) -> ResourceSide
         policy=policy,
         public_access_block=block,
         default_kms_key=default_key,
+        encryption_read=encryption_read,
         facts=facts,
     )
 
@@ -117,7 +118,7 @@ async def _bucket_policy(reader: AwsReader, bucket: str, account: str) -> object
 
 async def _bucket_settings(
     reader: AwsReader, bucket: str, account: str
-) -> tuple[PublicAccessBlock | None, str | None, tuple[str, ...]]:
+) -> tuple[PublicAccessBlock | None, str | None, bool, tuple[str, ...]]:
     owned = {"Bucket": bucket, "ExpectedBucketOwner": account}
     bucket_block, account_block, encryption = await asyncio.gather(
         _optional(reader.call("s3", "GetPublicAccessBlock", owned, account=account)),
@@ -161,7 +162,7 @@ async def _bucket_settings(
                         f"bucket {bucket} encrypts new objects with the AWS managed key aws/s3 by default, "
                         "which allows every principal of the account that S3 calls on its behalf"
                     )
-    return block, default_key, tuple(facts)
+    return block, default_key, not isinstance(encryption, ReadError), tuple(facts)
 
 
 async def _optional(call: Awaitable[Mapping[str, Any]]) -> Mapping[str, Any] | ReadError | None:

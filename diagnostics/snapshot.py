@@ -26,8 +26,10 @@ class ResourceSide:
     public_access_block: PublicAccessBlock | None = None
     # An AWS managed KMS key (alias/aws/...): its key policy is AWS's, and RCPs do not apply to it.
     aws_managed: bool = False
-    # S3: the customer managed KMS key the bucket encrypts new objects with by default (SSE-KMS), if any.
+    # S3: the customer managed KMS key the bucket encrypts new objects with by default (SSE-KMS), if any,
+    # and whether the default encryption could be read at all.
     default_kms_key: str | None = None
+    encryption_read: bool = False
     # Plain facts the reader learnt on the way ("default encryption: SSE-KMS with key ...").
     facts: tuple[str, ...] = ()
 
@@ -86,6 +88,8 @@ class Snapshot:
     absent_keys: frozenset[str] = frozenset()
     complete_prefixes: frozenset[str] = frozenset()
     management_account: str | None = None
+    # Whether the caller's account is in an organization (None: not known).
+    in_organization: bool | None = None
     unreadable: tuple[Unreadable, ...] = ()
     resource: ResourceSide | None = None
     kms: KmsChain | None = None

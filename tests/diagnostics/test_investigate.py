@@ -595,6 +595,7 @@ async def test_the_bots_role_lacking_a_read_permission(
     assert [(u.layer, u.why) for u in diagnosis.unreadable] == [(Layer.SCP, why), (Layer.RCP, why)]
     assert layers(diagnosis)[Layer.SCP] is LayerStatus.UNREADABLE
     assert any("organizations:ListPoliciesForTarget" in n for n in diagnosis.notes)
+    assert "IAM's policy simulator, which reads them, also denies the request" in diagnosis.explanation
 
 
 async def test_without_the_simulator_an_unreadable_layer_leaves_the_confidence_unknown(
@@ -613,6 +614,8 @@ async def test_without_the_simulator_an_unreadable_layer_leaves_the_confidence_u
     (unreadable,) = diagnosis.unreadable
     assert unreadable.layer is Layer.RESOURCE
     assert "could not find the account that owns bucket prod-artifacts" in unreadable.why
+    # The unread bucket policy did not allow it (AWS denied): the grant is judged with that.
+    assert diagnosis.fixes[0].resolves is True
     assert any(n.startswith("No cross-check with IAM's policy simulator") for n in diagnosis.notes)
 
 
@@ -647,6 +650,7 @@ async def test_an_authorization_record_is_verified_evidence(
 ) -> None:
     guardrail = aws_world.create_policy(T, "Guardrail", policy(deny("s3:DeleteObject", "*", Sid="DenyProdDeletes")))
     aws_world.create_user(T, "build-bot", managed=[guardrail], inline={"Work": policy(allow("s3:*", "*"))})
+    aws_world.create_bucket(T, "prod-artifacts")
     details = {
         "requestContext": {"aws:PrincipalArn": f"arn:aws:iam::{T}:user/build-bot", "aws:SecureTransport": True},
         "evaluations": [
