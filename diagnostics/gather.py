@@ -122,8 +122,7 @@ class GatherOptions:
 class _Identity:
     policies: tuple[NamedPolicy, ...]
     boundary: tuple[NamedPolicy, ...]
-    # The policy-source ARN (a role's real ARN, with its path) and the principal as IAM knows it.
-    source_arn: str | None
+    # The principal as IAM knows it (a role's path).
     principal: Principal | None
     context: Mapping[str, ContextValue]
     complete_tags: bool
@@ -187,7 +186,7 @@ class Gatherer:
         org = asyncio.ensure_future(self._org(principal_account, resource, holder))
         record = asyncio.ensure_future(self._record(principal_account))
         decoded = asyncio.ensure_future(self._decoded(principal_account))
-        simulation = asyncio.ensure_future(self._simulate(principal, principal_account, identity, resource, context))
+        simulation = asyncio.ensure_future(self._simulate(principal, principal_account, resource, context))
         chain = asyncio.ensure_future(self._chain(resource, principal, principal_account, context))
         await asyncio.gather(identity, resource, org, record, decoded, simulation, chain)
         identity_facts, resource_side, org_facts = identity.result(), resource.result(), org.result()
@@ -301,7 +300,7 @@ class Gatherer:
     # ------------------------------------------------------------------------------------------ identity
 
     async def _identity(self, principal: Principal | None, account: str | None) -> _Identity:
-        none = _Identity((), (), None, principal, {}, False)
+        none = _Identity((), (), principal, {}, False)
         if principal is None:
             self.fail(Layer.IDENTITY, "the message does not name the caller, and CloudTrail did not either")
             self.fail(Layer.BOUNDARY, "the caller is not known")
@@ -337,16 +336,13 @@ class Gatherer:
         if isinstance(user, BaseException):
             self._identity_failure(user, f"user {name}", account)
             self.fail(Layer.BOUNDARY, user if not isinstance(user, NotFound) else "the user could not be read")
-            return _Identity(tuple(policies), (), principal.arn, principal, {}, False)
+            return _Identity(tuple(policies), (), principal, {}, False)
         details = user.get("User") or {}
         boundary = await self._boundary(details, account)
-        context: dict[str, ContextValue] = {"aws:username": name}
-        if details.get("UserId"):
-            context["aws:userid"] = str(details["UserId"])
-        context.update(_tags(details))
+        context = {"aws:username": name, **_caller_context(details, principal)}
         path = str(details.get("Path") or principal.path)
         resolved = replace(principal, path=path)
-        return _Identity(tuple(policies), boundary, str(details.get("Arn") or principal.arn), resolved, context, True)
+        return _Identity(tuple(policies), boundary, resolved, context, True)
 
     async def _groups(self, user: str, account: str) -> list[NamedPolicy]:
         listed = await self.call("iam", "ListGroupsForUser", {"UserName": user}, account=account, paginate=True)
@@ -374,20 +370,14 @@ class Gatherer:
         if isinstance(role, BaseException):
             self._identity_failure(role, f"role {name}", account)
             self.fail(Layer.BOUNDARY, role if not isinstance(role, NotFound) else "the role could not be read")
-            return _Identity(tuple(policies), (), principal.role_arn, principal, {}, False)
+            return _Identity(tuple(policies), (), principal, {}, False)
         details = role.get("Role") or {}
         boundary = await self._boundary(details, account)
-        role_arn = str(details.get("Arn") or principal.role_arn or principal.arn)
-        context: dict[str, ContextValue] = {}
-        role_id = details.get("RoleId")
-        if role_id:
-            session = principal.session_name
-            context["aws:userid"] = f"{role_id}:{session}" if session else str(role_id)
-        context.update(_tags(details))
+        context = _caller_context(details, principal)
         resolved = replace(principal, path=str(details.get("Path") or principal.path))
         # A session may carry session tags that add to or override the role's tags: only a role's own are complete.
         complete = principal.type is PrincipalType.ROLE
-        return _Identity(tuple(policies), boundary, role_arn, resolved, context, complete)
+        return _Identity(tuple(policies), boundary, resolved, context, complete)
 
     async def _boundary(self, details: Mapping[str, Any], account: str) -> tuple[NamedPolicy, ...]:
         arn = (details.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
@@ -715,7 +705,6 @@ class Gatherer:
         self,
         principal: Principal | None,
         account: str | None,
-        identity: asyncio.Task[_Identity],
         resource: asyncio.Task[ResourceSide | None],
         context: Mapping[str, ContextValue],
     ) -> tuple[Simulation | None, str | None]:
@@ -724,10 +713,9 @@ class Gatherer:
             return None, None
         if principal.type not in (PrincipalType.USER, PrincipalType.ROLE, PrincipalType.ASSUMED_ROLE):
             return None, None
-        facts = await identity
+        source, facts = await self._simulation_source(principal, account)
         side = await resource
-        source = facts.source_arn or principal.role_arn or principal.arn
-        known = {**context, **facts.context}
+        known = {**context, **facts}
         params: dict[str, Any] = {"PolicySourceArn": source, "ActionNames": [action]}
         resource_arn = self.request.resource_arn
         if resource_arn and resource_arn != "*":
@@ -754,6 +742,23 @@ class Gatherer:
             return None, "IAM's policy simulator returned no result"
         keys = tuple(str(e["ContextKeyName"]) for e in entries)
         return Simulation(source, results[0], keys, with_policy), None
+
+    async def _simulation_source(self, principal: Principal, account: str) -> tuple[str, Mapping[str, ContextValue]]:
+        """The ARN to simulate (a role's real ARN, with its path) and what IAM tells of the caller's context.
+
+        The identity branch makes the same GetUser or GetRole call: the adapter sends it once and both share it,
+        so the simulation need not wait for every policy of the identity branch."""
+        is_user = principal.type is PrincipalType.USER
+        fallback = principal.arn if is_user else principal.role_arn or principal.arn
+        try:
+            if is_user:
+                answer = (await self.call("iam", "GetUser", {"UserName": principal.name}, account=account)).get("User")
+            else:
+                answer = (await self.call("iam", "GetRole", {"RoleName": principal.name}, account=account)).get("Role")
+        except ReadError:
+            return fallback, {}
+        details = answer or {}
+        return str(details.get("Arn") or fallback), _caller_context(details, principal)
 
     # ------------------------------------------------------------------------------------------ CloudTrail
 
@@ -896,6 +901,16 @@ def _reason(error: BaseException) -> str:
 
 def _holder_account(holder: Any) -> str | None:
     return holder.account_id if holder is not None else None
+
+
+def _caller_context(details: Mapping[str, Any], principal: Principal) -> dict[str, ContextValue]:
+    """What GetUser or GetRole tells of the request context: aws:userid (role id and session) and the tags."""
+    context: dict[str, ContextValue] = _tags(details)
+    unique = details.get("UserId") or details.get("RoleId")
+    if unique:
+        session = principal.session_name if principal.type is PrincipalType.ASSUMED_ROLE else None
+        context["aws:userid"] = f"{unique}:{session}" if session else str(unique)
+    return context
 
 
 def _tags(details: Mapping[str, Any]) -> dict[str, ContextValue]:
