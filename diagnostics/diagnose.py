@@ -547,10 +547,11 @@ class _Diagnoser:
                 return f"The {label} does not allow {who} to call {action}."
         if holder is not None and holder.service == "kms":
             key = resource.rsplit("/", 1)[-1] if resource else "the key"
+            plain = describe_principal(replace(self.principal, session_name=None))
             own = (
-                f"so the {action} that {who}'s own policies grant has no effect"
+                f"so {plain}'s own {action} grant has no effect"
                 if _layer_allows(evaluated.assessment, Layer.IDENTITY)
-                else f"and {who}'s own policies do not grant {action} either"
+                else f"and {plain}'s own policies do not grant {action} either"
             )
             if blocker.detail and "no statement for the account" in blocker.detail:
                 return (

@@ -716,6 +716,8 @@ class Gatherer:
         source, facts = await self._simulation_source(principal, account)
         side = await resource
         known = {**context, **facts}
+        # What follows from the caller alone (its ARN, type, account, the region) is known before the rest is read.
+        known.update(self._request_context(principal, account, None, _Org(), known))
         params: dict[str, Any] = {"PolicySourceArn": source, "ActionNames": [action]}
         resource_arn = self.request.resource_arn
         if resource_arn and resource_arn != "*":
