@@ -7,7 +7,6 @@ where a layer could not be read (simulated), and otherwise unknown, saying what 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
@@ -44,8 +43,6 @@ from diagnostics.remediation import (
     unconfirmed_fixes,
 )
 from diagnostics.snapshot import Snapshot
-
-logger = logging.getLogger("iamwhy.diagnose")
 
 _DENIALS: Final = frozenset({Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY})
 _SESSION_PRINCIPALS: Final = frozenset({PrincipalType.ASSUMED_ROLE, PrincipalType.FEDERATED_USER})
@@ -226,7 +223,7 @@ class _Diagnoser:
             fixes=fixes,
             commands=self._commands(all_blockers),
             layers=self._layers(main, chain),
-            warnings=tuple(dict.fromkeys((*self.request.warnings, *snapshot.warnings))),
+            warnings=self.request.warnings,
             notes=tuple(dict.fromkeys(n for n in self.notes if n)),
         )
 

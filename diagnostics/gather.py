@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -42,8 +41,6 @@ from diagnostics.snapshot import (
     Snapshot,
 )
 
-logger = logging.getLogger("iamwhy.gather")
-
 T = TypeVar("T")
 
 # S3 calls KMS as the caller for these object operations on an SSE-KMS object.
@@ -75,13 +72,13 @@ _DATA_EVENTS = frozenset(
         "kinesis:PutRecord",
         "kinesis:PutRecords",
         "kinesis:GetRecords",
-        "secretsmanager:GetSecretValue",
     }
 )
 _DENIAL_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation"}
 )
-_GLOBAL_SERVICES = frozenset({"iam", "organizations", "sts", "cloudfront", "route53"})
+# Services whose every request is served from us-east-1, so aws:RequestedRegion is known without a region.
+_GLOBAL_SERVICES = frozenset({"iam", "organizations", "cloudfront", "route53"})
 _MAX_ORG_DEPTH = 8
 _MAX_RECORD_POLICIES = 12
 # ContextKeyType for SimulatePrincipalPolicy, by key; everything else is a string (or a string list).
@@ -107,8 +104,6 @@ class GatherOptions:
 
     own_account: str
     allowed_accounts: frozenset[str]
-    # Role name shown in "checked as".
-    role_name: str
     authorization_attempts: int = 4
     authorization_delay: float = 0.5
     bucket_owner_candidates: int = 5
@@ -154,9 +149,10 @@ class Gatherer:
         self.unreadable: dict[Layer, str] = {}
         self.kms_unreadable: str | None = None
         self.notes: list[str] = []
-        self.warnings: list[str] = []
         self.denied: list[str] = []
         self.accounts: list[str] = []
+        # The account the caller is in: a role there that cannot be assumed leaves nothing to diagnose with.
+        self.home: str | None = None
         self.fatal: ReadError | None = None
 
     # ------------------------------------------------------------------------------------------ entry point
@@ -181,6 +177,7 @@ class Gatherer:
                     self.notes.append(f"CloudTrail names the caller: {principal.arn}.")
                     account = principal.account_id or account
         principal_account = principal.account_id if principal else account
+        self.home = principal_account
         identity = asyncio.ensure_future(self._identity(principal, principal_account))
         resource = asyncio.ensure_future(self._resource(holder, principal_account))
         org = asyncio.ensure_future(self._org(principal_account, resource, holder))
@@ -228,7 +225,6 @@ class Gatherer:
             simulation=simulated[0],
             simulation_note=simulated[1],
             notes=tuple(dict.fromkeys(self.notes)),
-            warnings=tuple(dict.fromkeys(self.warnings)),
             accounts_read=tuple(dict.fromkeys(self.accounts)),
             denied_permissions=tuple(dict.fromkeys(self.denied)),
             fallback=self._fallback_reason(),
@@ -254,9 +250,12 @@ class Gatherer:
         except ReadDenied as exc:
             self.denied.append(exc.permission)
             raise
-        except (AssumeRoleFailed, CredentialsError) as exc:
-            if self.fatal is None and role is RoleKind.READ:
-                self.fatal = exc
+        except CredentialsError as exc:
+            self.fatal = self.fatal or exc
+            raise
+        except AssumeRoleFailed as exc:
+            if role is RoleKind.READ and account == self.home:
+                self.fatal = self.fatal or exc
             raise
         if account is not None and role is RoleKind.READ:
             self.accounts.append(account)

@@ -126,7 +126,6 @@ class LiveInvestigator:
         options = GatherOptions(
             own_account=own,
             allowed_accounts=config.allowed_accounts,
-            role_name=role_name,
             authorization_attempts=self._settings.authorization_attempts,
             authorization_delay=self._settings.authorization_delay,
             bucket_owner_candidates=self._settings.bucket_owner_candidates,

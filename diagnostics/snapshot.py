@@ -102,7 +102,6 @@ class Snapshot:
     simulation_note: str | None = None
     # Facts about the gathering itself ("the authorization record was not found after 3 tries", ...).
     notes: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
     # The accounts whose read-only role was used, in the order first read.
     accounts_read: tuple[str, ...] = ()
     # The IAM actions the bot's roles were denied while reading ("organizations:ListPoliciesForTarget").

@@ -27,7 +27,7 @@ async def gathered(make_adapter: MakeAdapter, text: str, **options: Any) -> Snap
     return await gather(
         adapter.scope(),
         request,
-        GatherOptions(HUB_ACCOUNT, allowed, "IamWhyReadOnly", authorization_delay=0.0, **options),
+        GatherOptions(HUB_ACCOUNT, allowed, authorization_delay=0.0, **options),
     )
 
 
@@ -156,9 +156,7 @@ async def test_cloudtrail_names_a_caller_the_message_does_not(make_adapter: Make
     request = DeniedRequest(None, "kms:CreateKey", None, T, api_operation="CreateKey")
 
     adapter = make_adapter()
-    found = await gather(
-        adapter.scope(), request, GatherOptions(HUB_ACCOUNT, adapter.config.allowed_accounts, "IamWhyReadOnly")
-    )
+    found = await gather(adapter.scope(), request, GatherOptions(HUB_ACCOUNT, adapter.config.allowed_accounts))
 
     assert found.principal is not None
     assert found.principal.arn == f"arn:aws:iam::{T}:user/build-bot"

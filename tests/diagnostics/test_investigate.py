@@ -17,7 +17,15 @@ import pytest
 from diagnostics.aws import AwsAdapter
 from diagnostics.investigate import InvestigationSettings, LiveInvestigator
 from diagnostics.model import Confidence, Decision, DenialKind, Diagnosis, Layer, LayerStatus
-from diagnostics.remediation import OWNER_ACCOUNT, OWNER_BOUNDARY, OWNER_CALLER, OWNER_KEY, OWNER_ORG, OWNER_RESOURCE
+from diagnostics.remediation import (
+    OWNER_ACCOUNT,
+    OWNER_BOUNDARY,
+    OWNER_CALLER,
+    OWNER_KEY,
+    OWNER_ORG,
+    OWNER_RESOURCE,
+    OWNER_SSO,
+)
 from tests.conftest import BotCredentials
 from tests.harness.world import (
     HUB_ACCOUNT,
@@ -640,6 +648,55 @@ async def test_a_read_role_that_cannot_be_assumed(live: Callable[..., LiveInvest
     assert diagnosis.confidence is Confidence.REPORTED
     (warning,) = [w for w in diagnosis.warnings if "Answered from the message alone" in w]
     assert f"arn:aws:iam::{T}:role/IamWhyReadOnly" in warning
+
+
+async def test_an_identity_center_role_is_fixed_in_its_permission_set(
+    live: Callable[..., LiveInvestigator], aws_world: AwsWorld
+) -> None:
+    role = "AWSReservedSSO_DataEngineer_0123456789abcdef"
+    aws_world.create_role(
+        T, role, path="/aws-reserved/sso.amazonaws.com/", inline={"AwsSSOInlinePolicy": policy(allow("s3:ListBucket"))}
+    )
+    aws_world.create_bucket(T, "prod-artifacts")
+    text = message(f"arn:aws:sts::{T}:assumed-role/{role}/alice@example.com", "s3:GetObject", OBJECT, NO_IDENTITY)
+
+    diagnosis = await one(live(), text)
+
+    assert (diagnosis.decision, diagnosis.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    fix = diagnosis.fixes[0]
+    assert (fix.owner, fix.attach_to, fix.resolves) == (OWNER_SSO, None, True)
+    assert "permission set DataEngineer" in fix.summary
+    assert any("IAM Identity Center overwrites changes made to the role" in n for n in diagnosis.notes)
+    (simulated,) = aws_world.moto.seen("iam", "SimulatePrincipalPolicy")
+    assert simulated.params["PolicySourceArn"] == f"arn:aws:iam::{T}:role/aws-reserved/sso.amazonaws.com/{role}"
+
+
+async def test_a_role_that_cannot_be_assumed_in_another_account_leaves_only_that_side_unread(
+    live: Callable[..., LiveInvestigator], aws_world: AwsWorld
+) -> None:
+    owner = MANAGEMENT_ACCOUNT
+    aws_world.create_user(T, "build-bot", inline={"Read": policy(allow("s3:GetObject", "arn:aws:s3:::prod-*/*"))})
+    aws_world.create_bucket(owner, "prod-artifacts")
+    bucket_owned_by(aws_world, "prod-artifacts", owner)
+    aws_world.moto.fault(
+        "sts",
+        "AssumeRole",
+        "AccessDenied",
+        "not trusted",
+        match={"RoleArn": f"arn:aws:iam::{owner}:role/IamWhyReadOnly"},
+    )
+    # Without the bucket policy, IAM's simulator sees only the caller's side, which allows it.
+    aws_world.moto.simulate(f"arn:aws:iam::{T}:user/build-bot", "s3:GetObject", "allowed")
+    text = message(f"arn:aws:iam::{T}:user/build-bot", "s3:GetObject", OBJECT)
+
+    diagnosis = await one(live(allowed_accounts=frozenset({T, owner})), text)
+
+    # The caller's side was read; the bucket's was not: never "allowed", and no fallback to the message either.
+    assert (diagnosis.decision, diagnosis.confidence) == (Decision.UNKNOWN, Confidence.UNKNOWN)
+    assert layers(diagnosis)[Layer.IDENTITY] is LayerStatus.ALLOWS
+    assert layers(diagnosis)[Layer.RESOURCE] is LayerStatus.UNREADABLE
+    assert "the resource's policy (could not find the account that owns bucket prod-artifacts" in diagnosis.explanation
+    assert not any("Answered from the message alone" in w for w in diagnosis.warnings)
 
 
 # ------------------------------------------------------------------------------------------------- AWS's own record
