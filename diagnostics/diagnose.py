@@ -76,6 +76,9 @@ def diagnose(snapshot: Snapshot) -> Diagnosis:
     if snapshot.fallback:
         # Every read failed for the same reason: the warning says it once, no per-layer list repeats it.
         return fallback(request, snapshot.fallback, replace(snapshot, unreadable=()))
+    if not snapshot.accounts_read and snapshot.unreadable:
+        # Not one read succeeded: the message is all there is to go on.
+        return fallback(request, f"none of iamwhy's reads succeeded ({snapshot.unreadable[0].why})", snapshot)
     action = request_action(request)
     if action is None:
         return fallback(request, "the message names no action, so there is nothing to evaluate", snapshot)

@@ -240,3 +240,14 @@ def test_a_policy_aws_returned_that_cannot_be_evaluated_is_a_warning_not_a_crash
     )
     assert found.confidence is Confidence.REPORTED
     assert any("could not be evaluated" in w and "Broken" in w for w in found.warnings)
+
+
+def test_when_not_one_read_succeeded_the_answer_is_the_messages() -> None:
+    why = "the read-only role lacks iam:GetUser"
+    denied = request(reported=Reported(Layer.IDENTITY, DenialKind.IMPLICIT))
+    found = diagnose(
+        replace(snapshot(denied, PolicySet()), accounts_read=(), unreadable=(Unreadable(Layer.IDENTITY, why),))
+    )
+    assert found.confidence is Confidence.REPORTED
+    assert found.warnings[-1] == f"Answered from the message alone: none of iamwhy's reads succeeded ({why})."
+    assert [u.why for u in found.unreadable] == [why]
