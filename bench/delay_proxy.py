@@ -1,8 +1,9 @@
-"""A loopback HTTP proxy that holds every request for a fixed delay before forwarding it: AWS's latency, on demand.
+"""A loopback HTTP proxy that makes every request take a fixed time: a remote service's latency, on demand.
 
-Point a client (AWS_ENDPOINT_URL, a Slack base URL...) at ``proxy.endpoint``; each request waits ``delay``
-seconds, then goes to ``upstream`` unchanged (method, path, headers, body) and its answer comes back unchanged.
-Requests are served concurrently, so the delay is per request, not per connection.
+Point a client (AWS_ENDPOINT_URL, a Slack base URL...) at ``proxy.endpoint``; each request goes to ``upstream``
+unchanged (method, path, headers, body) and its answer comes back unchanged, but never sooner than ``delay``
+seconds after the request arrived, as over a network where the round trip, the service's own work included,
+takes that long. Requests are served concurrently, so the delay is per request, not per connection.
 
     with DelayProxy("http://127.0.0.1:5000", delay=0.05) as proxy:
         os.environ["AWS_ENDPOINT_URL"] = proxy.endpoint
@@ -25,7 +26,7 @@ _HOP_BY_HOP = frozenset(
 
 
 class DelayProxy:
-    """A threaded loopback proxy adding ``delay`` seconds to every request it forwards to ``upstream``."""
+    """A threaded loopback proxy answering every request it forwards to ``upstream`` ``delay`` seconds after it came."""
 
     def __init__(self, upstream: str, delay: float) -> None:
         parsed = urllib.parse.urlsplit(upstream)
@@ -65,10 +66,12 @@ class DelayProxy:
             disable_nagle_algorithm = True
 
             def _forward(self) -> None:
+                arrived = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                time.sleep(proxy.delay)
                 status, headers, payload = proxy._send(self.command, self.path, dict(self.headers), body)
+                # The upstream's own time counts towards the delay, as a remote service's does.
+                time.sleep(max(0.0, arrived + proxy.delay - time.monotonic()))
                 self.send_response(status)
                 for name, value in headers:
                     if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
