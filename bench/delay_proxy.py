@@ -52,10 +52,6 @@ class DelayProxy:
         with self._lock:
             return self._count
 
-    def reset_count(self) -> None:
-        with self._lock:
-            self._count = 0
-
     def start(self) -> Self:
         proxy = self
 
