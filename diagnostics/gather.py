@@ -301,7 +301,12 @@ class Gatherer:
     async def _identity(self, principal: Principal | None, account: str | None) -> _Identity:
         none = _Identity((), (), principal, {}, False)
         if principal is None:
-            self.fail(Layer.IDENTITY, "the message does not name the caller, and CloudTrail did not either")
+            action = request_action(self.request)
+            if action is not None and not _management_event(action):
+                why = f"the message does not name the caller (CloudTrail's event history has no {action} data events)"
+            else:
+                why = "the message does not name the caller, and CloudTrail did not either"
+            self.fail(Layer.IDENTITY, why)
             self.fail(Layer.BOUNDARY, "the caller is not known")
             return none
         match principal.type:
@@ -764,12 +769,14 @@ class Gatherer:
     # ------------------------------------------------------------------------------------------ CloudTrail
 
     def _wants_trail(self, principal: Principal | None) -> bool:
+        """CloudTrail is asked when the message lacks the caller or the request context, and could have the event:
+        LookupEvents has management events only."""
         action = request_action(self.request)
+        if action is not None and not _management_event(action):
+            return False
         if principal is None:
             return True
-        if self.request.context or action is None:
-            return False
-        return _management_event(action)
+        return not self.request.context and action is not None
 
     async def _trail(self, account: str, principal: Principal | None) -> DeniedRequest | None:
         action = request_action(self.request)

@@ -211,3 +211,17 @@ async def test_the_simulator_is_asked_with_the_known_context_and_the_resource_po
     entries = {e["ContextKeyName"]: e for e in call.params["ContextEntries"]}
     assert entries["aws:PrincipalTag/team"]["ContextKeyValues"] == ["ci"]
     assert entries["aws:PrincipalIsAWSService"]["ContextKeyType"] == "boolean"
+
+
+async def test_cloudtrail_is_not_asked_about_a_data_event_even_without_a_caller(
+    make_adapter: MakeAdapter, aws_world: AwsWorld
+) -> None:
+    request = DeniedRequest(None, "s3:GetObject", "arn:aws:s3:::b/k", T, api_operation="GetObject")
+    adapter = make_adapter()
+
+    found = await gather(adapter.scope(), request, GatherOptions(HUB_ACCOUNT, adapter.config.allowed_accounts))
+
+    assert aws_world.moto.seen("cloudtrail") == []
+    assert found.why_unreadable(Layer.IDENTITY) == (
+        "the message does not name the caller (CloudTrail's event history has no s3:GetObject data events)"
+    )
