@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from diagnostics.investigate import Investigation
 
 logger = logging.getLogger("iamwhy")
 
@@ -71,12 +76,33 @@ def _explain(args: argparse.Namespace) -> int:
         text = read_input(sys.stdin.buffer) if args.text == "-" else argument_input(args.text)
     except InputError as exc:
         raise UsageError(str(exc)) from exc
-    investigation = asyncio.run(OfflineInvestigator().investigate(text))
+    offline = OfflineInvestigator()
+    investigation = asyncio.run(offline.investigate(text)) if args.offline else _investigate_live(text)
     if args.json:
         print(json.dumps(to_json(investigation.scan, investigation.diagnoses), indent=2))
     else:
         print(render_text(investigation.scan, investigation.diagnoses, color=sys.stdout.isatty()), end="")
     return EXIT_OK
+
+
+def _investigate_live(text: str) -> Investigation:
+    """The live investigation, reading AWS through the standard credential chain and IAMWHY_* configuration."""
+    import asyncio
+    import os
+
+    from diagnostics.aws import AwsAdapter
+    from diagnostics.investigate import LiveInvestigator
+    from diagnostics.reader import AwsConfig, ConfigError
+
+    try:
+        config = AwsConfig.from_mapping(os.environ)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    adapter = AwsAdapter(config)
+    try:
+        return asyncio.run(LiveInvestigator(adapter).investigate(text))
+    finally:
+        adapter.close()
 
 
 def _add_simulate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -122,6 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`iamwhy explain ... | head`): not an error worth a traceback. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_INTERNAL
     except Exception:
         ref = uuid.uuid4().hex[:8]
         logger.exception("internal error ref=%s", ref)
