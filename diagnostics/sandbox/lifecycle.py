@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -111,6 +111,36 @@ def _resolve_account_hosts() -> Undo:
     return undo
 
 
+# The AWS configuration of a process in which nothing from this machine's own AWS setup applies.
+_SEALED: Final = {
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@contextmanager
+def _sealed_environment(variables: Mapping[str, str]) -> Iterator[Mapping[str, str]]:
+    """Set `variables`, with every other AWS_* variable removed and loopback added to the proxy bypass list;
+    restore the environment on exit."""
+    saved = {name: value for name, value in os.environ.items() if name.startswith("AWS_")}
+    saved.update({name: os.environ[name] for name in _PROXY_BYPASS if name in os.environ})
+    applied = dict(variables)
+    for name in _PROXY_BYPASS:
+        existing = os.environ.get(name, "").strip().strip(",")
+        applied[name] = f"{existing},{_LOOPBACK}" if existing else _LOOPBACK
+    try:
+        for name in saved:
+            if name.startswith("AWS_"):
+                del os.environ[name]
+        os.environ.update(applied)
+        yield applied
+    finally:
+        for name in applied:
+            os.environ.pop(name, None)
+        os.environ.update(saved)
+
+
 class Sandbox:
     """An AWS sandbox in this process: `with Sandbox() as box:` starts and seeds it, leaving it stops it.
 
@@ -153,7 +183,10 @@ class Sandbox:
             except OSError as exc:
                 raise SandboxError(f"the sandbox could not start its server: {exc}") from exc
             self._endpoint = server.endpoint
-            seeded = embedded.seed(WORLD, random_seed=_RANDOM_SEED)
+            # moto builds a boto3 session the first time it creates an account's backends: a profile or other
+            # AWS setting of this machine must not reach it (a missing AWS_PROFILE would make it fail).
+            with _sealed_environment(_SEALED):
+                seeded = embedded.seed(WORLD, random_seed=_RANDOM_SEED)
         except BaseException:
             self.stop()
             raise
@@ -163,9 +196,7 @@ class Sandbox:
             "AWS_SECRET_ACCESS_KEY": seeded.secret_access_key,
             "AWS_DEFAULT_REGION": REGION,
             # Nothing from this machine's AWS configuration may redirect or re-credential the bot.
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_EC2_METADATA_DISABLED": "true",
+            **_SEALED,
             # A proxy configured for the internet must not swallow requests to the loopback server.
             **dict.fromkeys(_PROXY_BYPASS, _LOOPBACK),
         }
@@ -249,26 +280,9 @@ class Sandbox:
     def scenarios(self) -> tuple[Scenario, ...]:
         return SCENARIOS
 
-    @contextmanager
-    def activate(self) -> Iterator[Mapping[str, str]]:
+    def activate(self) -> AbstractContextManager[Mapping[str, str]]:
         """Point this process's AWS credential chain at the sandbox; restore the environment on exit."""
-        environment = self.environment
-        saved = {name: value for name, value in os.environ.items() if name.startswith("AWS_")}
-        saved.update({name: os.environ[name] for name in _PROXY_BYPASS if name in os.environ})
-        applied = dict(environment)
-        for name in _PROXY_BYPASS:
-            existing = os.environ.get(name, "").strip().strip(",")
-            applied[name] = f"{existing},{_LOOPBACK}" if existing else _LOOPBACK
-        try:
-            for name in saved:
-                if name.startswith("AWS_"):
-                    del os.environ[name]
-            os.environ.update(applied)
-            yield applied
-        finally:
-            for name in applied:
-                os.environ.pop(name, None)
-            os.environ.update(saved)
+        return _sealed_environment(self.environment)
 
     def _require_running(self) -> None:
         if self._server is None:

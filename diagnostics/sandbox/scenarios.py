@@ -254,7 +254,7 @@ MFA_CONDITION: Final = Scenario(
 
 KMS_KEY_POLICY: Final = Scenario(
     name="kms-key-policy",
-    title="The KMS key policy never mentions the role (the S3/KMS chain)",
+    title="The S3/KMS chain: the key policy never mentions the role",
     root_cause=(
         f"release.tar.gz is encrypted with the customer managed key {ARTIFACTS_KEY_ARN}. build-bot-role's "
         "ArtifactsRead grants kms:Decrypt on it, but the key policy names only the build-bot user CI used to run "

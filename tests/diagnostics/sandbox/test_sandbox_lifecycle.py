@@ -159,20 +159,40 @@ def test_activate_replaces_the_aws_environment_and_restores_it(monkeypatch: pyte
     assert dict(os.environ) == before
 
 
-def test_its_environment_alone_points_a_process_at_the_sandbox() -> None:
-    code = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"
-    with Sandbox() as box:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            env={**clean, **box.environment},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+# Starts a sandbox in a process whose own AWS setup names a profile that does not exist, and hands
+# box.environment to a child process: the child must reach the sandbox as the bot, and the services it is
+# first to use (moto creates their backends on demand) must not trip over the parent's profile.
+_PARENT = """
+import os, subprocess, sys
+from diagnostics.sandbox import Sandbox
+child = (
+    "import boto3; print(boto3.client('sts').get_caller_identity()['Arn']); "
+    "print(boto3.client('sqs').list_queues().get('QueueUrls', []))"
+)
+with Sandbox() as box:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {**clean, **box.environment}
+    out = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True)
+sys.stdout.write(out.stdout)
+sys.stderr.write(out.stderr)
+sys.exit(out.returncode)
+"""
+
+
+def test_its_environment_alone_points_another_process_at_the_sandbox() -> None:
+    hostile = {"AWS_PROFILE": "no-such-profile", "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIAREALACCOUNTKEY00"}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    out = subprocess.run(
+        [sys.executable, "-c", _PARENT],
+        cwd=ROOT,
+        env={**clean, **hostile},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == BOT_USER_ARN
+    assert out.stdout.splitlines() == [BOT_USER_ARN, "[]"]
 
 
 def test_importing_the_package_does_not_import_moto() -> None:
