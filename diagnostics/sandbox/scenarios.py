@@ -237,7 +237,7 @@ MFA_CONDITION: Final = Scenario(
         "Traceback (most recent call last):\n"
         '  File "/ci/cache.py", line 41, in save_cache\n'
         f'    s3.upload_file(archive, "{CACHE_BUCKET}", "deps/node_modules.tgz")\n'
-        "boto3.exceptions.S3UploadFailedError: Failed to upload /tmp/node_modules.tgz to "
+        "boto3.exceptions.S3UploadFailedError: Failed to upload build/node_modules.tgz to "
         f"{CACHE_BUCKET}/deps/node_modules.tgz: An error occurred (AccessDenied) when calling the PutObject "
         f"operation: User: {BUILD_BOT_ARN} is not authorized to perform: s3:PutObject on resource: "
         f'"arn:aws:s3:::{CACHE_BUCKET}/deps/node_modules.tgz" because no identity-based policy allows the '
