@@ -318,17 +318,27 @@ def create_app(
     return app
 
 
-def create_web_app(bolt_app: AsyncApp | None, health: Health) -> web.Application:
+def create_web_app(bolt_app: AsyncApp | None, health: Health, *, signing_secret: str | None = None) -> web.Application:
     """The HTTP server: `POST /slack/events` (unless Socket Mode delivers events) and `GET /healthz`."""
     from aiohttp import web
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_sdk.signature import SignatureVerifier
 
     web_app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     web_app.router.add_get("/healthz", health.handle)
     if bolt_app is not None:
+        verifier = SignatureVerifier(signing_secret or "")
 
         async def slack_events(request: web.Request) -> web.Response:
-            return await to_aiohttp_response(await bolt_app.async_dispatch(await to_bolt_request(request)))
+            try:
+                bolt_request = await to_bolt_request(request)
+            except ValueError:
+                # Bolt parses the body before checking its signature: a body that is not JSON or a form
+                # would otherwise end in a 500. Whoever sent it learns no more than from a bad signature.
+                body = await request.text()
+                signed = verifier.is_valid_request(body, dict(request.headers))
+                return web.json_response({"error": "invalid request"}, status=400 if signed else 401)
+            return await to_aiohttp_response(await bolt_app.async_dispatch(bolt_request))
 
         web_app.router.add_post("/slack/events", slack_events)
     return web_app
@@ -355,7 +365,8 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
 
     mode = "socket" if settings.socket_mode else "http"
     health = Health({"slack": slack_probe(client), "aws": aws_probe}, facts={"mode": mode, "investigation": "offline"})
-    runner = web.AppRunner(create_web_app(None if settings.socket_mode else app, health))
+    web_app = create_web_app(None if settings.socket_mode else app, health, signing_secret=settings.signing_secret)
+    runner = web.AppRunner(web_app)
     await runner.setup()
     socket_handler = None
     try:

@@ -6,6 +6,7 @@ the error message, so no answer is left hanging.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
@@ -80,6 +82,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         context: AsyncBoltContext,
         client: AsyncWebClient,
         respond: AsyncRespond | None,
+        ack: AsyncAck,
     ) -> None:
         text, ref = user_message(error)
         if ref is not None:
@@ -96,8 +99,22 @@ def register(app: AsyncApp, deps: Deps) -> None:
             logger.warning(
                 "could not deliver an error message", extra={"fields": {"slack_error": exc.response.get("error")}}
             )
+        finally:
+            _keep_acknowledgement(ack)
 
     app.error(handle_error)
+
+
+def _keep_acknowledgement(ack: AsyncAck) -> None:
+    """Undo Bolt clearing the acknowledgement of a listener that failed after acknowledging.
+
+    Bolt (1.30) sets ack.response to None right after this handler returns, while the HTTP response may still
+    wait for it: Slack would get nothing for 3 seconds, then a 404. Restoring it on the next loop turn (the
+    last thing this handler does) lets the acknowledgement already given go out.
+    """
+    acknowledged = ack.response
+    if acknowledged is not None:
+        asyncio.get_running_loop().call_soon(setattr, ack, "response", acknowledged)
 
 
 async def _deliver(

@@ -190,12 +190,22 @@ async def serve_slack_app(fake_slack: FakeSlack) -> AsyncIterator[ServeSlackApp]
         env: Mapping[str, str] | None = None,
         state: State | None = None,
         health: Health | None = None,
+        reads_aws: bool | None = None,
     ) -> ServedSlackApp:
         settings = Settings.from_env(slack_env(fake_slack, **(env or {})))
         client = AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url)
         state = state if state is not None else State.in_memory()
-        app = create_app(settings, investigator=investigator or OfflineInvestigator(), client=client, state=state)
-        runner = web.AppRunner(create_web_app(app, health or Health({"slack": slack_probe(client)})))
+        app = create_app(
+            settings,
+            investigator=investigator or OfflineInvestigator(),
+            client=client,
+            state=state,
+            reads_aws=reads_aws,
+        )
+        web_app = create_web_app(
+            app, health or Health({"slack": slack_probe(client)}), signing_secret=settings.signing_secret
+        )
+        runner = web.AppRunner(web_app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         runners.append(runner)

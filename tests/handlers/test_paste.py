@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from tests.conftest import ServeSlackApp, ServedSlackApp
+from tests.conftest import ServedSlackApp, ServeSlackApp
+from tests.handlers.seed import SEED_ERRORS
 from tests.harness.fake_slack import BOT_ID, BOT_USER, message_event
 
-SEED_ERROR = (
-    "An error occurred (AccessDenied) when calling the GetObject operation: User: "
-    "arn:aws:iam::123456789012:user/build-bot is not authorized to perform: s3:GetObject on resource: "
-    '"arn:aws:s3:::prod-artifacts/release.tar.gz" because no identity-based policy allows the s3:GetObject action'
-)
-SCP_ERROR = (
-    "An error occurred (AccessDeniedException) when calling the PutItem operation: User: "
-    "arn:aws:sts::123456789012:assumed-role/build-bot-role/ci-42 is not authorized to perform: dynamodb:PutItem on "
-    "resource: arn:aws:dynamodb:eu-west-1:123456789012:table/jobs with an explicit deny in a service control policy"
-)
+SEED_ERROR = SEED_ERRORS["missing_grant"]
+SCP_ERROR = SEED_ERRORS["scp"]
 
 
 def _header(call: object) -> str:
@@ -82,7 +75,9 @@ async def test_only_watched_channels_are_read(serve_slack_app: ServeSlackApp) ->
 async def test_the_bot_never_answers_its_own_posts(slack: ServedSlackApp) -> None:
     # Its own message, in both forms Slack uses: a user id and a bot_id (classic bot_message).
     await slack.send.event(message_event(SEED_ERROR, user=BOT_USER, bot_id=BOT_ID))
-    await slack.send.event(message_event(SEED_ERROR, channel="CALERT01", user=None, subtype="bot_message", bot_id=BOT_ID))
+    await slack.send.event(
+        message_event(SEED_ERROR, channel="CALERT01", user=None, subtype="bot_message", bot_id=BOT_ID)
+    )
     await slack.idle()
     assert [c.method for c in slack.fake.calls if c.method != "auth.test"] == []
 
