@@ -300,9 +300,11 @@ def render_diagnosis(diagnosis: Diagnosis, *, ref: str, shareable: bool = False)
     checklist = _checklist(diagnosis)
     if checklist:
         blocks.append(_section(checklist))
-    blocks.extend(_section(_blocker_text(b)) for b in diagnosis.blocked_by[:MAX_BLOCKERS])
-    if len(diagnosis.blocked_by) > MAX_BLOCKERS:
-        more = len(diagnosis.blocked_by) - MAX_BLOCKERS
+    # A blocker known only by its layer adds nothing to the checklist line above.
+    quoted = [b for b in diagnosis.blocked_by if _has_evidence(b)]
+    blocks.extend(_section(_blocker_text(b)) for b in quoted[:MAX_BLOCKERS])
+    if len(quoted) > MAX_BLOCKERS:
+        more = len(quoted) - MAX_BLOCKERS
         blocks.append(_context(f"{more} more blocking statement(s): *Show evidence* lists them all."))
     if diagnosis.unknown_context_keys:
         keys = ", ".join(code(k, 200) for k in diagnosis.unknown_context_keys[:20])
@@ -423,6 +425,19 @@ def condition_text(check: ConditionCheck) -> str:
     else:
         actual = ", ".join(code(v, 200) for v in check.actual[:10]) or "empty"
     return f"{code(check.operator, 100)} {code(check.key, 200)} {values} — request had: {actual}"
+
+
+def _has_evidence(blocker: Blocker) -> bool:
+    return bool(
+        blocker.policy
+        or blocker.policy_arn
+        or blocker.sid
+        or blocker.statement_index is not None
+        or blocker.conditions
+        or blocker.unmet
+        or blocker.detail
+        or blocker.statement is not None
+    )
 
 
 def _blocker_text(blocker: Blocker, *, statement_limit: int = STATEMENT_PREVIEW) -> str:

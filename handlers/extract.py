@@ -35,10 +35,6 @@ def without_mentions(text: str) -> str:
     return _MENTION.sub(" ", text).strip()
 
 
-def mentions(text: str, user_id: str | None) -> bool:
-    return bool(user_id) and f"<@{user_id}" in text
-
-
 def _attachment_texts(attachment: Mapping[str, Any]) -> Iterable[str]:
     for key in ("pretext", "title", "text"):
         yield _str(attachment.get(key))
