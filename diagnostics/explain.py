@@ -5,6 +5,7 @@ from __future__ import annotations
 from diagnostics import catalog
 from diagnostics.commands import ENCODED_MESSAGE_VARIABLE, evidence_commands
 from diagnostics.model import (
+    CHECKLIST_ORDER,
     Blocker,
     Confidence,
     Decision,
@@ -31,19 +32,6 @@ from diagnostics.remediation import (
 )
 
 NOT_CHECKED = "not checked (offline)"
-
-# The per-layer checklist, in the order a person reads it: the caller's own policies, then the ceilings
-# above them, then the resource side.
-CHECKLIST_ORDER = (
-    Layer.IDENTITY,
-    Layer.BOUNDARY,
-    Layer.SESSION,
-    Layer.SCP,
-    Layer.RCP,
-    Layer.RESOURCE,
-    Layer.TRUST,
-    Layer.VPCE,
-)
 
 # Which layers' commands confirm a reported layer: the resource and trust sides also need the caller's side.
 _CONFIRMING_LAYERS: dict[Layer, tuple[Layer, ...]] = {

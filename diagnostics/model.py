@@ -25,6 +25,20 @@ class Layer(StrEnum):
     VPCE = "vpce"
 
 
+# The order a person reads the layers in: the caller's own policies, then the ceilings above them, then the
+# resource side. Every per-layer checklist uses it.
+CHECKLIST_ORDER: tuple[Layer, ...] = (
+    Layer.IDENTITY,
+    Layer.BOUNDARY,
+    Layer.SESSION,
+    Layer.SCP,
+    Layer.RCP,
+    Layer.RESOURCE,
+    Layer.TRUST,
+    Layer.VPCE,
+)
+
+
 class DenialKind(StrEnum):
     EXPLICIT = "explicit"
     IMPLICIT = "implicit"

@@ -54,3 +54,20 @@ def test_a_five_megabyte_paste_is_refused() -> None:
     out = _run("--offline", "-", stdin=b"x" * (5 * 1024 * 1024))
     assert out.returncode == 2
     assert b"Traceback" not in out.stderr
+
+
+def test_a_reader_that_goes_away_gets_no_traceback() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "app", "explain", "--offline", "--json", SEED_ERROR * 40],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        proc.stdout.read(10)
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        proc.wait()
+    assert b"Traceback" not in stderr
+    assert b"internal error" not in stderr

@@ -9,6 +9,7 @@ from typing import Final
 
 from diagnostics import catalog
 from diagnostics.model import (
+    CHECKLIST_ORDER,
     Decision,
     Layer,
     LayerStatus,
@@ -41,21 +42,12 @@ from diagnostics.policy.variables import Context
 
 _PRINCIPAL_LAYERS: Final = frozenset({Layer.RESOURCE, Layer.TRUST, Layer.RCP, Layer.VPCE})
 # Slots index per-layer lists in the hot loop (hashing enum members costs a Python-level call).
-_LAYERS: Final = (
-    Layer.IDENTITY,
-    Layer.BOUNDARY,
-    Layer.SESSION,
-    Layer.SCP,
-    Layer.RCP,
-    Layer.RESOURCE,
-    Layer.TRUST,
-    Layer.VPCE,
-)
+_LAYERS: Final = CHECKLIST_ORDER
 _SLOT: Final = {layer: i for i, layer in enumerate(_LAYERS)}
-_SLOT_SCP: Final = 3
-_SLOT_RCP: Final = 4
-_SLOT_RESOURCE: Final = 5
-_SLOT_TRUST: Final = 6
+_SLOT_SCP: Final = _SLOT[Layer.SCP]
+_SLOT_RCP: Final = _SLOT[Layer.RCP]
+_SLOT_RESOURCE: Final = _SLOT[Layer.RESOURCE]
+_SLOT_TRUST: Final = _SLOT[Layer.TRUST]
 _SESSION_PRINCIPALS: Final = frozenset({PrincipalType.ASSUMED_ROLE, PrincipalType.ROLE, PrincipalType.FEDERATED_USER})
 _READ_LEVELS: Final = frozenset({"Read", "List"})
 _KMS_ALIAS_ACTIONS: Final = frozenset({"kms:createalias", "kms:updatealias", "kms:deletealias"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from diagnostics.model import (
+    CHECKLIST_ORDER,
     Blocker,
     ConditionCheck,
     Decision,
@@ -46,7 +47,7 @@ def blockers(model: Model, outcome: Outcome) -> tuple[Blocker, ...]:
             continue
         seen.add(layer)
         out.append(_implicit(model, layer, detail))
-    order = {layer: i for i, layer in enumerate(LAYER_ORDER)}
+    order = {layer: i for i, layer in enumerate(CHECKLIST_ORDER)}
     return tuple(sorted(out, key=lambda b: order[b.layer]))
 
 
@@ -191,21 +192,9 @@ def verdicts(model: Model, outcome: Outcome, *, unknown: bool) -> tuple[LayerVer
     return tuple(out)
 
 
-LAYER_ORDER: Final = (
-    Layer.IDENTITY,
-    Layer.BOUNDARY,
-    Layer.SESSION,
-    Layer.SCP,
-    Layer.RCP,
-    Layer.RESOURCE,
-    Layer.TRUST,
-    Layer.VPCE,
-)
-
-
 def layer_order(ev: Evaluation) -> tuple[Layer, ...]:
     skip = Layer.RESOURCE if ev.is_trust else Layer.TRUST
-    return tuple(layer for layer in LAYER_ORDER if layer is not skip)
+    return tuple(layer for layer in CHECKLIST_ORDER if layer is not skip)
 
 
 def _policy_names(ev: Evaluation, layer: Layer) -> tuple[str, ...]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 
 from diagnostics.explain import (
-    CHECKLIST_ORDER,
     NOT_CHECKED,
     explain_offline,
     explain_scan_offline,
     explanation,
     offline_checklist,
 )
-from diagnostics.model import Blocker, Confidence, Decision, DenialKind, Layer, LayerStatus, ScanResult
+from diagnostics.model import CHECKLIST_ORDER, Blocker, Confidence, Decision, DenialKind, Layer, LayerStatus, ScanResult
 from diagnostics.remediation import OWNER_ACCOUNT, OWNER_BOUNDARY, OWNER_ORG, OWNER_SSO
 from tests.diagnostics.denials import (
     ACCOUNT,
