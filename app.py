@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from diagnostics.aws import AwsAdapter
     from diagnostics.investigate import Investigator
     from diagnostics.state import State
     from handlers.health import Health
@@ -344,6 +345,13 @@ def create_web_app(bolt_app: AsyncApp | None, health: Health, *, signing_secret:
     return web_app
 
 
+def build_investigator(adapter: AwsAdapter) -> tuple[Investigator, str]:
+    """The investigator `iamwhy serve` runs over the AWS adapter, and its name for the logs and /healthz."""
+    from diagnostics.investigate import OfflineInvestigator
+
+    return OfflineInvestigator(), "offline"
+
+
 async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     """Run the Slack app until `stop` is set: HTTP events and /healthz on the port, or Socket Mode and /healthz."""
     from aiohttp import web
@@ -351,11 +359,10 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from diagnostics.aws import AwsAdapter
-    from diagnostics.investigate import OfflineInvestigator
     from handlers.health import Health, slack_probe
 
     adapter = AwsAdapter(settings.aws)
-    investigator = OfflineInvestigator()
+    investigator, investigation = build_investigator(adapter)
     client = AsyncWebClient(token=settings.bot_token, base_url=settings.slack_api_url)
     app = create_app(settings, investigator=investigator, client=client)
 
@@ -364,7 +371,9 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
         return str(identity.get("Account") or "") or None
 
     mode = "socket" if settings.socket_mode else "http"
-    health = Health({"slack": slack_probe(client), "aws": aws_probe}, facts={"mode": mode, "investigation": "offline"})
+    health = Health(
+        {"slack": slack_probe(client), "aws": aws_probe}, facts={"mode": mode, "investigation": investigation}
+    )
     web_app = create_web_app(None if settings.socket_mode else app, health, signing_secret=settings.signing_secret)
     runner = web.AppRunner(web_app)
     await runner.setup()
@@ -377,7 +386,7 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
         port = runner.addresses[0][1] if runner.addresses else settings.port
         logger.info(
             "serving",
-            extra={"fields": {**settings.describe(), "port": port, "investigation": "offline"}},
+            extra={"fields": {**settings.describe(), "port": port, "investigation": investigation}},
         )
         await stop.wait()
     finally:
