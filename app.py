@@ -170,6 +170,13 @@ class Settings:
     port: int = DEFAULT_PORT
     log_level: str = "INFO"
 
+    def __post_init__(self) -> None:
+        # Without a signing secret every HTTP request would be refused; without an app token nothing connects.
+        if self.socket_mode and not self.app_token:
+            raise ConfigError("SLACK_APP_TOKEN", "is needed in Socket Mode")
+        if not self.socket_mode and not self.signing_secret:
+            raise ConfigError("SLACK_SIGNING_SECRET", "is needed to check that HTTP requests come from Slack")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, socket_mode: bool = False) -> Settings:
         """Read and check the environment; a ConfigError names the first bad or missing variable."""

@@ -28,7 +28,7 @@ from handlers.blocks import (
 )
 from handlers.deps import Deps
 from handlers.errors import PROGRESS, AnswerExpired, Progress
-from handlers.replies import correlation_id, fingerprint, log_answer
+from handlers.replies import Trigger, correlation_id, fingerprint, log_answer
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             answer.ref, StoredInvestigation(answer.stored.text, investigation.diagnoses)
         )
         await _show(_rerun_result(answer, investigation, shareable=where.ephemeral), where, client, respond)
-        log_answer("rerun", where.channel, answer.ref, investigation)
+        log_answer(Trigger.RERUN, where.channel, answer.ref, investigation)
 
     async def handle_share_action(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers import ids
 from handlers.blocks import INVESTIGATING, input_modal, render_help
 from handlers.deps import Deps
-from handlers.replies import answer_privately, prepare, via_response_url
+from handlers.replies import Trigger, answer_privately, prepare, via_response_url
 
 HELP_WORDS = frozenset({"help", "-h", "--help", "?"})
 
@@ -32,6 +32,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
         else:
             await ack(text=INVESTIGATING)
             prepared = await prepare(text)
-            await answer_privately(deps, via_response_url(respond), prepared, trigger="command", channel=channel)
+            await answer_privately(deps, via_response_url(respond), prepared, trigger=Trigger.COMMAND, channel=channel)
 
     app.command(ids.Command.IAMWHY)(handle_iamwhy_command)

@@ -12,7 +12,7 @@ from handlers import ids
 from handlers.blocks import render_no_denial
 from handlers.deps import Deps
 from handlers.extract import message_text, without_mentions
-from handlers.replies import Outcome, Thread, answer_in_thread, prepare
+from handlers.replies import Outcome, Thread, Trigger, answer_in_thread, prepare
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -21,7 +21,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         thread = Thread.of(event, channel, user=event.get("user"))
         prepared = await prepare(without_mentions(message_text(event)))
         # In a watched channel the same post also arrives as a message event; whichever comes first answers.
-        outcome = await answer_in_thread(deps, client, context, thread, prepared, trigger="mention", react=True)
+        outcome = await answer_in_thread(deps, client, context, thread, prepared, trigger=Trigger.MENTION, react=True)
         if outcome is Outcome.NO_DENIAL:
             reply = render_no_denial(prepared.scan)
             await client.chat_postMessage(

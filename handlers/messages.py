@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -15,18 +14,21 @@ from handlers import ids
 from handlers.blocks import render_no_denial
 from handlers.deps import Deps
 from handlers.extract import is_from_bot, message_text
-from handlers.replies import Outcome, Prepared, Thread, answer_in_thread, fingerprint, mark_repeated, prepare
+from handlers.replies import (
+    Outcome,
+    Prepared,
+    Thread,
+    Trigger,
+    answer_in_thread,
+    fingerprint,
+    mark_repeated,
+    prepare,
+)
 
 # Subtypes that are someone saying something; the rest (joins, topic changes, deletions...) are not read.
 _SAID = frozenset({None, "bot_message", "thread_broadcast", "file_share", "me_message"})
 # The same denial posted again by an integration within this window gets a 🔁, not another diagnosis.
 ALERT_REPEAT_WINDOW = 600.0
-
-
-class Trigger(StrEnum):
-    PASTE = "paste"
-    ALERT = "alert"
-    DIRECT = "direct_message"
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -46,6 +46,19 @@ RESPONSE_URL_USES = 5
 NOT_THERE = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel", "is_archived"})
 
 
+class Trigger(StrEnum):
+    """What brought a question in, for the log."""
+
+    PASTE = "paste"
+    ALERT = "alert"
+    DIRECT = "direct_message"
+    MENTION = "mention"
+    COMMAND = "command"
+    MODAL = "modal"
+    SHORTCUT = "shortcut"
+    RERUN = "rerun"
+
+
 class Outcome(StrEnum):
     ANSWERED = "answered"
     NO_DENIAL = "no_denial"
@@ -123,7 +136,7 @@ async def answer_in_thread(
     thread: Thread,
     prepared: Prepared,
     *,
-    trigger: str,
+    trigger: Trigger,
     react: bool,
     claim: bool = True,
     only: Collection[str] | None = None,
@@ -170,7 +183,13 @@ def _answer_key(thread: Thread, denial: DeniedRequest) -> str:
 
 
 async def answer_privately(
-    deps: Deps, send: Responder, prepared: Prepared, *, trigger: str, channel: str | None, uses: int = RESPONSE_URL_USES
+    deps: Deps,
+    send: Responder,
+    prepared: Prepared,
+    *,
+    trigger: Trigger,
+    channel: str | None,
+    uses: int = RESPONSE_URL_USES,
 ) -> None:
     """The answer for the asker alone, with a Share button; the credentials warning first when there were any."""
     if prepared.had_secrets:
@@ -230,12 +249,12 @@ async def mark_repeated(client: AsyncWebClient, thread: Thread) -> None:
     await _react(client, thread, ids.Emoji.REPEATED)
 
 
-def log_answer(trigger: str, channel: str | None, ref: str, investigation: Investigation) -> None:
+def log_answer(trigger: Trigger, channel: str | None, ref: str, investigation: Investigation) -> None:
     logger.info(
         "answered",
         extra={
             "fields": {
-                "trigger": trigger,
+                "trigger": str(trigger),
                 "channel": channel,
                 "ref": ref,
                 "denials": len(investigation.diagnoses),

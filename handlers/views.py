@@ -19,6 +19,7 @@ from handlers.replies import (
     NOT_THERE,
     RESPONSE_URL_USES,
     Thread,
+    Trigger,
     answer_in_thread,
     answer_privately,
     prepare,
@@ -44,7 +45,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         channel = view.get("private_metadata") or None
         send = via_ephemeral(client, channel, body["user"]["id"])
-        await answer_privately(deps, send, await prepare(text), trigger="modal", channel=channel, uses=10)
+        await answer_privately(deps, send, await prepare(text), trigger=Trigger.MODAL, channel=channel, uses=10)
 
     async def handle_shortcut_view(
         ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
@@ -62,7 +63,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread = Thread(origin.channel, origin.ts, origin.thread_ts, origin.user)
             try:
                 await answer_in_thread(
-                    deps, client, context, thread, prepared, trigger="shortcut", react=False, claim=False
+                    deps, client, context, thread, prepared, trigger=Trigger.SHORTCUT, react=False, claim=False
                 )
                 return
             except SlackApiError as exc:
@@ -70,7 +71,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                     raise
             await send(render_notice(f"ℹ️ {NOT_A_MEMBER}"))
             uses -= 1
-        await answer_privately(deps, send, prepared, trigger="shortcut", channel=origin.channel, uses=uses)
+        await answer_privately(deps, send, prepared, trigger=Trigger.SHORTCUT, channel=origin.channel, uses=uses)
 
     app.view(ids.View.INPUT)(handle_input_view)
     app.view(ids.View.SHORTCUT)(handle_shortcut_view)

@@ -110,6 +110,13 @@ def test_a_bad_or_missing_variable_is_named(env: dict[str, str], socket_mode: bo
     assert str(caught.value).count("\n") == 0
 
 
+def test_settings_built_in_code_keep_the_same_rules() -> None:
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        Settings(bot_token=BOT_TOKEN)
+    with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
+        Settings(bot_token=BOT_TOKEN, socket_mode=True)
+
+
 def _serve(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IAMWHY_"))}
     return subprocess.run(
