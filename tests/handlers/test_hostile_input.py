@@ -51,6 +51,16 @@ async def test_a_megabyte_paste_is_answered(serve_slack_app: ServeSlackApp) -> N
     assert len(investigator.texts[0]) > 2_000_000
 
 
+async def test_a_megabyte_paste_in_a_channel_is_answered_in_its_thread(slack: ServedSlackApp) -> None:
+    filler = ("2024-05-01T10:00:00Z step ok <!here> <https://evil.example|x>\n" * 16_000)[:1_000_000]
+    event = message_event(f"{filler}{SEED_ERROR}")
+    status, _, _ = await slack.send.event(event)
+    assert status == 200
+    (update,) = await slack.fake.wait_for("chat.update", timeout=60)
+    assert update.blocks[0]["text"]["text"] == "🔒 s3:GetObject denied for user build-bot"
+    assert not CONTROL.search(_outgoing_texts(slack))
+
+
 async def test_text_over_the_limit_is_refused_in_one_line(slack: ServedSlackApp) -> None:
     status, body, _ = await slack.send.command("x" * (3 * 1024 * 1024), response_url=slack.fake.response_url())
     assert (status, body) == (200, "Investigating…")
