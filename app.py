@@ -152,6 +152,10 @@ MAX_REQUEST_BYTES = 8 * 1024 * 1024
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
 _LIST_SEPARATOR = re.compile(r"[\s,]+")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Slack's answers meaning "this token will never work", as opposed to a passing failure worth retrying.
+_REFUSED_TOKEN = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "account_inactive", "not_allowed_token_type"}
+)
 
 
 @dataclass(frozen=True)
@@ -363,6 +367,7 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     """Run the Slack app until `stop` is set: HTTP events and /healthz on the port, or Socket Mode and /healthz."""
     from aiohttp import web
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_sdk.errors import SlackApiError
     from slack_sdk.web.async_client import AsyncWebClient
 
     from diagnostics.aws import AwsAdapter
@@ -386,8 +391,17 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     await runner.setup()
     socket_handler = None
     try:
-        await web.TCPSite(runner, "0.0.0.0", settings.port).start()
-        if settings.socket_mode:
+        try:
+            await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+        except OSError as exc:
+            raise ConfigError("PORT", f"cannot listen on port {settings.port}: {exc.strerror or exc}") from None
+        if settings.socket_mode and settings.app_token:
+            # The Socket Mode client retries a refused token forever; ask once first, so a wrong one stops here.
+            try:
+                await client.apps_connections_open(app_token=settings.app_token)
+            except SlackApiError as exc:
+                if exc.response.get("error") in _REFUSED_TOKEN:
+                    raise ConfigError("SLACK_APP_TOKEN", f"Slack refused it ({exc.response.get('error')})") from None
             socket_handler = AsyncSocketModeHandler(app, app_token=settings.app_token)
             await socket_handler.connect_async()  # type: ignore[no-untyped-call]
         port = runner.addresses[0][1] if runner.addresses else settings.port
@@ -395,6 +409,10 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
             "serving",
             extra={"fields": {**settings.describe(), "port": port, "investigation": investigation}},
         )
+        # Keep serving if a credential is refused: /healthz reports it, and a passing outage must not crash-loop.
+        report = await health.report()
+        if not report["ok"]:
+            logger.warning("a credential check failed", extra={"fields": {"checks": report["checks"]}})
         await stop.wait()
     finally:
         if socket_handler is not None:
@@ -430,7 +448,10 @@ def _serve(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         await serve_forever(settings, stop)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
     return EXIT_OK
 
 

@@ -286,3 +286,25 @@ async def test_iamwhy_serve_socket_mode_connects_and_still_serves_health(
         async with session.post(f"http://127.0.0.1:{serving['port']}/slack/events", data="{}") as response:
             assert response.status == 404
     await _stop(process)
+
+
+async def test_a_port_in_use_is_said_in_one_line(fake_slack: FakeSlack, aws_env: BotCredentials) -> None:
+    taken = web.AppRunner(web.Application())
+    await taken.setup()
+    await web.TCPSite(taken, "0.0.0.0", 0).start()
+    port = taken.addresses[0][1]
+    try:
+        out = await asyncio.to_thread(_serve, {**slack_env(fake_slack), "PORT": str(port)})
+    finally:
+        await taken.cleanup()
+    assert out.returncode == 2
+    assert out.stderr.splitlines()[-1].startswith(f"iamwhy: PORT: cannot listen on port {port}: ")
+    assert "Traceback" not in out.stderr
+
+
+async def test_a_refused_app_token_is_said_in_one_line(fake_slack: FakeSlack, aws_env: BotCredentials) -> None:
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xapp-revoked", "IAMWHY_SLACK_API_URL": fake_slack.api_url}
+    out = await asyncio.to_thread(_serve, {**env, "PORT": "0"}, "--socket-mode")
+    assert out.returncode == 2
+    assert out.stderr.splitlines()[-1] == "iamwhy: SLACK_APP_TOKEN: Slack refused it (invalid_auth)"
+    assert "Traceback" not in out.stderr
