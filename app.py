@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from diagnostics.aws import AwsAdapter
-    from diagnostics.investigate import Investigator
+    from diagnostics.investigate import Investigation, Investigator
     from diagnostics.state import State
     from handlers.health import Health
 
@@ -103,12 +103,33 @@ def _explain(args: argparse.Namespace) -> int:
         text = read_input(sys.stdin.buffer) if args.text == "-" else argument_input(args.text)
     except InputError as exc:
         raise UsageError(str(exc)) from exc
-    investigation = asyncio.run(OfflineInvestigator().investigate(text))
+    offline = OfflineInvestigator()
+    investigation = asyncio.run(offline.investigate(text)) if args.offline else _investigate_live(text)
     if args.json:
         print(json.dumps(to_json(investigation.scan, investigation.diagnoses), indent=2))
     else:
         print(render_text(investigation.scan, investigation.diagnoses, color=sys.stdout.isatty()), end="")
     return EXIT_OK
+
+
+def _investigate_live(text: str) -> Investigation:
+    """The live investigation, reading AWS through the standard credential chain and IAMWHY_* configuration."""
+    import asyncio
+    import os
+
+    from diagnostics.aws import AwsAdapter
+    from diagnostics.investigate import LiveInvestigator
+    from diagnostics.reader import AwsConfig, ConfigError
+
+    try:
+        config = AwsConfig.from_mapping(os.environ)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    adapter = AwsAdapter(config)
+    try:
+        return asyncio.run(LiveInvestigator(adapter).investigate(text))
+    finally:
+        adapter.close()
 
 
 def _add_simulate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -358,9 +379,9 @@ def create_web_app(bolt_app: AsyncApp | None, health: Health, *, signing_secret:
 
 def build_investigator(adapter: AwsAdapter) -> tuple[Investigator, str]:
     """The investigator `iamwhy serve` runs over the AWS adapter, and its name for the logs and /healthz."""
-    from diagnostics.investigate import OfflineInvestigator
+    from diagnostics.investigate import LiveInvestigator
 
-    return OfflineInvestigator(), "offline"
+    return LiveInvestigator(adapter), "live"
 
 
 async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:

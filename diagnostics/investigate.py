@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Protocol
 
+from diagnostics.diagnose import diagnose, fallback
 from diagnostics.explain import explain_scan_offline
-from diagnostics.model import Diagnosis, ScanResult
+from diagnostics.gather import GatherOptions, gather
+from diagnostics.model import DeniedRequest, Diagnosis, PrincipalType, Provenance, ScanResult
 from diagnostics.parse import scan
+from diagnostics.reader import AwsConfig, ReadError, RecordingReader, requests_sent
+from diagnostics.remediation import policy_holder
+from diagnostics.secrets import SecretKind, find_secrets
+
+logger = logging.getLogger("iamwhy.investigate")
 
 
 @dataclass(frozen=True)
@@ -32,3 +43,113 @@ class OfflineInvestigator:
         found = scan(text)
         diagnoses = explain_scan_offline(found)
         return Investigation(found, diagnoses, (time.perf_counter() - started) * 1000)
+
+
+@dataclass(frozen=True)
+class InvestigationSettings:
+    """How far one live diagnosis goes."""
+
+    # AWS reads one diagnosis may send; None: the adapter's call_budget.
+    budget: int | None = None
+    # IAM Access Troubleshooter writes its record asynchronously: ask this many times, doubling the delay.
+    authorization_attempts: int = 4
+    authorization_delay: float = 0.5
+    # S3 ARNs name no account: how many readable accounts are asked whether they own the bucket.
+    bucket_owner_candidates: int = 5
+    # How far back CloudTrail is searched for the denial's event.
+    lookup_window: timedelta = timedelta(hours=24)
+    # Cross-check with iam:SimulatePrincipalPolicy.
+    simulate: bool = True
+
+
+class AwsAccess(Protocol):
+    """What the live investigation uses of the AWS adapter (diagnostics.aws.AwsAdapter implements it)."""
+
+    @property
+    def config(self) -> AwsConfig: ...
+
+    def scope(self, *, budget: int | None = None, correlation_id: str | None = None) -> RecordingReader: ...
+
+    async def own_account(self) -> str: ...
+
+
+class LiveInvestigator:
+    """Reads the target account (read-only) and diagnoses each denial; falls back to the message when it cannot."""
+
+    def __init__(self, adapter: AwsAccess, *, settings: InvestigationSettings = InvestigationSettings()) -> None:
+        self._adapter = adapter
+        self._settings = settings
+
+    async def investigate(self, text: str, *, correlation_id: str | None = None) -> Investigation:
+        started = time.perf_counter()
+        found = scan(text)
+        long_term = _long_term_key(text)
+        diagnoses = await asyncio.gather(
+            *(self._diagnose(d, correlation_id, long_term_key=long_term) for d in found.denials)
+        )
+        return Investigation(found, tuple(diagnoses), (time.perf_counter() - started) * 1000)
+
+    async def diagnose(self, request: DeniedRequest, *, correlation_id: str | None = None) -> Diagnosis:
+        return await self._diagnose(request, correlation_id, long_term_key=False)
+
+    async def _diagnose(self, request: DeniedRequest, correlation_id: str | None, *, long_term_key: bool) -> Diagnosis:
+        started = time.perf_counter()
+        scope = self._adapter.scope(budget=self._settings.budget, correlation_id=correlation_id)
+        try:
+            diagnosis = await self._live(request, scope, long_term_key)
+        except Exception:
+            reference = correlation_id or uuid.uuid4().hex[:8]
+            logger.exception("investigation failed ref=%s", reference)
+            diagnosis = fallback(request, f"the live investigation hit an internal error (reference {reference})")
+        reads = requests_sent(scope.records)
+        provenance = replace(
+            diagnosis.provenance, aws_reads=reads, duration_ms=round((time.perf_counter() - started) * 1000, 1)
+        )
+        return replace(diagnosis, provenance=provenance)
+
+    async def _live(self, request: DeniedRequest, scope: RecordingReader, long_term_key: bool) -> Diagnosis:
+        config = self._adapter.config
+        try:
+            own = await self._adapter.own_account()
+        except ReadError as exc:
+            return fallback(request, exc.reason)
+        account = _account(request)
+        if account is None:
+            return fallback(request, "the message names no AWS account to read")
+        if account not in config.allowed_accounts and account != own:
+            return fallback(
+                request,
+                f"account {account} is not in IAMWHY_ACCOUNTS, so iamwhy does not read it (add it to IAMWHY_ACCOUNTS "
+                "and deploy the read-only role there to get a live diagnosis)",
+            )
+        role_name = config.role_arn(account).rsplit("/", 1)[-1]
+        options = GatherOptions(
+            own_account=own,
+            allowed_accounts=config.allowed_accounts,
+            authorization_attempts=self._settings.authorization_attempts,
+            authorization_delay=self._settings.authorization_delay,
+            bucket_owner_candidates=self._settings.bucket_owner_candidates,
+            lookup_window=self._settings.lookup_window,
+            simulate=self._settings.simulate,
+            long_term_key=long_term_key,
+        )
+        snapshot = await gather(scope, request, options)
+        diagnosis = diagnose(snapshot)
+        checked = f"{role_name} in {', '.join(snapshot.accounts_read)}" if snapshot.accounts_read else None
+        return replace(diagnosis, provenance=Provenance(checked_as=checked))
+
+
+def _account(request: DeniedRequest) -> str | None:
+    principal = request.principal
+    if principal is not None and principal.type is not PrincipalType.UNKNOWN and principal.account_id:
+        return principal.account_id
+    if request.account_id:
+        return request.account_id
+    holder = policy_holder(request.resource_arn)
+    return holder.account_id if holder is not None else None
+
+
+def _long_term_key(text: str) -> bool:
+    """True when every access key id in the text is a long-term one (AKIA...): requests signed with it carry no MFA."""
+    prefixes = {text[s.start : s.start + 4] for s in find_secrets(text) if s.kind is SecretKind.ACCESS_KEY_ID}
+    return prefixes == {"AKIA"}

@@ -82,6 +82,17 @@ _CONDITION_HINTS: Mapping[str, str] = {
 }
 
 
+def conditional_need_note(action: str) -> str | None:
+    """The sentence a grant fix carries about permissions ``action`` needs only in some setups (None: none)."""
+    need = _CONDITIONAL_NEEDS.get(action)
+    return f"The caller may also need {need} (not known from the message)." if need else None
+
+
+def condition_hint(key: str) -> str | None:
+    """What usually makes a request fail a common condition key, and what to do instead (None: no advice)."""
+    return _CONDITION_HINTS.get(key.lower())
+
+
 _RESOURCE_SPLIT = re.compile(r"^(?P<kind>[^/:]*)[/:](?P<rest>.*)$", re.DOTALL)
 
 
@@ -731,8 +742,7 @@ def _identity_notes(request: DeniedRequest, action: str) -> list[str | None]:
             notes.append(
                 f"AWS lists {', '.join(dependent)} as needed with {action}; grant those on their resources too."
             )
-    if action in _CONDITIONAL_NEEDS:
-        notes.append(f"The caller may also need {_CONDITIONAL_NEEDS[action]} (not known from the message).")
+    notes.append(conditional_need_note(action))
     holder = policy_holder(request.resource_arn)
     if holder is not None and holder.service == "kms":
         notes.append(

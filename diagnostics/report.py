@@ -22,6 +22,7 @@ from diagnostics.model import (
     Layer,
     LayerStatus,
     LayerVerdict,
+    Provenance,
     ScanResult,
 )
 from diagnostics.remediation import cross_account, describe_principal, policy_holder
@@ -137,6 +138,16 @@ def _denial_json(diagnosis: Diagnosis) -> dict[str, Any]:
             for v in diagnosis.layers
         ],
         "fixes": [fix_json(f) for f in diagnosis.fixes],
+        "notes": list(diagnosis.notes),
+        "provenance": provenance_json(diagnosis.provenance),
+    }
+
+
+def provenance_json(provenance: Provenance) -> dict[str, Any]:
+    return {
+        "checked_as": provenance.checked_as,
+        "aws_reads": provenance.aws_reads,
+        "duration_ms": provenance.duration_ms,
     }
 
 
@@ -186,10 +197,28 @@ def _render_diagnosis(diagnosis: Diagnosis, numbering: str, style: _Style) -> st
             *(f"  $ {_r(c)}" for c in diagnosis.commands),
         ]
         sections.append(_section("Confirm", lines, style))
+    if diagnosis.notes:
+        lines = [line for n in diagnosis.notes for line in _wrap(n, "  • ", "    ")]
+        sections.append(_section("Notes", lines, style))
     if diagnosis.warnings:
         lines = [line for w in diagnosis.warnings for line in _wrap(w, "  ! ", "    ")]
         sections.append(_section("Warnings", lines, style))
+    footer = _footer(diagnosis.provenance)
+    if footer:
+        sections.append(style.paint(footer, "2"))
     return "\n\n".join(sections)
+
+
+def _footer(provenance: Provenance) -> str | None:
+    """ "Checked as IamWhyReadOnly in 123456789012 · 1.2 s · 9 AWS reads"; None when nothing was read."""
+    if provenance.checked_as is None and not provenance.aws_reads:
+        return None
+    parts = [f"Checked as {_r(provenance.checked_as)}" if provenance.checked_as else "Nothing could be read"]
+    if provenance.duration_ms is not None:
+        parts.append(f"{provenance.duration_ms / 1000:.1f} s")
+    reads = provenance.aws_reads
+    parts.append(f"{reads} AWS read{'' if reads == 1 else 's'}")
+    return " · ".join(parts)
 
 
 def _commands_note(request: DeniedRequest, commands: Sequence[str]) -> str:

@@ -255,7 +255,7 @@ async def test_iamwhy_serve_answers_slack_and_health_then_stops_cleanly(
 ) -> None:
     process, serving = await _start_serve(slack_env(fake_slack))
     assert serving["mode"] == "http"
-    assert serving["investigation"] == "offline"
+    assert serving["investigation"] == "live"
     assert BOT_TOKEN not in json.dumps(serving)
     base = f"http://127.0.0.1:{serving['port']}"
     async with aiohttp.ClientSession() as session:

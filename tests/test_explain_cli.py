@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import BotCredentials
+from tests.harness.world import TARGET_ACCOUNT, AwsWorld, allow, policy
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SEED_ERROR = (
@@ -71,3 +76,42 @@ def test_a_reader_that_goes_away_gets_no_traceback() -> None:
         proc.wait()
     assert b"Traceback" not in stderr
     assert b"internal error" not in stderr
+
+
+# --- live -------------------------------------------------------------------------------------------------------
+
+
+def test_live_json_reads_the_account_through_the_read_only_role(
+    aws_env: BotCredentials, aws_world: AwsWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws_world.create_user(TARGET_ACCOUNT, "build-bot", inline={"Deploy": policy(allow("s3:PutObject"))})
+    aws_world.create_bucket(TARGET_ACCOUNT, "prod-artifacts")
+    monkeypatch.setenv("IAMWHY_ACCOUNTS", TARGET_ACCOUNT)
+    text = SEED_ERROR.replace("123456789012", TARGET_ACCOUNT)
+
+    out = _run("--json", text)
+
+    assert out.returncode == 0, out.stderr
+    (denial,) = json.loads(out.stdout)["denials"]
+    assert (denial["decision"], denial["confidence"]) == ("implicit_deny", "evaluated")
+    assert denial["blocked_by"][0]["layer"] == "identity"
+    assert denial["fix"]["resolves"] is True
+    assert denial["provenance"]["checked_as"] == f"IamWhyReadOnly in {TARGET_ACCOUNT}"
+    assert denial["provenance"]["aws_reads"] > 0
+    assert any(c.operation == "GetUser" for c in aws_world.moto.seen(account=TARGET_ACCOUNT))
+
+
+def test_without_credentials_the_live_path_answers_from_the_message() -> None:
+    out = _run("--json", SEED_ERROR)
+    assert out.returncode == 0, out.stderr
+    (denial,) = json.loads(out.stdout)["denials"]
+    assert denial["confidence"] == "reported"
+    assert any("no usable AWS credentials" in w for w in denial["warnings"])
+    assert b"Traceback" not in out.stderr
+
+
+def test_a_bad_configuration_is_one_line_and_exit_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IAMWHY_ACCOUNTS", "12345")
+    out = _run(SEED_ERROR)
+    assert out.returncode == 2
+    assert out.stderr.decode() == "iamwhy: IAMWHY_ACCOUNTS: '12345' is not a 12-digit AWS account id\n"

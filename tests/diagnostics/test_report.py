@@ -23,6 +23,7 @@ from diagnostics.model import (
     LayerStatus,
     LayerVerdict,
     OtherError,
+    Provenance,
     ScanResult,
     Unreadable,
 )
@@ -109,7 +110,10 @@ DENIAL_KEYS = {
     "warnings",
     "layers",
     "fixes",
+    "notes",
+    "provenance",
 }
+PROVENANCE_KEYS = {"checked_as", "aws_reads", "duration_ms"}
 BLOCKER_KEYS = {"layer", "kind", "policy", "policy_arn", "sid", "conditions", "detail"}
 CONDITION_KEYS = {"key", "operator", "values", "actual"}
 FIX_KEYS = {"summary", "owner", "attach_to", "policy", "resolves", "still_blocked_by"}
@@ -161,6 +165,9 @@ def _check_contract(document: dict[str, Any]) -> None:
         assert all(isinstance(k, str) for k in item["unknown_context_keys"])
         assert isinstance(item["explanation"], str)
         assert isinstance(item["warnings"], list)
+        assert all(isinstance(n, str) for n in item["notes"])
+        assert set(item["provenance"]) == PROVENANCE_KEYS
+        assert isinstance(item["provenance"]["aws_reads"], int)
     json.dumps(document)
 
 
@@ -202,6 +209,8 @@ def _live_like_diagnosis() -> Diagnosis:
         commands=("aws sts get-caller-identity",),
         layers=(LayerVerdict(Layer.IDENTITY, LayerStatus.IMPLICIT_DENY, "condition not met", ("S3Access",)),),
         warnings=("clipped",),
+        notes=("bucket prod-artifacts encrypts new objects with KMS key abcd-1234 by default",),
+        provenance=Provenance(checked_as="IamWhyReadOnly in 123456789012", aws_reads=9, duration_ms=1234.5),
     )
 
 

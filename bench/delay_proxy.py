@@ -1,0 +1,134 @@
+"""A loopback HTTP proxy that makes every request take a fixed time: a remote service's latency, on demand.
+
+Point a client (AWS_ENDPOINT_URL, a Slack base URL...) at ``proxy.endpoint``; each request goes to ``upstream``
+unchanged (method, path, headers, body) and its answer comes back unchanged, but never sooner than ``delay``
+seconds after the request arrived, as over a network where the round trip, the service's own work included,
+takes that long. Requests are served concurrently, so the delay is per request, not per connection.
+
+    with DelayProxy("http://127.0.0.1:5000", delay=0.05) as proxy:
+        os.environ["AWS_ENDPOINT_URL"] = proxy.endpoint
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Self
+
+# Headers that describe one hop's connection, not the message (RFC 9110 §7.6.1): never forwarded.
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
+)
+
+
+class DelayProxy:
+    """A threaded loopback proxy answering every request it forwards to ``upstream`` ``delay`` seconds after it came."""
+
+    def __init__(self, upstream: str, delay: float) -> None:
+        parsed = urllib.parse.urlsplit(upstream)
+        if parsed.scheme != "http" or not parsed.hostname or not parsed.port:
+            raise ValueError(f"upstream must be http://host:port, got {upstream!r}")
+        self.upstream_host = parsed.hostname
+        self.upstream_port = parsed.port
+        self.delay = delay
+        self._lock = threading.Lock()
+        self._count = 0
+        self._local = threading.local()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        assert self._server is not None, "start() first"
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    @property
+    def requests(self) -> int:
+        """Requests forwarded so far."""
+        with self._lock:
+            return self._count
+
+    def start(self) -> Self:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle's algorithm the second waits for the client's
+            # delayed ACK, adding ~40 ms to every request on top of the delay asked for.
+            disable_nagle_algorithm = True
+
+            def _forward(self) -> None:
+                arrived = time.monotonic()
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                status, headers, payload = proxy._send(self.command, self.path, dict(self.headers), body)
+                # The upstream's own time counts towards the delay, as a remote service's does.
+                time.sleep(max(0.0, arrived + proxy.delay - time.monotonic()))
+                self.send_response(status)
+                for name, value in headers:
+                    if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _forward
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _send(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        with self._lock:
+            self._count += 1
+        forwarded = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
+        try:
+            return self._exchange(method, path, forwarded, body)
+        except (ConnectionError, http.client.HTTPException):
+            # A kept-alive upstream connection the server has since closed: one retry on a fresh one.
+            self._drop()
+            return self._exchange(method, path, forwarded, body)
+
+    def _exchange(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        # One upstream connection per proxy thread, reused: the proxy should add its delay and nothing else.
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=30)
+            self._local.connection = connection
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.getheaders(), response.read()
+
+    def _drop(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+        self._local.connection = None

@@ -1,0 +1,253 @@
+"""From a gathered snapshot (literal data, no AWS) to a diagnosis: confidence, checklist, explanation, fallbacks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from diagnostics.arn import parse_principal
+from diagnostics.diagnose import SESSION_UNKNOWN, diagnose
+from diagnostics.model import (
+    Confidence,
+    Decision,
+    DenialKind,
+    DeniedRequest,
+    Layer,
+    LayerStatus,
+    PrincipalType,
+    Reported,
+    Unreadable,
+)
+from diagnostics.policy import NamedPolicy, PolicySet
+from diagnostics.snapshot import AuthorizationRecord, KmsChain, ResourceSide, Simulation, Snapshot
+
+ACCOUNT = "111122223333"
+USER = parse_principal(f"arn:aws:iam::{ACCOUNT}:user/build-bot")
+SESSION = parse_principal(f"arn:aws:sts::{ACCOUNT}:assumed-role/build-bot-role/ci-42")
+OBJECT = "arn:aws:s3:::prod-artifacts/release.tar.gz"
+KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/abcd-1234"
+FULL = NamedPolicy(
+    "FullAWSAccess", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
+ALL = NamedPolicy("Admin", FULL.document)
+
+
+def doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def request(principal: Any = USER, action: str = "s3:GetObject", **kwargs: Any) -> DeniedRequest:
+    return DeniedRequest(
+        principal=principal, action=action, resource_arn=kwargs.pop("resource", OBJECT), account_id=ACCOUNT, **kwargs
+    )
+
+
+def snapshot(denied: DeniedRequest, policies: PolicySet, **kwargs: Any) -> Snapshot:
+    return Snapshot(
+        request=denied,
+        principal=denied.principal,
+        principal_account=ACCOUNT,
+        resource_account=kwargs.pop("resource_account", ACCOUNT),
+        policies=policies,
+        accounts_read=(ACCOUNT,),
+        **kwargs,
+    )
+
+
+def in_org(**kwargs: Any) -> PolicySet:
+    return PolicySet(
+        scp_levels=((FULL,), (FULL,), (FULL,)), scp_level_names=("Root", "ou-ab12-workloads", ACCOUNT), **kwargs
+    )
+
+
+def test_a_complete_read_is_evaluated_with_the_scp_path_in_the_checklist() -> None:
+    denied = request(
+        reported=Reported(
+            Layer.IDENTITY,
+            DenialKind.IMPLICIT,
+            phrase="because no identity-based policy allows the s3:GetObject action",
+        )
+    )
+    found = diagnose(
+        snapshot(
+            denied,
+            in_org(
+                identity=(NamedPolicy("Deploy", doc({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"})),)
+            ),
+            in_organization=True,
+        )
+    )
+
+    assert (found.decision, found.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    verdicts = {v.layer: v for v in found.layers}
+    assert verdicts[Layer.SCP].summary == f"FullAWSAccess at Root › ou-ab12-workloads › {ACCOUNT}"
+    assert verdicts[Layer.SCP].policies == ("FullAWSAccess",)
+    # In an organization whose RCP type is off, RCPs are not "not in an organization".
+    assert verdicts[Layer.RCP].summary == "no RCP applies: the RCP policy type is not enabled in the organization"
+    assert "policies read: Deploy" in found.explanation
+    assert "That agrees with what AWS reported" in found.explanation
+    assert found.fixes[0].resolves is True
+    assert f"--target-id {ACCOUNT} --filter RESOURCE_CONTROL_POLICY" in " ".join(found.commands)
+
+
+def test_the_rcp_command_names_the_account_that_owns_the_bucket() -> None:
+    found = diagnose(snapshot(request(), PolicySet(), resource_account="444455556666"))
+    assert (
+        "aws organizations list-policies-for-target --target-id 444455556666 --filter RESOURCE_CONTROL_POLICY"
+        in found.commands
+    )
+
+
+def test_an_unreadable_layer_caps_the_confidence_unless_the_simulator_agrees() -> None:
+    base = snapshot(
+        request(),
+        PolicySet(),
+        unreadable=(Unreadable(Layer.SCP, "no organizations read role configured (IAMWHY_ORG_ROLE_ARN)"),),
+    )
+    agreeing = replace(base, simulation=Simulation(USER.arn, {"EvalDecision": "implicitDeny"}))
+
+    alone, simulated = diagnose(base), diagnose(agreeing)
+
+    assert (alone.decision, alone.confidence) == (Decision.IMPLICIT_DENY, Confidence.UNKNOWN)
+    assert (simulated.decision, simulated.confidence) == (Decision.IMPLICIT_DENY, Confidence.SIMULATED)
+    assert "IAM's policy simulator, which reads them, also denies the request" in simulated.explanation
+    scp = next(v for v in simulated.layers if v.layer is Layer.SCP)
+    assert (scp.status, scp.summary) == (
+        LayerStatus.UNREADABLE,
+        "no organizations read role configured (IAMWHY_ORG_ROLE_ARN)",
+    )
+    assert [u.layer for u in simulated.unreadable] == [Layer.SCP]
+
+
+def test_the_simulator_answers_where_the_read_layers_cannot() -> None:
+    unreadable = (Unreadable(Layer.IDENTITY, "the read-only role lacks iam:ListAttachedUserPolicies"),)
+    sim = Simulation(
+        USER.arn,
+        {
+            "EvalDecision": "explicitDeny",
+            "MatchedStatements": [{"SourcePolicyId": "Guardrail", "SourcePolicyType": "IAM Policy"}],
+        },
+    )
+
+    found = diagnose(snapshot(request(), PolicySet(), unreadable=unreadable, simulation=sim))
+
+    assert (found.decision, found.confidence) == (Decision.EXPLICIT_DENY, Confidence.SIMULATED)
+    assert [(b.layer, b.policy) for b in found.blocked_by] == [(Layer.IDENTITY, "Guardrail")]
+
+
+def test_a_disagreeing_simulator_is_shown_as_such() -> None:
+    sim = Simulation(USER.arn, {"EvalDecision": "allowed"})
+    found = diagnose(snapshot(request(), PolicySet(), simulation=sim))
+    assert found.confidence is Confidence.EVALUATED
+    assert any(n.startswith("Disagreement: IAM's policy simulator answers allowed") for n in found.notes)
+
+
+def test_everything_allowed_is_never_allowed_but_unknown() -> None:
+    denied = request(
+        SESSION,
+        reported=Reported(
+            Layer.SESSION, DenialKind.IMPLICIT, phrase="because no session policy allows the s3:GetObject action"
+        ),
+    )
+
+    found = diagnose(snapshot(denied, PolicySet(identity=(ALL,))))
+
+    assert (found.decision, found.confidence) == (Decision.UNKNOWN, Confidence.UNKNOWN)
+    assert [(b.layer, b.kind) for b in found.blocked_by] == [(Layer.SESSION, DenialKind.IMPLICIT)]
+    assert found.explanation.startswith("Every policy iamwhy could read allows this request, yet AWS denied it")
+    assert SESSION_UNKNOWN in found.explanation
+    assert next(v for v in found.layers if v.layer is Layer.SESSION).status is LayerStatus.UNKNOWN
+
+
+def test_the_kms_chain_explains_a_denial_s3_itself_allows() -> None:
+    key = ResourceSide(
+        layer=Layer.RESOURCE,
+        service="kms",
+        arn=KEY,
+        label="key policy of key abcd-1234",
+        account=ACCOUNT,
+        policy=NamedPolicy(
+            "key policy of abcd-1234",
+            doc(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/key-admin"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ),
+            KEY,
+        ),
+    )
+    chain = KmsChain("kms:Decrypt", key, {"kms:ViaService": "s3.us-east-1.amazonaws.com"})
+    identity = NamedPolicy("Read", doc({"Effect": "Allow", "Action": ["s3:GetObject", "kms:Decrypt"], "Resource": "*"}))
+
+    found = diagnose(snapshot(request(SESSION), PolicySet(identity=(identity,)), kms=chain))
+
+    assert (found.decision, found.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    (blocker,) = found.blocked_by
+    assert blocker.layer is Layer.RESOURCE
+    assert "does not delegate to IAM" in found.explanation
+    assert "so role build-bot-role's own kms:Decrypt grant has no effect" in found.explanation
+    assert found.fixes[0].attach_to == KEY
+    assert found.fixes[0].resolves is True
+    assert [v.summary.split(":")[0] for v in found.layers if v.summary.startswith("KMS key")] == ["KMS key abcd-1234"]
+
+
+def test_an_authorization_record_is_verified_and_wins_over_the_local_answer() -> None:
+    details = {
+        "requestContext": {"aws:PrincipalArn": USER.arn},
+        "evaluations": [
+            {
+                "action": "s3:GetObject",
+                "resource": OBJECT,
+                "evaluatedEffect": "IMPLICIT_DENY",
+                "checks": [{"checkType": "PERMISSIONS_BOUNDARY", "evaluatedEffect": "IMPLICIT_DENY"}],
+            }
+        ],
+        "policies": [],
+    }
+    found = diagnose(snapshot(request(), PolicySet(identity=(ALL,)), record=AuthorizationRecord("a1b2c3", details)))
+
+    assert (found.decision, found.confidence) == (Decision.IMPLICIT_DENY, Confidence.VERIFIED)
+    assert [b.layer for b in found.blocked_by] == [Layer.BOUNDARY]
+    assert found.explanation.startswith("From IAM Access Troubleshooter's record of the denial:")
+    assert (
+        next(v for v in found.layers if v.layer is Layer.BOUNDARY).summary == "AWS's record: no Allow (implicit deny)"
+    )
+
+
+def test_nothing_readable_falls_back_to_the_message_with_a_warning() -> None:
+    denied = request(reported=Reported(Layer.IDENTITY, DenialKind.IMPLICIT))
+    found = diagnose(replace(snapshot(denied, PolicySet()), fallback="could not assume the read-only role X"))
+    assert found.confidence is Confidence.REPORTED
+    assert found.warnings[-1] == "Answered from the message alone: could not assume the read-only role X."
+    assert found.unreadable == ()
+
+
+def test_an_unknown_caller_cannot_be_evaluated() -> None:
+    unknown = parse_principal("not-an-arn")
+    assert unknown.type is PrincipalType.UNKNOWN
+    found = diagnose(snapshot(request(unknown), PolicySet()))
+    assert found.confidence is Confidence.UNKNOWN
+    assert any("the caller is not known" in w for w in found.warnings)
+
+
+def test_a_policy_aws_returned_that_cannot_be_evaluated_is_a_warning_not_a_crash() -> None:
+    broken = NamedPolicy("Broken", {"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": "*"}]})
+    found = diagnose(
+        snapshot(request(reported=Reported(Layer.IDENTITY, DenialKind.IMPLICIT)), PolicySet(identity=(broken,)))
+    )
+    assert found.confidence is Confidence.REPORTED
+    assert any("could not be evaluated" in w and "Broken" in w for w in found.warnings)
+
+
+def test_when_not_one_read_succeeded_the_answer_is_the_messages() -> None:
+    why = "the read-only role lacks iam:GetUser"
+    denied = request(reported=Reported(Layer.IDENTITY, DenialKind.IMPLICIT))
+    found = diagnose(
+        replace(snapshot(denied, PolicySet()), accounts_read=(), unreadable=(Unreadable(Layer.IDENTITY, why),))
+    )
+    assert found.confidence is Confidence.REPORTED
+    assert found.warnings[-1] == f"Answered from the message alone: none of iamwhy's reads succeeded ({why})."
+    assert [u.why for u in found.unreadable] == [why]
