@@ -245,8 +245,40 @@ def _button(label: str, action: ids.Action, value: str, *, style: str | None = N
     )
 
 
+# Policy elements in the order IAM's documentation writes them; anything else keeps its place after them.
+_ELEMENT_ORDER = {
+    name: position
+    for position, name in enumerate(
+        (
+            "Version",
+            "Id",
+            "Statement",
+            "Sid",
+            "Effect",
+            "Principal",
+            "NotPrincipal",
+            "Action",
+            "NotAction",
+            "Resource",
+            "NotResource",
+            "Condition",
+        )
+    )
+}
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    """A policy or statement as indented JSON, elements in IAM's order, however the document was stored."""
+    return json.dumps(_ordered(value), indent=2, ensure_ascii=False, default=str)
+
+
+def _ordered(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        keys = sorted(value, key=lambda k: _ELEMENT_ORDER.get(k, len(_ELEMENT_ORDER)))
+        return {k: _ordered(value[k]) if k == "Statement" else value[k] for k in keys}
+    if isinstance(value, list | tuple):
+        return [_ordered(v) for v in value]
+    return value
 
 
 # ------------------------------------------------------------------------------------------------------ answers
