@@ -228,8 +228,8 @@ def code_chunks(text: str, size: int) -> list[str]:
     return [f"```\n{chunk}\n```" for chunk in chunks]
 
 
-def _section(text: str, *, block_id: str | None = None) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_TEXT) or " "), block_id=block_id)
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_TEXT) or " "))
 
 
 def _context(*texts: str) -> ContextBlock:
