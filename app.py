@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_explain(subparsers)
     _add_simulate(subparsers)
+    _add_demo(subparsers)
     _add_serve(subparsers)
     return parser
 
@@ -160,6 +161,44 @@ def _simulate(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2))
     else:
         print("\n\n".join(format_result(result, case.request, case=case.id or case.name) for case, result in results))
+    return EXIT_OK
+
+
+def _add_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = subparsers.add_parser(
+        "demo",
+        help="diagnose the classic AccessDenied causes live in an embedded AWS sandbox (no AWS account needed)",
+        description=(
+            "Start an AWS sandbox in this process (moto, on loopback), seed it with the classic AccessDenied "
+            "causes and show the full live diagnosis of each pasted error. Needs the [demo] extra."
+        ),
+    )
+    demo.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from diagnostics.aws import AwsAdapter
+    from diagnostics.investigate import LiveInvestigator
+    from diagnostics.sandbox import Sandbox, SandboxError, SandboxUnavailable
+    from diagnostics.sandbox.demo import run_demo
+
+    def write(text: str) -> None:
+        print(text, end="", flush=True)
+
+    try:
+        with Sandbox() as box, box.activate():
+            adapter = AwsAdapter(box.aws_config)
+            try:
+                asyncio.run(run_demo(box, LiveInvestigator(adapter), write=write, color=sys.stdout.isatty()))
+            finally:
+                adapter.close()
+    except SandboxUnavailable as exc:
+        raise UsageError(str(exc)) from exc
+    except SandboxError as exc:
+        print(f"iamwhy: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
     return EXIT_OK
 
 
