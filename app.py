@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
+import re
+import signal
 import sys
 import uuid
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from diagnostics.reader import AwsConfig, ConfigError
 
 if TYPE_CHECKING:
-    from diagnostics.investigate import Investigation
+    from aiohttp import web
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from diagnostics.aws import AwsAdapter
+    from diagnostics.investigate import Investigation, Investigator
+    from diagnostics.state import State
+    from handlers.health import Health
 
 logger = logging.getLogger("iamwhy")
 
@@ -27,10 +41,15 @@ class UsageError(Exception):
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        entry: dict[str, Any] = {"level": record.levelname.lower(), "logger": record.name}
+        entry["message"] = record.getMessage()
+        # Structured fields passed as logger.info("...", extra={"fields": {...}}).
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, Mapping):
+            entry.update({k: v for k, v in fields.items() if k not in entry})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+        return json.dumps(entry, default=str)
 
 
 def _configure_logging(level: str = "WARNING") -> None:
@@ -39,6 +58,9 @@ def _configure_logging(level: str = "WARNING") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # At DEBUG the Slack libraries log whole request bodies, pasted text and tokens included.
+    for name in ("slack_sdk", "slack_bolt"):
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))
 
 
 Command = Callable[[argparse.Namespace], int]
@@ -46,11 +68,16 @@ Command = Callable[[argparse.Namespace], int]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="iamwhy", description="Explain AWS AccessDenied errors.")
-    parser.add_argument("--log-level", default="WARNING", help="log level for JSON logs on stderr")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        help="log level for JSON logs on stderr (default WARNING; serve: $LOG_LEVEL or INFO)",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_explain(subparsers)
     _add_simulate(subparsers)
     _add_demo(subparsers)
+    _add_serve(subparsers)
     return parser
 
 
@@ -175,10 +202,323 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------------------------------- Slack app
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_PORT = 3000
+# The app's own request limit: a whole pasted log fits (the text limit is diagnostics.inputs.MAX_INPUT_BYTES;
+# JSON escaping and the envelope need room on top).
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
+_LIST_SEPARATOR = re.compile(r"[\s,]+")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Slack's answers meaning "this token will never work", as opposed to a passing failure worth retrying.
+_REFUSED_TOKEN = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "account_inactive", "not_allowed_token_type"}
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `iamwhy serve` is configured with (DESIGN.md §4), validated once."""
+
+    bot_token: str
+    aws: AwsConfig = field(default_factory=AwsConfig)
+    signing_secret: str | None = None
+    app_token: str | None = None
+    socket_mode: bool = False
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    alert_channels: frozenset[str] = frozenset()
+    # None: every channel the bot is a member of.
+    watch_channels: frozenset[str] | None = None
+    port: int = DEFAULT_PORT
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        # Without a signing secret every HTTP request would be refused; without an app token nothing connects.
+        if self.socket_mode and not self.app_token:
+            raise ConfigError("SLACK_APP_TOKEN", "is needed in Socket Mode")
+        if not self.socket_mode and not self.signing_secret:
+            raise ConfigError("SLACK_SIGNING_SECRET", "is needed to check that HTTP requests come from Slack")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, socket_mode: bool = False) -> Settings:
+        """Read and check the environment; a ConfigError names the first bad or missing variable."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        bot_token = _token(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", "xoxb-", "the bot token (OAuth & Permissions)")
+        signing_secret = get("SLACK_SIGNING_SECRET")
+        app_token = get("SLACK_APP_TOKEN")
+        if socket_mode:
+            app_token = _token(app_token, "SLACK_APP_TOKEN", "xapp-", "an app-level token with connections:write")
+        elif signing_secret is None:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET", "is not set (Basic Information > App Credentials; Socket Mode does not need it)"
+            )
+        elif not re.fullmatch(r"[0-9A-Za-z]{16,128}", signing_secret):
+            raise ConfigError("SLACK_SIGNING_SECRET", "is not a Slack signing secret (letters and digits only)")
+        state_url = get("IAMWHY_STATE_URL")
+        if state_url is not None and state_url != "memory:":
+            raise ConfigError(
+                "IAMWHY_STATE_URL",
+                "only the in-process state ('memory:' or unset) is available in this version; run one replica",
+            )
+        return cls(
+            bot_token=bot_token,
+            aws=AwsConfig.from_mapping(env),
+            signing_secret=signing_secret,
+            app_token=app_token,
+            socket_mode=socket_mode,
+            slack_api_url=_api_url(get("IAMWHY_SLACK_API_URL")),
+            alert_channels=_channels(get("IAMWHY_ALERT_CHANNELS"), "IAMWHY_ALERT_CHANNELS") or frozenset(),
+            watch_channels=_watch(get("IAMWHY_WATCH_CHANNELS")),
+            port=_port(get("PORT")),
+            log_level=_log_level(get("LOG_LEVEL")),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The settings without secrets, for the startup log line."""
+        return {
+            "mode": "socket" if self.socket_mode else "http",
+            "port": self.port,
+            "slack_api_url": self.slack_api_url,
+            "alert_channels": sorted(self.alert_channels),
+            "watch_channels": "all" if self.watch_channels is None else sorted(self.watch_channels),
+            "aws": dict(self.aws.describe()),
+        }
+
+
+def _token(value: str | None, variable: str, prefix: str, what: str) -> str:
+    if value is None:
+        raise ConfigError(variable, f"is not set ({what}, {prefix}…)")
+    if not value.startswith(prefix) or any(c.isspace() for c in value):
+        raise ConfigError(variable, f"does not look like {what}: it should start with {prefix}")
+    return value
+
+
+def _api_url(value: str | None) -> str:
+    if value is None:
+        return DEFAULT_SLACK_API_URL
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError("IAMWHY_SLACK_API_URL", f"{value!r} is not an http(s) URL")
+    return value if value.endswith("/") else value + "/"
+
+
+def _channels(value: str | None, variable: str) -> frozenset[str] | None:
+    if value is None:
+        return None
+    channels = frozenset(c for c in _LIST_SEPARATOR.split(value) if c)
+    bad = sorted(c for c in channels if not _CHANNEL_ID.match(c))
+    if bad:
+        raise ConfigError(variable, f"{bad[0]!r} is not a Slack channel id (like C0123ABCD; names do not work)")
+    return channels
+
+
+def _watch(value: str | None) -> frozenset[str] | None:
+    if value is None or value.lower() == "all":
+        return None
+    if value.lower() == "none":
+        return frozenset()
+    return _channels(value, "IAMWHY_WATCH_CHANNELS")
+
+
+def _port(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_PORT
+    if not value.isdigit() or int(value) > 65535:
+        raise ConfigError("PORT", f"{value!r} is not a TCP port number (0-65535; 0 picks a free port)")
+    return int(value)
+
+
+def _log_level(value: str | None) -> str:
+    if value is None:
+        return "INFO"
+    if value.upper() not in _LOG_LEVELS:
+        raise ConfigError("LOG_LEVEL", f"{value!r} is not one of {', '.join(_LOG_LEVELS)}")
+    return value.upper()
+
+
+def create_app(
+    settings: Settings,
+    *,
+    investigator: Investigator,
+    client: AsyncWebClient | None = None,
+    state: State | None = None,
+    reads_aws: bool | None = None,
+) -> AsyncApp:
+    """The Bolt app with every Slack surface and the error boundary registered. Nothing is started.
+
+    `reads_aws` says whether the investigator reads AWS (for `/iamwhy help`); by default, unless it is the
+    offline one.
+    """
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from diagnostics.investigate import OfflineInvestigator
+    from diagnostics.state import State
+    from handlers import actions, commands, dedupe, errors, mentions, messages, shortcuts, views
+    from handlers.blocks import HelpFacts
+    from handlers.deps import Channels, Deps
+
+    if client is None:
+        client = AsyncWebClient(token=settings.bot_token, base_url=settings.slack_api_url)
+    app = AsyncApp(
+        client=client,
+        signing_secret=settings.signing_secret or "",
+        request_verification_enabled=not settings.socket_mode,
+        name="iamwhy",
+    )
+    deps = Deps(
+        investigator=investigator,
+        state=state if state is not None else State.in_memory(),
+        channels=Channels(alert=settings.alert_channels, watch=settings.watch_channels),
+        help=HelpFacts(
+            accounts=tuple(sorted(settings.aws.allowed_accounts)),
+            scps_readable=settings.aws.org_role_arn is not None,
+            live=reads_aws if reads_aws is not None else not isinstance(investigator, OfflineInvestigator),
+            alert_channels=tuple(sorted(settings.alert_channels)),
+            watch_channels=None if settings.watch_channels is None else tuple(sorted(settings.watch_channels)),
+        ),
+    )
+    for surface in (dedupe, messages, mentions, commands, shortcuts, actions, views, errors):
+        surface.register(app, deps)
+    return app
+
+
+def create_web_app(bolt_app: AsyncApp | None, health: Health, *, signing_secret: str | None = None) -> web.Application:
+    """The HTTP server: `POST /slack/events` (unless Socket Mode delivers events) and `GET /healthz`."""
+    from aiohttp import web
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_sdk.signature import SignatureVerifier
+
+    web_app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    web_app.router.add_get("/healthz", health.handle)
+    if bolt_app is not None:
+        verifier = SignatureVerifier(signing_secret or "")
+
+        async def slack_events(request: web.Request) -> web.Response:
+            try:
+                bolt_request = await to_bolt_request(request)
+            except ValueError:
+                # Bolt parses the body before checking its signature: a body that is not JSON or a form
+                # would otherwise end in a 500. Whoever sent it learns no more than from a bad signature.
+                body = await request.text()
+                signed = verifier.is_valid_request(body, dict(request.headers))
+                return web.json_response({"error": "invalid request"}, status=400 if signed else 401)
+            return await to_aiohttp_response(await bolt_app.async_dispatch(bolt_request))
+
+        web_app.router.add_post("/slack/events", slack_events)
+    return web_app
+
+
+def build_investigator(adapter: AwsAdapter) -> tuple[Investigator, str]:
+    """The investigator `iamwhy serve` runs over the AWS adapter, and its name for the logs and /healthz."""
+    from diagnostics.investigate import LiveInvestigator
+
+    return LiveInvestigator(adapter), "live"
+
+
+async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
+    """Run the Slack app until `stop` is set: HTTP events and /healthz on the port, or Socket Mode and /healthz."""
+    from aiohttp import web
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from diagnostics.aws import AwsAdapter
+    from handlers.health import Health, slack_probe
+
+    adapter = AwsAdapter(settings.aws)
+    investigator, investigation = build_investigator(adapter)
+    client = AsyncWebClient(token=settings.bot_token, base_url=settings.slack_api_url)
+    app = create_app(settings, investigator=investigator, client=client)
+
+    async def aws_probe() -> str | None:
+        identity = await adapter.call("sts", "GetCallerIdentity")
+        return str(identity.get("Account") or "") or None
+
+    mode = "socket" if settings.socket_mode else "http"
+    health = Health(
+        {"slack": slack_probe(client), "aws": aws_probe}, facts={"mode": mode, "investigation": investigation}
+    )
+    web_app = create_web_app(None if settings.socket_mode else app, health, signing_secret=settings.signing_secret)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    socket_handler = None
+    try:
+        try:
+            await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+        except OSError as exc:
+            raise ConfigError("PORT", f"cannot listen on port {settings.port}: {exc.strerror or exc}") from None
+        if settings.socket_mode and settings.app_token:
+            # The Socket Mode client retries a refused token forever; ask once first, so a wrong one stops here.
+            try:
+                await client.apps_connections_open(app_token=settings.app_token)
+            except SlackApiError as exc:
+                if exc.response.get("error") in _REFUSED_TOKEN:
+                    raise ConfigError("SLACK_APP_TOKEN", f"Slack refused it ({exc.response.get('error')})") from None
+            socket_handler = AsyncSocketModeHandler(app, app_token=settings.app_token)
+            await socket_handler.connect_async()  # type: ignore[no-untyped-call]
+        port = runner.addresses[0][1] if runner.addresses else settings.port
+        logger.info(
+            "serving",
+            extra={"fields": {**settings.describe(), "port": port, "investigation": investigation}},
+        )
+        # Keep serving if a credential is refused: /healthz reports it, and a passing outage must not crash-loop.
+        report = await health.report()
+        if not report["ok"]:
+            logger.warning("a credential check failed", extra={"fields": {"checks": report["checks"]}})
+        await stop.wait()
+    finally:
+        if socket_handler is not None:
+            await socket_handler.close_async()  # type: ignore[no-untyped-call]
+        await runner.cleanup()
+        await asyncio.to_thread(adapter.close)
+        logger.info("stopped")
+
+
+def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the Slack app (HTTP events and /healthz on $PORT, or Socket Mode)",
+        description="Run the Slack app. Configuration comes from the environment (see the README).",
+    )
+    serve.add_argument(
+        "--socket-mode", action="store_true", help="receive events over Socket Mode (SLACK_APP_TOKEN) instead of HTTP"
+    )
+    serve.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env(socket_mode=args.socket_mode)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    _configure_logging(args.log_level or settings.log_level)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await serve_forever(settings, stop)
+
+    try:
+        asyncio.run(run())
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.log_level)
+    _configure_logging(args.log_level or "WARNING")
     command: Command = args.func
     try:
         return command(args)

@@ -1,16 +1,26 @@
-"""Shared fixtures: an AWS sandbox on loopback (moto, a fake iam-toolbox) and an environment sealed off from AWS."""
+"""Shared fixtures: AWS on loopback (moto, a fake iam-toolbox), a sealed AWS environment, Slack app and fake Slack."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
+from app import Settings, create_app, create_web_app
 from diagnostics.aws import AwsAdapter
+from diagnostics.investigate import Investigator, OfflineInvestigator
 from diagnostics.reader import AwsConfig
+from diagnostics.state import State
+from handlers.health import Health, slack_probe
+from tests.harness.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sender
 from tests.harness.sdk import botocore_session
 from tests.harness.servers import MotoServer, RecordingServer
 from tests.harness.toolbox import FakeToolbox
@@ -116,3 +126,98 @@ def make_adapter(aws_env: BotCredentials) -> Iterator[Callable[..., AwsAdapter]]
     yield make
     for adapter in made:
         adapter.close()
+
+
+# ------------------------------------------------------------------------------------------------- Slack
+
+ALERT_CHANNEL = "CALERT01"
+WATCHED_CHANNEL = "CWATCH01"
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    fake = await FakeSlack().start()
+    yield fake
+    await fake.stop()
+
+
+def slack_env(fake: FakeSlack, **overrides: str) -> dict[str, str]:
+    """The environment of an HTTP-mode bot talking to the fake Slack (alert channel CALERT01, watching all)."""
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "IAMWHY_SLACK_API_URL": fake.api_url,
+        "IAMWHY_ALERT_CHANNELS": ALERT_CHANNEL,
+    }
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class ServedSlackApp:
+    """The real Bolt app behind the real HTTP server on loopback, talking to the fake Slack."""
+
+    url: str
+    send: Sender
+    fake: FakeSlack
+    state: State
+    app: AsyncApp
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until every listener Bolt started in the background has finished (events are acked first)."""
+        async with asyncio.timeout(timeout):
+            while busy := [t for t in asyncio.all_tasks() if _is_listener(t) and not t.done()]:
+                await asyncio.wait(busy)
+
+
+def _is_listener(task: asyncio.Task[Any]) -> bool:
+    # Bolt runs each listener as a task of this inner coroutine once the request has been acknowledged.
+    return "run_ack_function_asynchronously" in getattr(task.get_coro(), "__qualname__", "")
+
+
+ServeSlackApp = Callable[..., Awaitable[ServedSlackApp]]
+
+
+@pytest.fixture
+async def serve_slack_app(fake_slack: FakeSlack) -> AsyncIterator[ServeSlackApp]:
+    """Start the app with a given investigator, environment or state (offline investigator by default)."""
+    runners: list[web.AppRunner] = []
+    session = aiohttp.ClientSession()
+
+    async def serve(
+        *,
+        investigator: Investigator | None = None,
+        env: Mapping[str, str] | None = None,
+        state: State | None = None,
+        health: Health | None = None,
+        reads_aws: bool | None = None,
+    ) -> ServedSlackApp:
+        settings = Settings.from_env(slack_env(fake_slack, **(env or {})))
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url)
+        state = state if state is not None else State.in_memory()
+        app = create_app(
+            settings,
+            investigator=investigator or OfflineInvestigator(),
+            client=client,
+            state=state,
+            reads_aws=reads_aws,
+        )
+        web_app = create_web_app(
+            app, health or Health({"slack": slack_probe(client)}), signing_secret=settings.signing_secret
+        )
+        runner = web.AppRunner(web_app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runners.append(runner)
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+        return ServedSlackApp(url, Sender(url, session), fake_slack, state, app)
+
+    yield serve
+    for runner in runners:
+        await runner.cleanup()
+    await session.close()
+
+
+@pytest.fixture
+async def slack(serve_slack_app: ServeSlackApp) -> ServedSlackApp:
+    return await serve_slack_app()

@@ -1,0 +1,26 @@
+# iamwhy: the Slack app (`iamwhy serve`). Configuration comes from the environment; see the README.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PORT=3000
+
+WORKDIR /app
+COPY pyproject.toml README.md app.py ./
+COPY diagnostics ./diagnostics
+COPY handlers ./handlers
+# The package alone: no test or development extras.
+RUN pip install . \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin iamwhy
+
+USER 10001
+EXPOSE 3000
+
+# The slim image has no curl: python's urllib asks /healthz, which answers 503 when Slack or AWS refuse the
+# bot's credentials (urlopen raises, so the check fails).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '3000') + '/healthz', timeout=4)"]
+
+ENTRYPOINT ["iamwhy", "serve"]

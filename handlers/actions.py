@@ -1,0 +1,167 @@
+"""The buttons under an answer: Show full fix, Show evidence, Re-run, Share in channel, and 👍/👎."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from diagnostics.investigate import Investigation
+from diagnostics.model import Diagnosis
+from diagnostics.state import Feedback, StoredInvestigation, Vote
+from handlers import ids
+from handlers.blocks import (
+    Message,
+    answer_value,
+    evidence_modal,
+    full_fix_modal,
+    render_answer,
+    render_notice,
+    render_placeholder,
+    render_shared,
+)
+from handlers.deps import Deps
+from handlers.errors import PROGRESS, AnswerExpired, Progress
+from handlers.replies import Trigger, correlation_id, fingerprint, log_answer
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The stored answer a button belongs to."""
+
+    ref: str
+    index: int
+    stored: StoredInvestigation
+
+    @property
+    def diagnosis(self) -> Diagnosis:
+        return self.stored.diagnoses[self.index]
+
+
+@dataclass(frozen=True)
+class Where:
+    """The message the button was clicked in."""
+
+    ephemeral: bool
+    channel: str | None
+    ts: str | None
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Where:
+        container = body.get("container") or {}
+        return cls(bool(container.get("is_ephemeral")), container.get("channel_id"), container.get("message_ts"))
+
+
+async def load_answer(deps: Deps, value: str) -> Answer:
+    ref, _, index = value.rpartition(":")
+    stored = await deps.state.investigations.load(ref) if ref and index.isdigit() else None
+    if stored is None or int(index) >= len(stored.diagnoses):
+        raise AnswerExpired()
+    return Answer(ref, int(index), stored)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    async def handle_show_fix_action(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        answer = await load_answer(deps, action["value"])
+        await client.views_open(trigger_id=body["trigger_id"], view=full_fix_modal(answer.diagnosis))
+
+    async def handle_show_evidence_action(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        answer = await load_answer(deps, action["value"])
+        await client.views_open(trigger_id=body["trigger_id"], view=evidence_modal(answer.diagnosis))
+
+    async def handle_rerun_action(
+        ack: AsyncAck,
+        action: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        answer = await load_answer(deps, action["value"])
+        where = Where.of(body)
+        await _show(render_placeholder([answer.diagnosis.request], verb="Re-running"), where, client, respond)
+        if not where.ephemeral and where.channel and where.ts:
+            context[PROGRESS] = Progress(where.channel, where.ts)
+        investigation = await deps.investigator.investigate(answer.stored.text, correlation_id=correlation_id())
+        await deps.state.investigations.replace(
+            answer.ref, StoredInvestigation(answer.stored.text, investigation.diagnoses)
+        )
+        await _show(_rerun_result(answer, investigation, shareable=where.ephemeral), where, client, respond)
+        log_answer(Trigger.RERUN, where.channel, answer.ref, investigation)
+
+    async def handle_share_action(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        answer = await load_answer(deps, action["value"])
+        shared = render_shared(render_answer(answer.diagnosis, ref=action["value"]), body["user"]["id"])
+        await respond(text=shared.text, blocks=shared.blocks, response_type="in_channel", replace_original=False)
+        await respond(delete_original=True)
+
+    async def handle_feedback_action(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        answer = await load_answer(deps, action["value"])
+        vote = Vote.UP if action["action_id"] == ids.Action.FEEDBACK_UP else Vote.DOWN
+        diagnosis = answer.diagnosis
+        await deps.state.feedback.record(
+            Feedback(
+                ref=answer.ref,
+                index=answer.index,
+                user=body["user"]["id"],
+                vote=vote,
+                decision=str(diagnosis.decision),
+                confidence=str(diagnosis.confidence),
+                layers=tuple(str(b.layer) for b in diagnosis.blocked_by),
+                at=time.time(),
+            )
+        )
+        thanks = render_notice(_THANKS[vote].format(ref=action["value"]))
+        await respond(text=thanks.text, blocks=thanks.blocks, response_type="ephemeral", replace_original=False)
+
+    app.action(ids.Action.SHOW_FIX)(handle_show_fix_action)
+    app.action(ids.Action.SHOW_EVIDENCE)(handle_show_evidence_action)
+    app.action(ids.Action.RERUN)(handle_rerun_action)
+    app.action(ids.Action.SHARE)(handle_share_action)
+    app.action(ids.Action.FEEDBACK_UP)(handle_feedback_action)
+    app.action(ids.Action.FEEDBACK_DOWN)(handle_feedback_action)
+
+
+_THANKS = {
+    Vote.UP: "Thanks: noted 👍 for this answer.",
+    Vote.DOWN: (
+        "Thanks: noted 👎 for this answer. If you can say what was wrong, tell whoever runs iamwhy and quote `{ref}`."
+    ),
+}
+
+
+def _rerun_result(answer: Answer, investigation: Investigation, *, shareable: bool) -> Message:
+    """The re-investigated answer for the same denial (found again by its fingerprint, else by position)."""
+    key = fingerprint(answer.diagnosis.request)
+    matches = [i for i, d in enumerate(investigation.diagnoses) if fingerprint(d.request) == key]
+    index = matches[0] if matches else answer.index
+    if index >= len(investigation.diagnoses):
+        return render_notice("⚠️ Re-run found no access denial in the text any more.")
+    return render_answer(investigation.diagnoses[index], ref=answer_value(answer.ref, index), shareable=shareable)
+
+
+async def _show(message: Message, where: Where, client: AsyncWebClient, respond: AsyncRespond) -> None:
+    """Replace the message the button was in."""
+    if where.ephemeral or not (where.channel and where.ts):
+        await respond(text=message.text, blocks=message.blocks, replace_original=True)
+    else:
+        await client.chat_update(channel=where.channel, ts=where.ts, text=message.text, blocks=message.blocks)

@@ -1,0 +1,33 @@
+"""What every Slack surface is given at registration: the investigator, the state, and where to listen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from diagnostics.investigate import Investigator
+from diagnostics.state import State
+from handlers.blocks import HelpFacts
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Which channels' posts get automatic answers."""
+
+    # Posts here are answered whoever wrote them, other bots and integrations included.
+    alert: frozenset[str] = frozenset()
+    # Human posts are answered here; None means every channel the bot is a member of.
+    watch: frozenset[str] | None = None
+
+    def is_alert(self, channel: str) -> bool:
+        return channel in self.alert
+
+    def is_watched(self, channel: str) -> bool:
+        return self.watch is None or channel in self.watch or channel in self.alert
+
+
+@dataclass(frozen=True)
+class Deps:
+    investigator: Investigator
+    state: State
+    channels: Channels
+    help: HelpFacts

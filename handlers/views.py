@@ -1,0 +1,88 @@
+"""Modal submissions: the `/iamwhy` input box and the message shortcut's choice of audience."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers import ids
+from handlers.blocks import render_notice
+from handlers.deps import Deps
+from handlers.errors import AnswerExpired
+from handlers.replies import (
+    NOT_THERE,
+    RESPONSE_URL_USES,
+    Thread,
+    Trigger,
+    answer_in_thread,
+    answer_privately,
+    prepare,
+    via_ephemeral,
+    via_response_url,
+)
+from handlers.shortcuts import ShortcutOrigin
+
+NOT_A_MEMBER = (
+    "I am not a member of that channel, so I cannot answer in its thread: only you see this answer. "
+    "Invite me (`/invite @iamwhy`) to answer in threads there."
+)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    async def handle_input_view(
+        ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        text = str(_input(view, ids.Block.ERROR_TEXT, ids.Action.ERROR_TEXT).get("value") or "")
+        if not text.strip():
+            await ack(response_action="errors", errors={ids.Block.ERROR_TEXT: "Paste the AWS error here."})
+            return
+        await ack()
+        channel = view.get("private_metadata") or None
+        send = via_ephemeral(client, channel, body["user"]["id"])
+        await answer_privately(deps, send, await prepare(text), trigger=Trigger.MODAL, channel=channel, uses=10)
+
+    async def handle_shortcut_view(
+        ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        origin = ShortcutOrigin.load(str(view.get("private_metadata") or ""))
+        stored = await deps.state.investigations.load(origin.ref)
+        if stored is None:
+            raise AnswerExpired()
+        prepared = await prepare(stored.text)
+        respond = AsyncRespond(response_url=origin.response_url)
+        send = via_response_url(respond)
+        uses = RESPONSE_URL_USES
+        if _choice(view) == ids.ReplyChoice.THREAD:
+            thread = Thread(origin.channel, origin.ts, origin.thread_ts, origin.user)
+            try:
+                await answer_in_thread(
+                    deps, client, context, thread, prepared, trigger=Trigger.SHORTCUT, react=False, claim=False
+                )
+                return
+            except SlackApiError as exc:
+                if exc.response.get("error") not in NOT_THERE:
+                    raise
+            await send(render_notice(f"ℹ️ {NOT_A_MEMBER}"))
+            uses -= 1
+        await answer_privately(deps, send, prepared, trigger=Trigger.SHORTCUT, channel=origin.channel, uses=uses)
+
+    app.view(ids.View.INPUT)(handle_input_view)
+    app.view(ids.View.SHORTCUT)(handle_shortcut_view)
+
+
+def _choice(view: dict[str, Any]) -> str | None:
+    selected = _input(view, ids.Block.REPLY_CHOICE, ids.Action.REPLY_CHOICE).get("selected_option")
+    return selected.get("value") if isinstance(selected, dict) else None
+
+
+def _input(view: dict[str, Any], block: ids.Block, action: ids.Action) -> dict[str, Any]:
+    values = ((view.get("state") or {}).get("values") or {}).get(block) or {}
+    value = values.get(action)
+    return value if isinstance(value, dict) else {}

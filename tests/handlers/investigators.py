@@ -1,0 +1,34 @@
+"""Investigators for tests: the real offline one, counted or held back, and one that fails the way a test needs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from diagnostics.investigate import Investigation, OfflineInvestigator
+
+
+class CountingInvestigator:
+    """The offline investigator, counting calls, recording the texts it got, and optionally held at a gate."""
+
+    def __init__(self, gate: asyncio.Event | None = None) -> None:
+        self.texts: list[str] = []
+        self.gate = gate
+        self._inner = OfflineInvestigator()
+
+    @property
+    def calls(self) -> int:
+        return len(self.texts)
+
+    async def investigate(self, text: str, *, correlation_id: str | None = None) -> Investigation:
+        self.texts.append(text)
+        if self.gate is not None:
+            await self.gate.wait()
+        return await self._inner.investigate(text, correlation_id=correlation_id)
+
+
+class FailingInvestigator:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def investigate(self, text: str, *, correlation_id: str | None = None) -> Investigation:
+        raise self.error

@@ -1,0 +1,435 @@
+"""A fake Slack on loopback: the Web API methods iamwhy calls, response_url sinks and a Socket Mode websocket.
+
+Every call is recorded; tests wait for the calls they expect (`wait_for`) instead of sleeping. Builders for
+the signed requests Slack sends to an app (events, slash commands, interactions) live here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-test-app-token"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TEAM = "T0000TEAM"
+BOT_USER = "UBOT0001"
+BOT_ID = "BBOT0001"
+APP_ID = "A0000APP"
+SCOPES = "app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,reactions:write"
+
+Predicate = Callable[["Call"], bool]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received: a Web API method, a response_url post ("response") or a socket ack."""
+
+    method: str
+    body: dict[str, Any]
+    headers: Mapping[str, str]
+    path: str
+    at: float
+
+    @property
+    def text(self) -> str:
+        return str(self.body.get("text") or "")
+
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        blocks = self.body.get("blocks")
+        return blocks if isinstance(blocks, list) else []
+
+    @property
+    def view(self) -> dict[str, Any]:
+        view = self.body.get("view")
+        return view if isinstance(view, dict) else {}
+
+
+@dataclass
+class _Failure:
+    error: str
+    times: int | None
+
+
+@dataclass
+class FakeSlack:
+    """The Slack Web API as far as iamwhy uses it; start() binds 127.0.0.1 on a free port."""
+
+    calls: list[Call] = field(default_factory=list)
+    bot_token: str = BOT_TOKEN
+    app_token: str = APP_TOKEN
+
+    def __post_init__(self) -> None:
+        self._changed = asyncio.Condition()
+        self._ts = itertools.count(1)
+        self._views = itertools.count(1)
+        self._failures: dict[str, list[_Failure]] = {}
+        self._runner: web.AppRunner | None = None
+        self._sockets: list[web.WebSocketResponse] = []
+        self._connected = asyncio.Event()
+        self.base = ""
+
+    # ------------------------------------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> FakeSlack:
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/response/{name}", self._response)
+        app.router.add_get("/link", self._socket)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        for ws in self._sockets:
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.base}/response/{name}"
+
+    def fail(self, method: str, error: str, *, times: int | None = 1) -> None:
+        """Answer `method` with {"ok": false, "error": error}, `times` times (None: always)."""
+        self._failures.setdefault(method, []).append(_Failure(error, times))
+
+    # ------------------------------------------------------------------------------------------------ queries
+
+    def calls_of(self, method: str, pred: Predicate | None = None) -> list[Call]:
+        return [c for c in self.calls if c.method == method and (pred is None or pred(c))]
+
+    async def wait_for(
+        self, method: str, pred: Predicate | None = None, *, count: int = 1, timeout: float = 10.0
+    ) -> list[Call]:
+        """The first `count` calls of `method` matching `pred`, waiting for them to arrive."""
+
+        def ready() -> bool:
+            return len(self.calls_of(method, pred)) >= count
+
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(ready), timeout)
+            except TimeoutError:
+                seen = [c.method for c in self.calls]
+                raise AssertionError(f"no {count} x {method} within {timeout}s; calls so far: {seen}") from None
+        return self.calls_of(method, pred)[:count]
+
+    # ------------------------------------------------------------------------------------------------ socket mode
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    async def push(self, envelope: Mapping[str, Any]) -> None:
+        """Send a Socket Mode envelope to the connected app."""
+        await self._sockets[-1].send_str(json.dumps(envelope))
+
+    # ------------------------------------------------------------------------------------------------ handlers
+
+    async def _record(self, method: str, body: dict[str, Any], request: web.Request) -> None:
+        call = Call(method, body, dict(request.headers), request.path, time.monotonic())
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await _parse(request)
+        await self._record(method, body, request)
+        auth = request.headers.get("Authorization", "")
+        token = self.app_token if method == "apps.connections.open" else self.bot_token
+        if not auth.startswith("Bearer "):
+            return web.json_response({"ok": False, "error": "not_authed"})
+        if auth.removeprefix("Bearer ") != token:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        failure = self._take_failure(method)
+        if failure is not None:
+            return web.json_response({"ok": False, "error": failure})
+        reply = self._reply(method, body)
+        headers = {"x-oauth-scopes": SCOPES} if method == "auth.test" else None
+        return web.json_response(reply, headers=headers)
+
+    def _take_failure(self, method: str) -> str | None:
+        pending = self._failures.get(method) or []
+        if not pending:
+            return None
+        failure = pending[0]
+        if failure.times is not None:
+            failure.times -= 1
+            if failure.times <= 0:
+                pending.pop(0)
+        return failure.error
+
+    def _reply(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        channel = body.get("channel")
+        match method:
+            case "auth.test":
+                return {
+                    "ok": True,
+                    "url": "https://fake.slack.test/",
+                    "team": "Fake",
+                    "user": "iamwhy",
+                    "team_id": TEAM,
+                    "user_id": BOT_USER,
+                    "bot_id": BOT_ID,
+                    "is_enterprise_install": False,
+                }
+            case "chat.postMessage":
+                ts = self._next_ts()
+                message = {"type": "message", "text": body.get("text"), "user": BOT_USER, "bot_id": BOT_ID, "ts": ts}
+                return {"ok": True, "channel": channel, "ts": ts, "message": message}
+            case "chat.update":
+                return {"ok": True, "channel": channel, "ts": body.get("ts"), "text": body.get("text")}
+            case "chat.postEphemeral":
+                return {"ok": True, "message_ts": self._next_ts()}
+            case "reactions.add":
+                return {"ok": True}
+            case "views.open" | "views.update" | "views.push":
+                view = body.get("view") if isinstance(body.get("view"), dict) else {}
+                return {"ok": True, "view": {**view, "id": f"V{next(self._views):08d}"}}
+            case "apps.connections.open":
+                return {"ok": True, "url": f"ws://{self.base.removeprefix('http://')}/link"}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    async def _response(self, request: web.Request) -> web.Response:
+        await self._record("response", await _parse(request), request)
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_str(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": APP_ID}}))
+        self._connected.set()
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                await self._record("socket.ack", json.loads(message.data), request)
+        return ws
+
+
+async def _parse(request: web.Request) -> dict[str, Any]:
+    """JSON or form bodies (plus query parameters, where slack_sdk puts some); JSON-valued fields are decoded."""
+    raw = await request.text()
+    if request.content_type == "application/json":
+        parsed = json.loads(raw) if raw else {}
+        return parsed if isinstance(parsed, dict) else {"_": parsed}
+    form = {**dict(request.query), **dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))}
+    decoded: dict[str, Any] = dict(form)
+    for key in ("blocks", "view", "attachments"):
+        if key in form:
+            decoded[key] = json.loads(form[key])
+    return decoded
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What Slack sends to the app.
+
+
+def signed_headers(
+    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None, content_type: str = "application/json"
+) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature, "Content-Type": content_type}
+
+
+_event_ids = itertools.count(1)
+_message_ts = itertools.count(1)
+
+
+def next_ts() -> str:
+    """A message timestamp as Slack writes them, distinct from the fake's own."""
+    return f"1690000000.{next(_message_ts):06d}"
+
+
+def event_body(event: Mapping[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    return {
+        "token": "unused",
+        "team_id": TEAM,
+        "api_app_id": APP_ID,
+        "event": dict(event),
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{next(_event_ids):08d}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+    }
+
+
+def message_event(
+    text: str, *, channel: str = "CWATCH01", user: str | None = "UHUMAN01", channel_type: str = "channel", **extra: Any
+) -> dict[str, Any]:
+    event: dict[str, Any] = {"type": "message", "channel": channel, "text": text, "ts": next_ts()}
+    event["channel_type"] = channel_type
+    if user is not None:
+        event["user"] = user
+    event.update(extra)
+    return event
+
+
+def bot_post(channel: str, *, bot_id: str = "BALERT01", text: str = "", **extra: Any) -> dict[str, Any]:
+    """A post by another bot or integration, in the classic bot_message form."""
+    return message_event(text, channel=channel, user=None, subtype="bot_message", bot_id=bot_id, **extra)
+
+
+def command_form(
+    text: str, *, response_url: str, channel: str = "CWATCH01", user: str = "UHUMAN01", trigger_id: str = "T-1"
+) -> str:
+    return urllib.parse.urlencode(
+        {
+            "token": "unused",
+            "team_id": TEAM,
+            "team_domain": "fake",
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": "someone",
+            "command": "/iamwhy",
+            "text": text,
+            "api_app_id": APP_ID,
+            "response_url": response_url,
+            "trigger_id": trigger_id,
+        }
+    )
+
+
+def interaction_form(payload: Mapping[str, Any]) -> str:
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+def block_action(
+    action_id: str,
+    value: str,
+    *,
+    response_url: str,
+    channel: str = "CWATCH01",
+    message_ts: str = "1700000000.000001",
+    ephemeral: bool = False,
+    user: str = "UHUMAN01",
+) -> dict[str, Any]:
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "fake"},
+        "user": {"id": user, "username": "someone", "team_id": TEAM},
+        "api_app_id": APP_ID,
+        "token": "unused",
+        "trigger_id": "T-2",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": ephemeral,
+        },
+        "channel": {"id": channel, "name": "general"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "answer_actions",
+                "type": "button",
+                "value": value,
+                "action_ts": "1700000001.000000",
+            }
+        ],
+    }
+
+
+def view_submission(
+    callback_id: str, values: Mapping[str, Any], *, private_metadata: str = "", user: str = "UHUMAN01"
+) -> dict[str, Any]:
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "fake"},
+        "user": {"id": user, "username": "someone", "team_id": TEAM},
+        "api_app_id": APP_ID,
+        "token": "unused",
+        "trigger_id": "T-3",
+        "view": {
+            "id": "V00000001",
+            "team_id": TEAM,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": dict(values)},
+            "hash": "1",
+        },
+        "response_urls": [],
+    }
+
+
+def message_shortcut(
+    callback_id: str,
+    message: Mapping[str, Any],
+    *,
+    response_url: str,
+    channel: str = "COTHER01",
+    user: str = "UHUMAN01",
+) -> dict[str, Any]:
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "team": {"id": TEAM, "domain": "fake"},
+        "user": {"id": user, "username": "someone", "team_id": TEAM},
+        "channel": {"id": channel, "name": "elsewhere"},
+        "message": dict(message),
+        "response_url": response_url,
+        "trigger_id": "T-4",
+        "action_ts": "1700000002.000000",
+        "token": "unused",
+    }
+
+
+@dataclass
+class Sender:
+    """Posts signed requests into the served app, the way Slack does."""
+
+    url: str
+    session: aiohttp.ClientSession
+
+    async def post(self, body: str, headers: Mapping[str, str]) -> tuple[int, str, Mapping[str, str]]:
+        async with self.session.post(self.url, data=body.encode(), headers=dict(headers)) as response:
+            return response.status, await response.text(), dict(response.headers)
+
+    async def event(
+        self,
+        event: Mapping[str, Any],
+        *,
+        event_id: str | None = None,
+        retry: int | None = None,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+    ) -> tuple[int, str, Mapping[str, str]]:
+        body = json.dumps(event_body(event, event_id=event_id))
+        headers = signed_headers(body, secret=secret, timestamp=timestamp)
+        if retry is not None:
+            headers["X-Slack-Retry-Num"] = str(retry)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        return await self.post(body, headers)
+
+    async def command(self, text: str, **kwargs: Any) -> tuple[int, str, Mapping[str, str]]:
+        body = command_form(text, **kwargs)
+        return await self.post(body, signed_headers(body, content_type="application/x-www-form-urlencoded"))
+
+    async def interaction(self, payload: Mapping[str, Any]) -> tuple[int, str, Mapping[str, str]]:
+        body = interaction_form(payload)
+        return await self.post(body, signed_headers(body, content_type="application/x-www-form-urlencoded"))

@@ -1,0 +1,108 @@
+"""manifest.yml stays exactly in step with the code: command, shortcut, events handled, and the minimal scopes."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.ids import SUBSCRIPTIONS, Command, Event, Shortcut
+from tests.conftest import ServedSlackApp
+from tests.harness.fake_slack import message_event
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+
+# Reviewed against Slack's method and event reference: the bot scope each needs (None: no scope).
+METHOD_SCOPES: dict[str, str | None] = {
+    "auth.test": None,
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "reactions.add": "reactions:write",
+    "views.open": None,
+    "views.update": None,
+}
+SUBSCRIPTION_SCOPES = {
+    "app_mention": "app_mentions:read",
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "message.im": "im:history",
+    "message.mpim": "mpim:history",
+}
+# Slash commands and shortcuts both come with the `commands` scope.
+INTERACTION_SCOPE = "commands"
+
+
+def _web_api_methods_called() -> set[str]:
+    """Every Web API method the handlers call, read from the source (client.chat_postMessage: chat.postMessage)."""
+    methods = {name for name in dir(AsyncWebClient) if "_" in name and not name.startswith("_")}
+    found: set[str] = set()
+    for path in sorted((ROOT / "handlers").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in methods:
+                found.add(node.attr.replace("_", "."))
+    return found
+
+
+def test_the_slash_commands_are_exactly_the_handled_ones() -> None:
+    commands = {c["command"] for c in MANIFEST["features"]["slash_commands"]}
+    assert commands == {str(c) for c in Command}
+    for command in MANIFEST["features"]["slash_commands"]:
+        assert command["url"].endswith("/slack/events")
+
+
+def test_the_shortcuts_are_exactly_the_handled_ones() -> None:
+    shortcuts = MANIFEST["features"]["shortcuts"]
+    assert {s["callback_id"] for s in shortcuts} == {str(s) for s in Shortcut}
+    assert {s["type"] for s in shortcuts} == {"message"}
+
+
+def test_the_event_subscriptions_are_exactly_the_declared_ones() -> None:
+    assert set(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == set(SUBSCRIPTIONS)
+    assert set(SUBSCRIPTIONS.values()) == set(Event)
+
+
+@pytest.mark.parametrize("event_type", sorted({str(e) for e in SUBSCRIPTIONS.values()}))
+async def test_every_subscribed_event_has_a_listener(slack: ServedSlackApp, event_type: str) -> None:
+    # Slack retries any event answered with 404 ("unhandled request").
+    event = {**message_event("hello"), "type": event_type}
+    status, _, _ = await slack.send.event(event)
+    assert status == 200
+
+
+def test_the_scopes_are_exactly_what_the_handlers_and_events_need() -> None:
+    called = _web_api_methods_called()
+    assert called, "no Web API call found in handlers/"
+    unknown = called - set(METHOD_SCOPES)
+    assert not unknown, f"review the scope these methods need and add them to METHOD_SCOPES: {sorted(unknown)}"
+    needed = {METHOD_SCOPES[m] for m in called} | {SUBSCRIPTION_SCOPES[s] for s in SUBSCRIPTIONS}
+    if list(Command) or list(Shortcut):
+        needed.add(INTERACTION_SCOPE)
+    needed.discard(None)
+    assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+    assert "user" not in MANIFEST["oauth_config"]["scopes"]
+
+
+def test_interactivity_direct_messages_and_the_request_urls() -> None:
+    settings = MANIFEST["settings"]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["interactivity"]["request_url"].endswith("/slack/events")
+    assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
+    assert isinstance(settings["socket_mode_enabled"], bool)
+    # message.im only arrives when people can write to the app.
+    home = MANIFEST["features"]["app_home"]
+    assert home["messages_tab_enabled"] is True
+    assert home["messages_tab_read_only_enabled"] is False
+
+
+def test_the_display_information_fits_slack_s_limits() -> None:
+    info = MANIFEST["display_information"]
+    assert 1 <= len(info["name"]) <= 35
+    assert len(info["description"]) <= 140
+    assert 175 <= len(info["long_description"]) <= 4000
+    assert MANIFEST["features"]["bot_user"]["display_name"] == "iamwhy"
