@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
@@ -29,6 +29,7 @@ SEEN_MAX = 100_000
 INVESTIGATION_TTL = 24 * 3600.0
 INVESTIGATIONS_MAX = 10_000
 FEEDBACK_MAX = 100_000
+AUDIT_MAX = 10_000
 
 
 class Vote(StrEnum):
@@ -83,6 +84,69 @@ class FeedbackLog(Protocol):
 
     async def for_diagnosis(self, ref: str, index: int) -> tuple[Feedback, ...]: ...
 
+    async def totals(self) -> tuple[int, int]:
+        """(👍, 👎) over every diagnosis, counting each person's latest vote once."""
+        ...
+
+
+@dataclass(frozen=True)
+class AuditRead:
+    """One AWS read an investigation made."""
+
+    service: str
+    operation: str
+    account: str | None
+    outcome: str
+    cached: bool
+
+
+@dataclass(frozen=True)
+class AuditedDiagnosis:
+    """The outcome of one diagnosis, as the audit trail keeps it (no policy documents, no pasted text)."""
+
+    action: str | None
+    principal_arn: str | None
+    resource_arn: str | None
+    account_id: str | None
+    decision: str
+    confidence: str
+    blocked_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One investigation: who asked, where, which accounts were read and how, and what came out."""
+
+    id: str
+    # Seconds since the epoch.
+    at: float
+    trigger: str
+    user: str | None
+    channel: str | None
+    # The thread the answer went to (None for private answers).
+    thread_ts: str | None
+    accounts: tuple[str, ...]
+    diagnoses: tuple[AuditedDiagnosis, ...]
+    reads: tuple[AuditRead, ...]
+    outcome: str
+    correlation_id: str | None = None
+
+
+class AuditLog(Protocol):
+    async def record(self, entry: AuditEntry) -> None: ...
+
+    async def query(
+        self,
+        *,
+        since: float | None = None,
+        user: str | None = None,
+        channels: Collection[str] | None = None,
+        limit: int = 100,
+    ) -> tuple[AuditEntry, ...]:
+        """Newest first. With both `user` and `channels`, entries matching either (asked by the user, or in one of
+        those channels)."""
+        ...
+
 
 @dataclass(frozen=True)
 class State:
@@ -91,6 +155,7 @@ class State:
     seen: SeenKeys
     investigations: InvestigationStore
     feedback: FeedbackLog
+    audit: AuditLog
 
     @classmethod
     def in_memory(cls, *, clock: Clock = time.monotonic) -> State:
@@ -98,6 +163,7 @@ class State:
             seen=MemorySeenKeys(clock=clock),
             investigations=MemoryInvestigationStore(clock=clock),
             feedback=MemoryFeedbackLog(),
+            audit=MemoryAuditLog(),
         )
 
 
@@ -205,3 +271,38 @@ class MemoryFeedbackLog(FeedbackLog):
 
     async def for_diagnosis(self, ref: str, index: int) -> tuple[Feedback, ...]:
         return tuple(f for (r, i, _), f in self._votes.items() if r == ref and i == index)
+
+    async def totals(self) -> tuple[int, int]:
+        up = sum(1 for f in self._votes.values() if f.vote is Vote.UP)
+        return up, len(self._votes) - up
+
+
+class MemoryAuditLog(AuditLog):
+    """The newest entries, bounded in number; the JSON log line written beside each is the durable record."""
+
+    def __init__(self, *, max_entries: int = AUDIT_MAX):
+        self._entries: deque[AuditEntry] = deque(maxlen=max_entries)
+
+    async def record(self, entry: AuditEntry) -> None:
+        self._entries.append(entry)
+
+    async def query(
+        self,
+        *,
+        since: float | None = None,
+        user: str | None = None,
+        channels: Collection[str] | None = None,
+        limit: int = 100,
+    ) -> tuple[AuditEntry, ...]:
+        found: list[AuditEntry] = []
+        for entry in reversed(self._entries):
+            if len(found) >= limit:
+                break
+            if since is not None and entry.at < since:
+                continue
+            if (user is not None or channels is not None) and not (
+                (user is not None and entry.user == user) or (channels is not None and entry.channel in channels)
+            ):
+                continue
+            found.append(entry)
+        return tuple(found)

@@ -8,7 +8,9 @@ import pytest
 
 from diagnostics.model import Confidence, Decision, DeniedRequest, Diagnosis
 from diagnostics.state import (
+    AuditEntry,
     Feedback,
+    MemoryAuditLog,
     MemoryFeedbackLog,
     MemoryInvestigationStore,
     MemorySeenKeys,
@@ -93,6 +95,7 @@ async def test_a_later_vote_replaces_the_earlier_one_and_each_is_logged(caplog: 
     await log.record(vote("U1", Vote.DOWN))
     assert {f.user: f.vote for f in await log.for_diagnosis("ref", 0)} == {"U1": Vote.DOWN, "U2": Vote.UP}
     assert await log.for_diagnosis("ref", 1) == ()
+    assert await log.totals() == (1, 1)
     fields = [r.fields for r in caplog.records]  # type: ignore[attr-defined]
     assert [f["vote"] for f in fields] == ["up", "up", "down"]
     assert fields[0] == {
@@ -109,3 +112,19 @@ async def test_a_later_vote_replaces_the_earlier_one_and_each_is_logged(caplog: 
 def test_bounds_must_make_sense() -> None:
     with pytest.raises(ValueError, match="ttl must be positive"):
         MemorySeenKeys(ttl=0)
+
+
+def _entry(n: int, *, user: str, channel: str | None) -> AuditEntry:
+    return AuditEntry(f"a{n}", 100.0 + n, "paste", user, channel, None, ("123456789012",), (), (), "answered")
+
+
+async def test_audit_entries_come_back_newest_first_filtered_by_asker_or_channel() -> None:
+    log = MemoryAuditLog(max_entries=4)
+    for n, (user, channel) in enumerate([("U1", "C1"), ("U2", "C2"), ("U2", "C1"), ("U3", None), ("U1", "C9")]):
+        await log.record(_entry(n, user=user, channel=channel))
+    # The oldest entry went when the fifth arrived.
+    assert [e.id for e in await log.query()] == ["a4", "a3", "a2", "a1"]
+    assert [e.id for e in await log.query(user="U1")] == ["a4"]
+    assert [e.id for e in await log.query(user="U3", channels={"C1"})] == ["a3", "a2"]
+    assert [e.id for e in await log.query(since=102.0)] == ["a4", "a3", "a2"]
+    assert [e.id for e in await log.query(limit=2)] == ["a4", "a3"]
