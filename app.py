@@ -10,13 +10,17 @@ import os
 import re
 import signal
 import sys
+import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from diagnostics.arn import is_account_id
 from diagnostics.reader import AwsConfig, ConfigError
+from diagnostics.tracing import current_correlation_id
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -25,7 +29,8 @@ if TYPE_CHECKING:
 
     from diagnostics.aws import AwsAdapter
     from diagnostics.investigate import Investigation, Investigator
-    from diagnostics.state import State
+    from diagnostics.state import AuditEntry, State
+    from handlers.delivery import Retries
     from handlers.health import Health
 
 logger = logging.getLogger("iamwhy")
@@ -47,6 +52,9 @@ class _JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, Mapping):
             entry.update({k: v for k, v in fields.items() if k not in entry})
+        # The Slack request being served, so that every line of its handling can be found by one id.
+        if entry.get("correlation_id") is None and (correlation_id := current_correlation_id()) is not None:
+            entry["correlation_id"] = correlation_id
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -78,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(subparsers)
     _add_demo(subparsers)
     _add_serve(subparsers)
+    _add_audit(subparsers)
     return parser
 
 
@@ -233,6 +242,10 @@ class Settings:
     watch_channels: frozenset[str] | None = None
     port: int = DEFAULT_PORT
     log_level: str = "INFO"
+    # Channel id, or "*" for every channel not listed, -> the only accounts questions from there may read.
+    channel_accounts: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    # Channels whose threads and shared answers show authorization ids and the policy statements read from AWS.
+    detail_channels: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         # Without a signing secret every HTTP request would be refused; without an app token nothing connects.
@@ -240,6 +253,7 @@ class Settings:
             raise ConfigError("SLACK_APP_TOKEN", "is needed in Socket Mode")
         if not self.socket_mode and not self.signing_secret:
             raise ConfigError("SLACK_SIGNING_SECRET", "is needed to check that HTTP requests come from Slack")
+        _check_channel_accounts(self.channel_accounts, self.aws.allowed_accounts)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, socket_mode: bool = False) -> Settings:
@@ -278,6 +292,8 @@ class Settings:
             watch_channels=_watch(get("IAMWHY_WATCH_CHANNELS")),
             port=_port(get("PORT")),
             log_level=_log_level(get("LOG_LEVEL")),
+            channel_accounts=_channel_accounts(get("IAMWHY_CHANNEL_ACCOUNTS")),
+            detail_channels=_channels(get("IAMWHY_DETAIL_CHANNELS"), "IAMWHY_DETAIL_CHANNELS") or frozenset(),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -288,6 +304,8 @@ class Settings:
             "slack_api_url": self.slack_api_url,
             "alert_channels": sorted(self.alert_channels),
             "watch_channels": "all" if self.watch_channels is None else sorted(self.watch_channels),
+            "channel_accounts": {c: sorted(a) for c, a in sorted(self.channel_accounts.items())},
+            "detail_channels": sorted(self.detail_channels),
             "aws": dict(self.aws.describe()),
         }
 
@@ -327,6 +345,57 @@ def _watch(value: str | None) -> frozenset[str] | None:
     return _channels(value, "IAMWHY_WATCH_CHANNELS")
 
 
+_CHANNEL_ACCOUNTS = "IAMWHY_CHANNEL_ACCOUNTS"
+# IAMWHY_CHANNEL_ACCOUNTS entries are separated by ";" or whitespace; an entry's accounts by commas.
+_ENTRY_SEPARATOR = re.compile(r"[;\s]+")
+_EXAMPLE_ENTRY = "C0123ABCD=111122223333,444455556666"
+
+
+def _channel_accounts(value: str | None) -> Mapping[str, frozenset[str]]:
+    """IAMWHY_CHANNEL_ACCOUNTS: `CHANNEL=ACCOUNT[,ACCOUNT...]` entries; `*` stands for every channel not listed,
+    and `none` for no account at all."""
+    if value is None:
+        return MappingProxyType({})
+    scoped: dict[str, frozenset[str]] = {}
+    for entry in (e for e in _ENTRY_SEPARATOR.split(value) if e):
+        channel, equals, listed = entry.partition("=")
+        if not equals:
+            raise ConfigError(
+                _CHANNEL_ACCOUNTS, f"{entry!r} is not CHANNEL=ACCOUNT[,ACCOUNT...] (like {_EXAMPLE_ENTRY})"
+            )
+        if channel in scoped:
+            raise ConfigError(_CHANNEL_ACCOUNTS, f"{channel} is listed twice")
+        if listed.lower() == "none":
+            scoped[channel] = frozenset()
+            continue
+        accounts = listed.split(",")
+        if not all(accounts):
+            raise ConfigError(
+                _CHANNEL_ACCOUNTS,
+                f"{entry!r}: list the accounts after '=' separated by commas, without spaces (or write none)",
+            )
+        scoped[channel] = frozenset(accounts)
+    return MappingProxyType(scoped)
+
+
+def _check_channel_accounts(scoped: Mapping[str, frozenset[str]], allowed: frozenset[str]) -> None:
+    for channel, accounts in scoped.items():
+        if channel != "*" and not _CHANNEL_ID.match(channel):
+            raise ConfigError(
+                _CHANNEL_ACCOUNTS,
+                f"{channel!r} is not a Slack channel id (like C0123ABCD) or * for every other channel",
+            )
+        for account in sorted(accounts):
+            if not is_account_id(account):
+                raise ConfigError(_CHANNEL_ACCOUNTS, f"{account!r} (for {channel}) is not a 12-digit AWS account id")
+            if account not in allowed:
+                # A channel narrows IAMWHY_ACCOUNTS; an account outside it would silently never be read.
+                raise ConfigError(
+                    _CHANNEL_ACCOUNTS,
+                    f"{account} (for {channel}) is not in IAMWHY_ACCOUNTS: channels can only narrow that list",
+                )
+
+
 def _port(value: str | None) -> int:
     if value is None:
         return DEFAULT_PORT
@@ -350,23 +419,26 @@ def create_app(
     client: AsyncWebClient | None = None,
     state: State | None = None,
     reads_aws: bool | None = None,
+    retries: Retries | None = None,
 ) -> AsyncApp:
     """The Bolt app with every Slack surface and the error boundary registered. Nothing is started.
 
     `reads_aws` says whether the investigator reads AWS (for `/iamwhy help`); by default, unless it is the
-    offline one.
+    offline one. `retries`: how hard messages are pushed to Slack (the client given should use the same).
     """
     from slack_bolt.async_app import AsyncApp
-    from slack_sdk.web.async_client import AsyncWebClient
 
     from diagnostics.investigate import OfflineInvestigator
     from diagnostics.state import State
-    from handlers import actions, commands, dedupe, errors, mentions, messages, shortcuts, views
+    from handlers import actions, commands, dedupe, errors, mentions, messages, observe, shortcuts, views
+    from handlers.access import Access
     from handlers.blocks import HelpFacts
+    from handlers.delivery import Retries
     from handlers.deps import Channels, Deps
 
+    retries = retries if retries is not None else Retries()
     if client is None:
-        client = AsyncWebClient(token=settings.bot_token, base_url=settings.slack_api_url)
+        client = slack_client(settings, retries)
     app = AsyncApp(
         client=client,
         signing_secret=settings.signing_secret or "",
@@ -384,20 +456,37 @@ def create_app(
             alert_channels=tuple(sorted(settings.alert_channels)),
             watch_channels=None if settings.watch_channels is None else tuple(sorted(settings.watch_channels)),
         ),
+        access=Access(settings.channel_accounts, settings.detail_channels),
+        retries=retries,
     )
-    for surface in (dedupe, messages, mentions, commands, shortcuts, actions, views, errors):
+    # observe first: every later middleware and listener runs under the request's correlation id.
+    for surface in (observe, dedupe, messages, mentions, commands, shortcuts, actions, views, errors):
         surface.register(app, deps)
     return app
 
 
+def slack_client(settings: Settings, retries: Retries | None = None) -> AsyncWebClient:
+    """The Web API client: Slack's 5xx answers and broken connections are retried with backoff."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from handlers.delivery import Retries
+
+    retries = retries if retries is not None else Retries()
+    return AsyncWebClient(token=settings.bot_token, base_url=settings.slack_api_url, retry_handlers=retries.handlers())
+
+
 def create_web_app(bolt_app: AsyncApp | None, health: Health, *, signing_secret: str | None = None) -> web.Application:
-    """The HTTP server: `POST /slack/events` (unless Socket Mode delivers events) and `GET /healthz`."""
+    """The HTTP server: `POST /slack/events` (unless Socket Mode delivers events), `GET /healthz`, `GET /metrics`."""
     from aiohttp import web
+    from prometheus_client.aiohttp import make_aiohttp_handler
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
     from slack_sdk.signature import SignatureVerifier
 
+    from diagnostics import metrics
+
     web_app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     web_app.router.add_get("/healthz", health.handle)
+    web_app.router.add_get("/metrics", make_aiohttp_handler(metrics.REGISTRY))
     if bolt_app is not None:
         verifier = SignatureVerifier(signing_secret or "")
 
@@ -409,8 +498,12 @@ def create_web_app(bolt_app: AsyncApp | None, health: Health, *, signing_secret:
                 # would otherwise end in a 500. Whoever sent it learns no more than from a bad signature.
                 body = await request.text()
                 signed = verifier.is_valid_request(body, dict(request.headers))
+                metrics.slack_request_rejected()
                 return web.json_response({"error": "invalid request"}, status=400 if signed else 401)
-            return await to_aiohttp_response(await bolt_app.async_dispatch(bolt_request))
+            response = await bolt_app.async_dispatch(bolt_request)
+            if response.status == 401:
+                metrics.slack_request_rejected()
+            return await to_aiohttp_response(response)
 
         web_app.router.add_post("/slack/events", slack_events)
     return web_app
@@ -428,14 +521,13 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     from aiohttp import web
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.errors import SlackApiError
-    from slack_sdk.web.async_client import AsyncWebClient
 
     from diagnostics.aws import AwsAdapter
     from handlers.health import Health, slack_probe
 
     adapter = AwsAdapter(settings.aws)
     investigator, investigation = build_investigator(adapter)
-    client = AsyncWebClient(token=settings.bot_token, base_url=settings.slack_api_url)
+    client = slack_client(settings)
     app = create_app(settings, investigator=investigator, client=client)
 
     async def aws_probe() -> str | None:
@@ -513,6 +605,84 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------- audit trail
+
+
+def _add_audit(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = subparsers.add_parser(
+        "audit",
+        help="print the audit trail: every investigation, who asked, where, what was read (newest first)",
+        description=(
+            "Print the audit records of the Slack app's investigations from the state store IAMWHY_STATE_URL "
+            "points at, or from the JSON log of `iamwhy serve` (--log)."
+        ),
+    )
+    audit.add_argument(
+        "--since", metavar="AGE|TIME", help="only records since an age (30m, 1h, 2d) or a time (2026-11-29T10:00Z)"
+    )
+    audit.add_argument("--limit", type=int, default=100, metavar="N", help="at most N records (default 100)")
+    audit.add_argument("--json", action="store_true", help='print {"entries": [...]} instead of text')
+    audit.add_argument(
+        "--log", metavar="FILE", help="read the audit lines of `iamwhy serve`'s JSON log instead ('-': stdin)"
+    )
+    audit.set_defaults(func=_audit)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from diagnostics.audit import AuditRecordError, entry_json, format_entries, parse_since
+
+    if args.limit < 1:
+        raise UsageError("--limit: give a number of records, 1 or more")
+    try:
+        since = parse_since(args.since, time.time()) if args.since is not None else None
+        if args.log is not None:
+            entries = _audit_from_log(args.log, since, args.limit)
+        else:
+            state = _open_state(os.environ)
+            entries = list(asyncio.run(state.audit.query(since=since, limit=args.limit)))
+    except AuditRecordError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        print(json.dumps({"entries": [entry_json(e) for e in entries]}, indent=2))
+    elif entries:
+        print(format_entries(entries), end="")
+    else:
+        print("No audit records.")
+    return EXIT_OK
+
+
+def _open_state(env: Mapping[str, str]) -> State:
+    url = env.get("IAMWHY_STATE_URL", "").strip() or "memory:"
+    if url == "memory:":
+        raise UsageError(
+            "IAMWHY_STATE_URL: the in-process state keeps the audit trail inside the running `iamwhy serve`, out "
+            "of reach from here; read its JSON log instead (iamwhy audit --log FILE)"
+        )
+    raise UsageError(
+        "IAMWHY_STATE_URL: only the in-process state ('memory:' or unset) is available in this version; "
+        "read the JSON log of `iamwhy serve` instead (iamwhy audit --log FILE)"
+    )
+
+
+def _audit_from_log(path: str, since: float | None, limit: int) -> list[AuditEntry]:
+    from diagnostics.audit import read_audit_log
+
+    try:
+        if path == "-":
+            lines: Iterable[str] = sys.stdin
+            found, skipped = read_audit_log(lines)
+        else:
+            with open(path, encoding="utf-8", errors="replace") as log:
+                found, skipped = read_audit_log(log)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if skipped:
+        print(f"iamwhy: skipped {skipped} unreadable audit line(s) in {path}", file=sys.stderr)
+    chosen = [e for e in found if since is None or e.at >= since]
+    chosen.sort(key=lambda e: e.at, reverse=True)
+    return chosen[:limit]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 
 _CORRELATION_ID: ContextVar[str | None] = ContextVar("iamwhy_correlation_id", default=None)
@@ -19,11 +17,8 @@ def current_correlation_id() -> str | None:
     return _CORRELATION_ID.get()
 
 
-@contextmanager
-def correlated(correlation_id: str) -> Iterator[str]:
-    """Run the block (and every task or worker it starts with a copy of the context) under `correlation_id`."""
-    token = _CORRELATION_ID.set(correlation_id)
-    try:
-        yield correlation_id
-    finally:
-        _CORRELATION_ID.reset(token)
+def start_correlation(correlation_id: str) -> None:
+    """Serve the rest of the current task, and every task or worker it starts from now on, under `correlation_id`.
+
+    Each Slack request is handled in a task of its own, so the id never leaks into another request's lines."""
+    _CORRELATION_ID.set(correlation_id)

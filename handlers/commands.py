@@ -32,6 +32,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         else:
             await ack(text=INVESTIGATING)
             prepared = await prepare(text)
-            await answer_privately(deps, via_response_url(respond), prepared, trigger=Trigger.COMMAND, channel=channel)
+            await answer_privately(
+                deps,
+                via_response_url(respond, deps.retries),
+                prepared,
+                trigger=Trigger.COMMAND,
+                channel=channel,
+                user=command.get("user_id"),
+            )
 
     app.command(ids.Command.IAMWHY)(handle_iamwhy_command)

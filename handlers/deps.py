@@ -1,12 +1,14 @@
-"""What every Slack surface is given at registration: the investigator, the state, and where to listen."""
+"""What every Slack surface is given at registration: the investigator, the state, where to listen, who sees what."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from diagnostics.investigate import Investigator
 from diagnostics.state import State
+from handlers.access import Access
 from handlers.blocks import HelpFacts
+from handlers.delivery import Retries
 
 
 @dataclass(frozen=True)
@@ -31,3 +33,5 @@ class Deps:
     state: State
     channels: Channels
     help: HelpFacts
+    access: Access = field(default_factory=Access)
+    retries: Retries = field(default_factory=Retries)

@@ -20,8 +20,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from diagnostics import metrics
 from diagnostics.reader import CallOutcome, ReadError
 from handlers.blocks import Message, render_notice
+from handlers.delivery import DeliveryFailed, Retries, send_response
 from handlers.deps import Deps
 
 logger = logging.getLogger("iamwhy.slack")
@@ -72,7 +74,23 @@ def user_message(error: Exception) -> tuple[str, str | None]:
     if isinstance(error, ReadError) and error.outcome in _READ_MESSAGES:
         return f"⚠️ {_READ_MESSAGES[error.outcome]}", None
     ref = uuid.uuid4().hex[:8]
+    if slack_failure(error) is not None:
+        return (
+            f"⚠️ Slack would not take iamwhy's answer just now, even after retries (ref {ref}). Ask again in a minute.",
+            ref,
+        )
     return f"⚠️ Something went wrong (ref {ref}). The details are in iamwhy's log under that reference.", ref
+
+
+def slack_failure(error: BaseException) -> dict[str, Any] | None:
+    """What Slack answered, when `error` is Slack refusing a message: the method, HTTP status and Slack's error."""
+    if isinstance(error, DeliveryFailed):
+        return {"method": error.method, "status": error.status, "slack_error": None}
+    if isinstance(error, SlackApiError):
+        response = error.response
+        method = str(getattr(response, "api_url", "") or "").rstrip("/").rpartition("/")[2] or "unknown"
+        return {"method": method, "status": response.status_code, "slack_error": response.get("error")}
+    return None
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -85,7 +103,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck,
     ) -> None:
         text, ref = user_message(error)
-        if ref is not None:
+        refused = slack_failure(error)
+        if refused is not None:
+            # Slack's own failure outlasted the retries: said loudly, without a traceback of our code.
+            metrics.slack_delivery_failed(str(refused["method"]))
+            logger.error(
+                "Slack did not take a message",
+                extra={"fields": {"ref": ref, "request_type": body.get("type"), **refused}},
+            )
+        elif ref is not None:
             logger.error(
                 "unhandled error",
                 exc_info=error,
@@ -94,11 +120,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         else:
             logger.info("user-facing error", extra={"fields": {"error_type": type(error).__name__}})
         try:
-            await _deliver(render_notice(text), body, context, client, respond)
-        except SlackApiError as exc:
-            logger.warning(
-                "could not deliver an error message", extra={"fields": {"slack_error": exc.response.get("error")}}
-            )
+            await _deliver(render_notice(text), body, context, client, respond, deps.retries)
+        except (SlackApiError, DeliveryFailed) as exc:
+            logger.warning("could not deliver an error message", extra={"fields": slack_failure(exc) or {}})
         finally:
             _keep_acknowledgement(ack)
 
@@ -123,13 +147,14 @@ async def _deliver(
     context: AsyncBoltContext,
     client: AsyncWebClient,
     respond: AsyncRespond | None,
+    retries: Retries,
 ) -> None:
     progress = context.get(PROGRESS)
     if isinstance(progress, Progress):
         await client.chat_update(channel=progress.channel, ts=progress.ts, text=message.text, blocks=message.blocks)
         return
     if respond is not None and respond.response_url:
-        await respond(text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False)
+        await send_response(respond, message, retries, response_type="ephemeral", replace_original=False)
         return
     channel, user = context.channel_id, context.user_id
     event = body.get("event")

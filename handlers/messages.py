@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from diagnostics import metrics
 from handlers import ids
 from handlers.blocks import render_no_denial
 from handlers.deps import Deps
@@ -71,6 +72,7 @@ async def _answer(
     channel = str(message.get("channel") or context.channel_id)
     thread = Thread.of(message, channel, user=None if is_from_bot(message) else message.get("user"))
     if trigger is Trigger.ALERT and await _repeated(deps, channel, prepared):
+        metrics.storm_suppressed()
         await mark_repeated(client, thread)
         return
     outcome = await answer_in_thread(deps, client, context, thread, prepared, trigger=trigger, react=True, only=only)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,7 +26,9 @@ from diagnostics.model import DeniedRequest, ScanResult
 from diagnostics.parse import scan
 from diagnostics.secrets import redact
 from diagnostics.state import StoredInvestigation
+from diagnostics.tracing import current_correlation_id, new_correlation_id
 from handlers import ids
+from handlers.audit import Asker, audited
 from handlers.blocks import (
     Message,
     credentials_warning,
@@ -35,6 +36,7 @@ from handlers.blocks import (
     render_no_denial,
     render_placeholder,
 )
+from handlers.delivery import Retries, send_response
 from handlers.deps import Deps
 from handlers.errors import PROGRESS, Progress, TextTooLarge
 
@@ -97,7 +99,8 @@ class Responder(Protocol):
 
 
 def correlation_id() -> str:
-    return uuid.uuid4().hex[:12]
+    """The id of the Slack request being served (a new one outside any)."""
+    return current_correlation_id() or new_correlation_id()
 
 
 def fingerprint(request: DeniedRequest) -> str:
@@ -163,17 +166,20 @@ async def answer_in_thread(
         channel=thread.channel, thread_ts=thread.thread_ts, text=placeholder.text, blocks=placeholder.blocks
     )
     context[PROGRESS] = Progress(thread.channel, str(posted["ts"]))
-    investigation = await deps.investigator.investigate(prepared.text, correlation_id=correlation_id())
-    ref = await deps.state.investigations.save(StoredInvestigation(prepared.text, investigation.diagnoses))
-    keys = {fingerprint(d) for d in fresh}
-    chosen = [i for i, d in enumerate(investigation.diagnoses) if fingerprint(d.request) in keys]
-    first, *rest = render_investigation(investigation, ref=ref, only=chosen or None)
-    await client.chat_update(channel=thread.channel, ts=str(posted["ts"]), text=first.text, blocks=first.blocks)
-    del context[PROGRESS]
-    for message in rest:
-        await client.chat_postMessage(
-            channel=thread.channel, thread_ts=thread.thread_ts, text=message.text, blocks=message.blocks
-        )
+    asker = Asker(trigger, thread.user, thread.channel, thread.thread_ts)
+    async with audited(deps, asker) as run:
+        investigation = await run.investigate(prepared.text)
+        ref = await deps.state.investigations.save(StoredInvestigation(prepared.text, investigation.diagnoses))
+        keys = {fingerprint(d) for d in fresh}
+        chosen = [i for i, d in enumerate(investigation.diagnoses) if fingerprint(d.request) in keys]
+        details = deps.access.shows_details(thread.channel)
+        first, *rest = render_investigation(investigation, ref=ref, only=chosen or None, details=details)
+        await client.chat_update(channel=thread.channel, ts=str(posted["ts"]), text=first.text, blocks=first.blocks)
+        del context[PROGRESS]
+        for message in rest:
+            await client.chat_postMessage(
+                channel=thread.channel, thread_ts=thread.thread_ts, text=message.text, blocks=message.blocks
+            )
     log_answer(trigger, thread.channel, ref, investigation)
     return Outcome.ANSWERED
 
@@ -189,6 +195,7 @@ async def answer_privately(
     *,
     trigger: Trigger,
     channel: str | None,
+    user: str | None = None,
     uses: int = RESPONSE_URL_USES,
 ) -> None:
     """The answer for the asker alone, with a Share button; the credentials warning first when there were any."""
@@ -198,10 +205,11 @@ async def answer_privately(
     if not prepared.scan.denials:
         await send(render_no_denial(prepared.scan))
         return
-    investigation = await deps.investigator.investigate(prepared.text, correlation_id=correlation_id())
-    ref = await deps.state.investigations.save(StoredInvestigation(prepared.text, investigation.diagnoses))
-    for message in render_investigation(investigation, ref=ref, shareable=True, limit=uses):
-        await send(message)
+    async with audited(deps, Asker(trigger, user, channel)) as run:
+        investigation = await run.investigate(prepared.text)
+        ref = await deps.state.investigations.save(StoredInvestigation(prepared.text, investigation.diagnoses))
+        for message in render_investigation(investigation, ref=ref, shareable=True, limit=uses):
+            await send(message)
     log_answer(trigger, channel, ref, investigation)
 
 
@@ -212,9 +220,9 @@ async def warn_credentials(client: AsyncWebClient, thread: Thread) -> None:
     await client.chat_postEphemeral(channel=thread.channel, user=thread.user, text=warning.text, blocks=warning.blocks)
 
 
-def via_response_url(respond: AsyncRespond) -> Responder:
+def via_response_url(respond: AsyncRespond, retries: Retries) -> Responder:
     async def send(message: Message) -> None:
-        await respond(text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False)
+        await send_response(respond, message, retries, response_type="ephemeral", replace_original=False)
 
     return send
 

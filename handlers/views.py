@@ -44,8 +44,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         await ack()
         channel = view.get("private_metadata") or None
-        send = via_ephemeral(client, channel, body["user"]["id"])
-        await answer_privately(deps, send, await prepare(text), trigger=Trigger.MODAL, channel=channel, uses=10)
+        user = body["user"]["id"]
+        send = via_ephemeral(client, channel, user)
+        prepared = await prepare(text)
+        await answer_privately(deps, send, prepared, trigger=Trigger.MODAL, channel=channel, user=user, uses=10)
 
     async def handle_shortcut_view(
         ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
@@ -57,7 +59,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             raise AnswerExpired()
         prepared = await prepare(stored.text)
         respond = AsyncRespond(response_url=origin.response_url)
-        send = via_response_url(respond)
+        send = via_response_url(respond, deps.retries)
         uses = RESPONSE_URL_USES
         if _choice(view) == ids.ReplyChoice.THREAD:
             thread = Thread(origin.channel, origin.ts, origin.thread_ts, origin.user)
@@ -71,7 +73,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
                     raise
             await send(render_notice(f"ℹ️ {NOT_A_MEMBER}"))
             uses -= 1
-        await answer_privately(deps, send, prepared, trigger=Trigger.SHORTCUT, channel=origin.channel, uses=uses)
+        await answer_privately(
+            deps, send, prepared, trigger=Trigger.SHORTCUT, channel=origin.channel, user=origin.user, uses=uses
+        )
 
     app.view(ids.View.INPUT)(handle_input_view)
     app.view(ids.View.SHORTCUT)(handle_shortcut_view)

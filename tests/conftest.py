@@ -19,6 +19,7 @@ from diagnostics.aws import AwsAdapter
 from diagnostics.investigate import Investigator, OfflineInvestigator
 from diagnostics.reader import AwsConfig
 from diagnostics.state import State
+from handlers.delivery import Retries
 from handlers.health import Health, slack_probe
 from tests.harness.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sender
 from tests.harness.sdk import botocore_session
@@ -132,6 +133,8 @@ def make_adapter(aws_env: BotCredentials) -> Iterator[Callable[..., AwsAdapter]]
 
 ALERT_CHANNEL = "CALERT01"
 WATCHED_CHANNEL = "CWATCH01"
+# The production retry counts with waits a hundred times shorter, so that Slack failures do not slow the tests.
+FAST_RETRIES = Retries(backoff=0.005)
 
 
 @pytest.fixture
@@ -191,9 +194,10 @@ async def serve_slack_app(fake_slack: FakeSlack) -> AsyncIterator[ServeSlackApp]
         state: State | None = None,
         health: Health | None = None,
         reads_aws: bool | None = None,
+        retries: Retries = FAST_RETRIES,
     ) -> ServedSlackApp:
         settings = Settings.from_env(slack_env(fake_slack, **(env or {})))
-        client = AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url)
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url, retry_handlers=retries.handlers())
         state = state if state is not None else State.in_memory()
         app = create_app(
             settings,
@@ -201,6 +205,7 @@ async def serve_slack_app(fake_slack: FakeSlack) -> AsyncIterator[ServeSlackApp]
             client=client,
             state=state,
             reads_aws=reads_aws,
+            retries=retries,
         )
         web_app = create_web_app(
             app, health or Health({"slack": slack_probe(client)}), signing_secret=settings.signing_secret

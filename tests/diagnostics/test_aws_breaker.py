@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -120,7 +120,12 @@ async def test_a_failed_trial_pauses_the_account_again(make_adapter: MakeAdapter
     clock.now += 300
     results = await asyncio.gather(*(_get_role(adapter) for _ in range(4)), return_exceptions=True)
 
-    assert sorted(type(r).__name__ for r in results) == ["AssumeRoleFailed", "ReadsPaused", "ReadsPaused", "ReadsPaused"]
+    assert sorted(type(r).__name__ for r in results) == [
+        "AssumeRoleFailed",
+        "ReadsPaused",
+        "ReadsPaused",
+        "ReadsPaused",
+    ]
     assert len(aws_world.moto.seen("sts", "AssumeRole")) == 6
     paused = next(r for r in results if isinstance(r, ReadsPaused))
     assert str(paused).startswith(f"reads of {TARGET_ACCOUNT} are paused for 4 min after 6 failed attempts")
@@ -145,12 +150,12 @@ async def test_an_unassumable_org_role_pauses_the_organization_reads(
 
 
 @pytest.fixture
-def closed_port() -> Iterator[str]:
+def closed_port() -> str:
     """An endpoint on loopback where nothing listens: every connection is refused."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}"
 
 
 async def test_an_unreachable_endpoint_pauses_the_account_after_repeated_failures(

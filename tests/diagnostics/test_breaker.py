@@ -1,4 +1,4 @@
-"""The circuit breaker: opens after N failures in a row, lets one trial through after the cooldown, closes on an answer."""
+"""The circuit breaker: opens after N failures in a row, lets one trial through after a cooldown, closes on success."""
 
 from __future__ import annotations
 

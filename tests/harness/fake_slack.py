@@ -60,6 +60,9 @@ class Call:
 class _Failure:
     error: str
     times: int | None
+    # An HTTP status other than 200 (Slack's 5xx, 429), with its headers (Retry-After).
+    status: int = 200
+    headers: Mapping[str, str] | None = None
 
 
 @dataclass
@@ -112,6 +115,16 @@ class FakeSlack:
         """Answer `method` with {"ok": false, "error": error}, `times` times (None: always)."""
         self._failures.setdefault(method, []).append(_Failure(error, times))
 
+    def fail_http(
+        self, method: str, status: int, *, times: int | None = 1, retry_after: int | None = None, error: str = ""
+    ) -> None:
+        """Answer `method` (or "response", the response_url sink) with HTTP `status`, `times` times (None: always).
+
+        429 carries Slack's {"ok": false, "error": "ratelimited"} and Retry-After; 5xx an error page."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        reason = error or ("ratelimited" if status == 429 else "service_unavailable")
+        self._failures.setdefault(method, []).append(_Failure(reason, times, status, headers))
+
     # ------------------------------------------------------------------------------------------------ queries
 
     def calls_of(self, method: str, pred: Predicate | None = None) -> list[Call]:
@@ -162,12 +175,12 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         failure = self._take_failure(method)
         if failure is not None:
-            return web.json_response({"ok": False, "error": failure})
+            return _failure_response(failure)
         reply = self._reply(method, body)
         headers = {"x-oauth-scopes": SCOPES} if method == "auth.test" else None
         return web.json_response(reply, headers=headers)
 
-    def _take_failure(self, method: str) -> str | None:
+    def _take_failure(self, method: str) -> _Failure | None:
         pending = self._failures.get(method) or []
         if not pending:
             return None
@@ -176,7 +189,7 @@ class FakeSlack:
             failure.times -= 1
             if failure.times <= 0:
                 pending.pop(0)
-        return failure.error
+        return failure
 
     def _reply(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         channel = body.get("channel")
@@ -214,6 +227,9 @@ class FakeSlack:
 
     async def _response(self, request: web.Request) -> web.Response:
         await self._record("response", await _parse(request), request)
+        failure = self._take_failure("response")
+        if failure is not None and failure.status != 200:
+            return web.Response(status=failure.status, text=failure.error, headers=failure.headers)
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -226,6 +242,12 @@ class FakeSlack:
             if message.type == aiohttp.WSMsgType.TEXT:
                 await self._record("socket.ack", json.loads(message.data), request)
         return ws
+
+
+def _failure_response(failure: _Failure) -> web.Response:
+    if failure.status >= 500:
+        return web.Response(status=failure.status, text="<html>upstream trouble</html>", content_type="text/html")
+    return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=failure.headers)
 
 
 async def _parse(request: web.Request) -> dict[str, Any]:
