@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -90,6 +91,9 @@ def slack_failure(error: BaseException) -> dict[str, Any] | None:
         response = error.response
         method = str(getattr(response, "api_url", "") or "").rstrip("/").rpartition("/")[2] or "unknown"
         return {"method": method, "status": response.status_code, "slack_error": response.get("error")}
+    if isinstance(error, aiohttp.ClientConnectionError):
+        # Slack could not be reached at all (the SDK does not say which method it was calling).
+        return {"method": "unknown", "status": None, "slack_error": type(error).__name__}
     return None
 
 
@@ -121,7 +125,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             logger.info("user-facing error", extra={"fields": {"error_type": type(error).__name__}})
         try:
             await _deliver(render_notice(text), body, context, client, respond, deps.retries)
-        except (SlackApiError, DeliveryFailed) as exc:
+        except (SlackApiError, DeliveryFailed, aiohttp.ClientConnectionError) as exc:
             logger.warning("could not deliver an error message", extra={"fields": slack_failure(exc) or {}})
         finally:
             _keep_acknowledgement(ack)

@@ -120,7 +120,8 @@ class FakeSlack:
     ) -> None:
         """Answer `method` (or "response", the response_url sink) with HTTP `status`, `times` times (None: always).
 
-        429 carries Slack's {"ok": false, "error": "ratelimited"} and Retry-After; 5xx an error page."""
+        429 carries Slack's {"ok": false, "error": "ratelimited"} and Retry-After; 5xx an error page; status 0
+        drops the connection without answering."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         reason = error or ("ratelimited" if status == 429 else "service_unavailable")
         self._failures.setdefault(method, []).append(_Failure(reason, times, status, headers))
@@ -175,6 +176,8 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         failure = self._take_failure(method)
         if failure is not None:
+            if failure.status == 0:
+                _drop(request)
             return _failure_response(failure)
         reply = self._reply(method, body)
         headers = {"x-oauth-scopes": SCOPES} if method == "auth.test" else None
@@ -242,6 +245,11 @@ class FakeSlack:
             if message.type == aiohttp.WSMsgType.TEXT:
                 await self._record("socket.ack", json.loads(message.data), request)
         return ws
+
+
+def _drop(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.abort()
 
 
 def _failure_response(failure: _Failure) -> web.Response:
