@@ -479,10 +479,13 @@ def create_web_app(bolt_app: AsyncApp | None, health: Health, *, signing_secret:
     """The HTTP server: `POST /slack/events` (unless Socket Mode delivers events), `GET /healthz`, `GET /metrics`."""
     from aiohttp import web
     from prometheus_client.aiohttp import make_aiohttp_handler
-    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response
+    from slack_bolt.request.async_request import AsyncBoltRequest
+    from slack_bolt.request.internals import parse_body
     from slack_sdk.signature import SignatureVerifier
 
     from diagnostics import metrics
+    from handlers import shapes
 
     web_app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     web_app.router.add_get("/healthz", health.handle)
@@ -491,15 +494,30 @@ def create_web_app(bolt_app: AsyncApp | None, health: Health, *, signing_secret:
         verifier = SignatureVerifier(signing_secret or "")
 
         async def slack_events(request: web.Request) -> web.Response:
+            # Checked before Bolt sees anything: Bolt's own check raises on a malformed timestamp, and its error
+            # handling would then act on (and answer) an unsigned body. Slack signs UTF-8 text, whatever the
+            # Content-Type says: anything else cannot carry a valid signature.
             try:
-                bolt_request = await to_bolt_request(request)
-            except ValueError:
-                # Bolt parses the body before checking its signature: a body that is not JSON or a form
-                # would otherwise end in a 500. Whoever sent it learns no more than from a bad signature.
-                body = await request.text()
-                signed = verifier.is_valid_request(body, dict(request.headers))
+                body = (await request.read()).decode("utf-8")
+            except UnicodeDecodeError:
+                body = None
+            if body is None or not _signed(verifier, body, request.headers):
                 metrics.slack_request_rejected()
-                return web.json_response({"error": "invalid request"}, status=400 if signed else 401)
+                return web.json_response({"error": "invalid request"}, status=401)
+            # Parsed as Bolt parses it, and checked before Bolt builds its context from it.
+            try:
+                found = shapes.problem(parse_body(body, request.content_type))
+            except ValueError:
+                found = "the body is neither JSON nor a form"
+            if found is not None:
+                logger.info("malformed request refused", extra={"fields": {"problem": found}})
+                metrics.slack_request_rejected()
+                return web.json_response({"error": "invalid request"}, status=400)
+            bolt_request = AsyncBoltRequest(
+                body=body,
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
             response = await bolt_app.async_dispatch(bolt_request)
             if response.status == 401:
                 metrics.slack_request_rejected()
@@ -507,6 +525,16 @@ def create_web_app(bolt_app: AsyncApp | None, health: Health, *, signing_secret:
 
         web_app.router.add_post("/slack/events", slack_events)
     return web_app
+
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+def _signed(verifier: Any, body: str, headers: Mapping[str, str]) -> bool:
+    """Whether `body` carries a valid, fresh Slack signature (a malformed header is simply not one)."""
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    return bool(_TIMESTAMP.fullmatch(timestamp) and signature) and bool(verifier.is_valid(body, timestamp, signature))
 
 
 def build_investigator(adapter: AwsAdapter) -> tuple[Investigator, str]:

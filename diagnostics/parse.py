@@ -80,16 +80,20 @@ def scan(text: str) -> ScanResult:
     """Every access denial in ``text``, plus look-alikes (``other_errors``) and whether it held credentials."""
     if not text:
         return _EMPTY
-    spans = find_secrets(text)
+    found = find_secrets(text)
+    # Every field is read from the text with its credentials already replaced, so that no field can hold a piece
+    # of one (the first line of a wrapped token taken for a resource, a token glued to an ARN by re-joining).
+    text = redact_spans(text, found) if found else text
+    spans: list[SecretSpan] = []
     lower = text.lower()
     # Lines re-joined, so a terminal wrap inside a word cannot hide it (only texts small enough to be
     # read re-joined need this).
     probe = _SQUEEZE.sub("", lower) if "\n" in lower and len(lower) <= _REJOIN_LIMIT else lower
     if not any(hint in probe for hint in _HINTS):
-        return _EMPTY_WITH_SECRETS if spans else _EMPTY
+        return _EMPTY_WITH_SECRETS if found else _EMPTY
     normalized = _normalize(text)
     reading = _Pass(normalized, spans if normalized == text else None)
-    secrets = bool(spans or reading.secret_spans)
+    secrets = bool(found or reading.secret_spans)
     denials, others = reading.run()
     if len(normalized) <= _REJOIN_LIMIT and _SOFT_BREAK.search(normalized):
         joined_denials, joined_others = _Pass(_SOFT_BREAK.sub("", normalized)).run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -42,10 +43,13 @@ _SESSION_TOKEN_BARE = tuple(
     for prefix in ("IQoJb3JpZ2lu", "FwoGZXIvYXdz", "FQoGZXIvYXdz", "AQoDYXdz")
 )
 # A secret key printed right next to its access key id (a credentials CSV, `aws configure list`, a log line).
-_BARE_SECRET = re.compile(r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+# An "=" after 40 characters cannot be base64 padding (40 is a whole number of base64 quanta): it ends the key.
+_BARE_SECRET = re.compile(r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])")
 _NEAR_KEY_ID = 80
 _HEX = re.compile(r"[0-9a-f]{40}")
 _BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+=")
+# "=" only ever ends base64 (padding): a credential right after one (TOKEN=IQoJ...) starts there.
+_BEFORE_BASE64 = _BASE64 - {"="}
 _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 # Short texts (chat lines) are ruled out by these before any pattern runs; on long texts the literal-led
@@ -102,23 +106,28 @@ def redact_spans(text: str, spans: list[SecretSpan], offset: int = 0) -> str:
     return "".join(out)
 
 
-def _detect(text: str) -> list[SecretSpan]:
+def _detect(text: str, line_starts: frozenset[int] = frozenset()) -> list[SecretSpan]:
+    """`line_starts`: positions where a line break was taken out; a credential may start there whatever precedes."""
     lower = text.lower()
     short = len(text) <= _SHORT
     if short and not any(hint in text for hint in _CASED_HINTS) and not any(hint in lower for hint in _LOWER_HINTS):
         return []
+
+    def starts_here(index: int, word: frozenset[str]) -> bool:
+        return index == 0 or index in line_starts or text[index - 1] not in word
+
     spans = [
         SecretSpan(SecretKind.ACCESS_KEY_ID, m.start(), m.end())
         for m in _ACCESS_KEY_ID.finditer(text)
-        if m.start() == 0 or text[m.start() - 1] not in _KEY_CHARS
+        if starts_here(m.start(), _KEY_CHARS)
     ]
     for key_id in list(spans):
-        spans.extend(_secrets_beside(text, key_id))
+        spans.extend(_secrets_beside(text, key_id, starts_here))
     for pattern in _SESSION_TOKEN_BARE:
         spans.extend(
             SecretSpan(SecretKind.SESSION_TOKEN, m.start(), m.end())
             for m in pattern.finditer(text)
-            if m.start() == 0 or text[m.start() - 1] not in _BASE64
+            if starts_here(m.start(), _BEFORE_BASE64)
         )
     # Lower-casing keeps every position only when no character changes length (always, for ASCII).
     if len(lower) == len(text):
@@ -137,12 +146,14 @@ def _detect(text: str) -> list[SecretSpan]:
     return spans
 
 
-def _secrets_beside(text: str, key_id: SecretSpan) -> list[SecretSpan]:
+def _secrets_beside(
+    text: str, key_id: SecretSpan, starts_here: Callable[[int, frozenset[str]], bool]
+) -> list[SecretSpan]:
     lo, hi = max(0, key_id.start - _NEAR_KEY_ID), min(len(text), key_id.end + _NEAR_KEY_ID)
     return [
         SecretSpan(SecretKind.SECRET_ACCESS_KEY, m.start(), m.end())
         for m in _BARE_SECRET.finditer(text, lo, hi)
-        if (m.start() == 0 or text[m.start() - 1] not in _BASE64)
+        if starts_here(m.start(), _BEFORE_BASE64)
         # A 40-character lower-case hex run is a SHA-1 (a commit, a checksum), never a secret key.
         and not _HEX.fullmatch(m.group())
     ]
@@ -150,10 +161,6 @@ def _secrets_beside(text: str, key_id: SecretSpan) -> list[SecretSpan]:
 
 def _detect_wrapped(text: str) -> list[SecretSpan]:
     """Secrets that only appear once line breaks are removed, mapped back onto ``text``."""
-    joined = _BREAK.sub("", text)
-    found = _detect(joined)
-    if not found:
-        return []
     # Position of each break in the joined text, and how many characters were removed up to and including it.
     joined_at: list[int] = []
     removed_through: list[int] = []
@@ -162,6 +169,10 @@ def _detect_wrapped(text: str) -> list[SecretSpan]:
         joined_at.append(match.start() - removed)
         removed += match.end() - match.start()
         removed_through.append(removed)
+    # Joining glues a line's first word to the previous line's last: the break still marks where a word starts.
+    found = _detect(_BREAK.sub("", text), frozenset(joined_at))
+    if not found:
+        return []
 
     def original(index: int) -> int:
         count = bisect.bisect_right(joined_at, index)

@@ -436,8 +436,9 @@ class Sender:
     url: str
     session: aiohttp.ClientSession
 
-    async def post(self, body: str, headers: Mapping[str, str]) -> tuple[int, str, Mapping[str, str]]:
-        async with self.session.post(self.url, data=body.encode(), headers=dict(headers)) as response:
+    async def post(self, body: str | bytes, headers: Mapping[str, str]) -> tuple[int, str, Mapping[str, str]]:
+        data = body if isinstance(body, bytes) else body.encode()
+        async with self.session.post(self.url, data=data, headers=dict(headers)) as response:
             return response.status, await response.text(), dict(response.headers)
 
     async def event(
