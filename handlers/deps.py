@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from diagnostics.doctor import StatusSource
 from diagnostics.investigate import Investigator
 from diagnostics.state import State
 from handlers.blocks import HelpFacts
@@ -31,3 +32,5 @@ class Deps:
     state: State
     channels: Channels
     help: HelpFacts
+    # The doctor's checklist for `/iamwhy status` and the Home tab; None where it is not offered.
+    status: StatusSource | None = None

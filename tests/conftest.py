@@ -16,11 +16,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app import Settings, create_app, create_web_app
 from diagnostics.aws import AwsAdapter
+from diagnostics.doctor import StatusSource
 from diagnostics.investigate import Investigator, OfflineInvestigator
 from diagnostics.reader import AwsConfig
 from diagnostics.state import State
 from handlers.health import Health, slack_probe
 from tests.harness.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sender
+from tests.harness.installed import Installed, install
 from tests.harness.sdk import botocore_session
 from tests.harness.servers import MotoServer, RecordingServer
 from tests.harness.toolbox import FakeToolbox
@@ -92,6 +94,12 @@ def aws_env(aws_world: AwsWorld, monkeypatch: pytest.MonkeyPatch) -> BotCredenti
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key.secret_access_key)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     return BotCredentials(HUB_ACCOUNT, key)
+
+
+@pytest.fixture
+def installed(aws_world: AwsWorld, aws_env: BotCredentials) -> Installed:
+    """iamwhy's roles deployed right in the sandbox, for the bot of aws_env (see tests/harness/installed.py)."""
+    return install(aws_world, aws_env.key.user_arn)
 
 
 @pytest.fixture(scope="session")
@@ -191,6 +199,7 @@ async def serve_slack_app(fake_slack: FakeSlack) -> AsyncIterator[ServeSlackApp]
         state: State | None = None,
         health: Health | None = None,
         reads_aws: bool | None = None,
+        status: StatusSource | None = None,
     ) -> ServedSlackApp:
         settings = Settings.from_env(slack_env(fake_slack, **(env or {})))
         client = AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url)
@@ -201,6 +210,7 @@ async def serve_slack_app(fake_slack: FakeSlack) -> AsyncIterator[ServeSlackApp]
             client=client,
             state=state,
             reads_aws=reads_aws,
+            status=status,
         )
         web_app = create_web_app(
             app, health or Health({"slack": slack_probe(client)}), signing_secret=settings.signing_secret

@@ -1,0 +1,19 @@
+"""`/iamwhy status`: the doctor's checklist, answered privately to whoever asked."""
+
+from __future__ import annotations
+
+from handlers.blocks import render_notice
+from handlers.deps import Deps
+from handlers.replies import Responder
+from handlers.status_blocks import render_status
+
+STATUS_WORDS = frozenset({"status", "doctor"})
+NOT_OFFERED = "ℹ️ This installation of iamwhy does not run status checks. On the command line: `iamwhy doctor`."
+
+
+async def answer_status(deps: Deps, send: Responder) -> None:
+    """Run the checks (or join the run in progress) and send the whole checklist."""
+    if deps.status is None:
+        await send(render_notice(NOT_OFFERED))
+        return
+    await send(render_status(await deps.status.get(max_age=0)))
