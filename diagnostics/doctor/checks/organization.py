@@ -38,15 +38,12 @@ def _org_role(facts: DoctorFacts, members: list[AccountFacts]) -> Iterator[Line]
     org = facts.org
     if org is None:
         tried = "IAMWHY_ORG_ROLE_ARN"
+        unknown = [a.account for a in facts.accounts if a.assumed and a.in_organization is None]
         if not members:
-            yield Line(
-                "aws.org.role",
-                ORGANIZATIONS,
-                "Organizations read role",
-                Status.SKIPPED,
-                tried,
-                "not set, and not needed: no checked account is in an organization",
-            )
+            result = "not set, and not needed: no checked account is in an organization"
+            if unknown:
+                result = f"not set; whether {', '.join(unknown)} are in an organization could not be read"
+            yield Line("aws.org.role", ORGANIZATIONS, "Organizations read role", Status.SKIPPED, tried, result)
             return
         management = next((a.management_account for a in members if a.management_account), None)
         yield Line(
