@@ -21,6 +21,7 @@ from diagnostics.reader import AwsConfig
 from diagnostics.state import State
 from handlers.health import Health, slack_probe
 from tests.harness.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sender
+from tests.harness.redis_server import RedisServer, RedisUnavailable
 from tests.harness.sdk import botocore_session
 from tests.harness.servers import MotoServer, RecordingServer
 from tests.harness.toolbox import FakeToolbox
@@ -126,6 +127,27 @@ def make_adapter(aws_env: BotCredentials) -> Iterator[Callable[..., AwsAdapter]]
     yield make
     for adapter in made:
         adapter.close()
+
+
+# ------------------------------------------------------------------------------------------------- Redis
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis on loopback: IAMWHY_TEST_REDIS_URL when set, else a redis-server started (and stopped) here.
+
+    Tests keep to keys of their own (tests.harness.redis_server.with_prefix), so a shared server is never flushed.
+    """
+    given = os.environ.get("IAMWHY_TEST_REDIS_URL", "").strip()
+    if given:
+        yield given
+        return
+    try:
+        server = RedisServer().start()
+    except RedisUnavailable as exc:
+        pytest.skip(f"{exc}; CI installs it, so CI runs these tests")
+    yield server.url
+    server.stop()
 
 
 # ------------------------------------------------------------------------------------------------- Slack
