@@ -201,11 +201,11 @@ class Job:
     response_url: str | None = None
     # Fingerprints of the denials to answer; None: every denial in the text.
     only: tuple[str, ...] | None = None
-    # ANSWER: the alert storms this answer is the first thread of; POINTER: the storm pointed to.
+    # ANSWER: the alert storm each denial of `only` starts (same order); POINTER: the storm pointed to.
     storms: tuple[str, ...] = ()
     react: bool = False
-    # A private answer starts with the pasted-credentials warning.
-    warn: bool = False
+    # Notices sent before a private answer, by name ("credentials": the pasted-credentials warning).
+    notices: tuple[str, ...] = ()
     # How many messages a private answer may take (a response_url accepts five).
     limit: int = 5
     placeholder_ts: str | None = None

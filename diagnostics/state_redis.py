@@ -474,7 +474,9 @@ class RedisPostingSlots(PostingSlots):
         return float(await self._reserve(keys=[self._r.key("slot", key)], args=args))
 
 
-def redis_state(client: aioredis.Redis, *, where: str, prefix: str = DEFAULT_KEY_PREFIX, clock: Clock = time.time) -> State:
+def redis_state(
+    client: aioredis.Redis, *, where: str, prefix: str = DEFAULT_KEY_PREFIX, clock: Clock = time.time
+) -> State:
     backend = RedisBackend(client, prefix=prefix, clock=clock)
     return State(
         seen=RedisSeenKeys(backend),
@@ -489,7 +491,9 @@ def redis_state(client: aioredis.Redis, *, where: str, prefix: str = DEFAULT_KEY
     )
 
 
-async def open_redis_state(url: str, *, where: str, prefix: str = DEFAULT_KEY_PREFIX, clock: Clock = time.time) -> State:
+async def open_redis_state(
+    url: str, *, where: str, prefix: str = DEFAULT_KEY_PREFIX, clock: Clock = time.time
+) -> State:
     """Connect and check that Redis answers; StateUrlError (without the password) when it does not."""
     try:
         client = aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5)
