@@ -24,8 +24,9 @@ from diagnostics.state import PostingSlots
 
 # A call is retried this many times after a 429; Slack's Retry-After is seconds, so this covers minutes.
 RATE_LIMIT_RETRIES = 20
-# About one message per second per channel, bursts of a few (Slack's guidance for chat.postMessage).
-POST_INTERVAL = 1.0
+# About one message per second per channel, bursts of a few (Slack's guidance for chat.postMessage). A tenth of
+# a second to spare: a message sent on the second may arrive a little early after another arrived late.
+POST_INTERVAL = 1.1
 POST_BURST = 3
 PACED_METHODS = frozenset({"chat.postMessage"})
 
