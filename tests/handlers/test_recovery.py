@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -31,9 +30,9 @@ class Clock:
 
 
 @pytest.fixture
-async def parts(fake_slack: FakeSlack) -> AsyncIterator[tuple[State, Clock, Settings]]:
+def parts(fake_slack: FakeSlack) -> tuple[State, Clock, Settings]:
     clock = Clock()
-    yield State.in_memory(clock=clock), clock, Settings.from_env(slack_env(fake_slack))
+    return State.in_memory(clock=clock), clock, Settings.from_env(slack_env(fake_slack))
 
 
 def _worker(settings: Settings, state: State, investigator: object) -> Worker:
