@@ -14,6 +14,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
@@ -119,6 +120,9 @@ class StormCounts:
             )
         except SlackApiError as exc:
             logger.warning("storm count not updated", extra={"fields": {"slack_error": exc.response.get("error")}})
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # The count is a courtesy: the next repeat updates it again.
+            logger.warning("storm count not updated", extra={"fields": {"error": type(exc).__name__}})
 
     async def flush(self) -> None:
         """Update every pending count now (at shutdown: the last count must not be lost)."""
