@@ -50,6 +50,9 @@ from diagnostics.state import (
 
 # Redis keeps a record this much longer than its logical life, so that its own expiry never decides.
 GRACE_MS = 60_000
+# Connections one replica opens at most; a call waits up to POOL_TIMEOUT seconds for one to be free.
+MAX_CONNECTIONS = 32
+POOL_TIMEOUT = 30
 
 
 def _ms(seconds: float) -> int:
@@ -496,12 +499,26 @@ async def open_redis_state(
 ) -> State:
     """Connect and check that Redis answers; StateUrlError (without the password) when it does not."""
     try:
-        client = aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5)
+        # A burst waits for a free connection instead of failing with "Too many connections".
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=10,
+            socket_connect_timeout=5,
+            max_connections=MAX_CONNECTIONS,
+            timeout=POOL_TIMEOUT,
+        )
     except ValueError as exc:
         raise StateUrlError(f"{where}: {exc}") from None
+    client = aioredis.Redis(connection_pool=pool)
+
+    async def close() -> None:
+        await client.aclose()
+        await pool.disconnect()
+
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
-        await client.aclose()
+        await close()
         raise StateUrlError(f"cannot reach Redis at {where}: {type(exc).__name__}") from None
-    return redis_state(client, where=where, prefix=prefix, clock=clock)
+    return replace(redis_state(client, where=where, prefix=prefix, clock=clock), closer=close)

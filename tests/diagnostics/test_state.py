@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import subprocess
@@ -24,6 +25,7 @@ from diagnostics.state import (
     Vote,
     open_state,
 )
+from tests.harness.redis_server import with_prefix
 
 
 class Clock:
@@ -232,3 +234,12 @@ def test_processes_sharing_one_state_file_see_each_key_first_exactly_once(tmp_pa
     won = [out.split() for out, _ in (p.communicate(timeout=120) for p in contenders)]
     assert all(p.returncode == 0 for p in contenders)
     assert sorted(int(n) for w in won for n in w) == list(range(keys))
+
+
+async def test_a_burst_larger_than_the_redis_connection_pool_waits_for_connections(redis_url: str) -> None:
+    state = await open_state(StateUrl.parse(with_prefix(redis_url)))
+    try:
+        firsts = await asyncio.gather(*(state.seen.first_sight(f"k{n % 100}") for n in range(400)))
+    finally:
+        await state.close()
+    assert sum(firsts) == 100
