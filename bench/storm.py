@@ -25,6 +25,7 @@ import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -294,7 +295,7 @@ def main() -> int:
         os.environ.update(_seed(world, args.denials + 1))
         os.environ["AWS_ENDPOINT_URL_IAM_TOOLBOX"] = toolbox.endpoint
         if args.only != "redis":
-            with_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"iamwhy-storm-{os.getpid()}.db"
+            with_file = Path(tempfile.gettempdir()) / f"iamwhy-storm-{os.getpid()}.db"
             result = asyncio.run(_storm(args, aws, f"sqlite:///{with_file}", 1))
             runs.append(("embedded state (SQLite file), one replica", result))
             for suffix in ("", "-wal", "-shm"):
