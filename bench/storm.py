@@ -232,7 +232,13 @@ async def _storm(args: argparse.Namespace, aws: AwsProcess, state_url: str, repl
         first_post = min(c.at for c in fake.calls[sum(calls_before.values()) :])
         elapsed = last_reply - first_post
         burst_calls = Counter(c.method for c in fake.calls) - calls_before
-        placeholders = sum(1 for c in fake.calls_of("chat.postMessage") if c.text.startswith("Investigating")) - 1
+        # A placeholder Slack refused with 429 and that was sent again is one thread.
+        threads = {
+            (c.body["channel"], c.body.get("thread_ts"))
+            for c in fake.calls_of("chat.postMessage")
+            if c.text.startswith("Investigating")
+        }
+        placeholders = len(threads) - 1
         result = {
             "acked": statuses[200],
             "ack_p50": _percentile(acks, 50),
@@ -265,7 +271,7 @@ def _report(title: str, r: dict[str, Any], args: argparse.Namespace) -> None:
         f"  AWS requests            {r['aws']} vs {args.denials} x {r['per_diagnosis']} = {expected} for the "
         f"denials alone (x{r['aws'] / expected:.2f}); without storm handling {args.posts} x {r['per_diagnosis']}"
     )
-    print(f"  Slack calls             {sum(r['slack'].values())}: {slack}")
+    print(f"  Slack calls             {sum(r['slack'].values())} (429-refused attempts included): {slack}")
     print(f"  429 answers             {sum(r['rate_limited'].values())} {r['rate_limited'] or ''}".rstrip())
     pace = f"Slack allows ~1 post/s in each of {args.channels} channels"
     print(f"  last reply after        {r['last_reply_s']:.1f} s ({pace})")
