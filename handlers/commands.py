@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers import ids
 from handlers.blocks import INVESTIGATING, input_modal, render_help
 from handlers.deps import Deps
-from handlers.replies import Trigger, answer_privately, prepare, via_response_url
+from handlers.replies import Trigger, answer_privately, prepare
 
 HELP_WORDS = frozenset({"help", "-h", "--help", "?"})
 
@@ -32,6 +32,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         else:
             await ack(text=INVESTIGATING)
             prepared = await prepare(text)
-            await answer_privately(deps, via_response_url(respond), prepared, trigger=Trigger.COMMAND, channel=channel)
+            await answer_privately(
+                deps,
+                prepared,
+                trigger=Trigger.COMMAND,
+                channel=channel,
+                user=str(command.get("user_id") or ""),
+                response_url=respond.response_url,
+            )
 
     app.command(ids.Command.IAMWHY)(handle_iamwhy_command)

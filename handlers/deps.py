@@ -1,12 +1,16 @@
-"""What every Slack surface is given at registration: the investigator, the state, and where to listen."""
+"""What every Slack surface is given at registration: the investigator, the state, the worker, where to listen."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from diagnostics.investigate import Investigator
 from diagnostics.state import State
 from handlers.blocks import HelpFacts
+
+if TYPE_CHECKING:
+    from handlers.jobs import Worker
 
 
 @dataclass(frozen=True)
@@ -31,3 +35,5 @@ class Deps:
     state: State
     channels: Channels
     help: HelpFacts
+    # Runs the journaled answers (a bounded number of investigations at once) and keeps storm counts.
+    worker: Worker
