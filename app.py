@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from diagnostics.reader import AwsConfig, ConfigError
+from diagnostics.state import StateUrl, StateUrlError
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from diagnostics.investigate import Investigation, Investigator
     from diagnostics.state import State
     from handlers.health import Health
+    from handlers.jobs import Worker
 
 logger = logging.getLogger("iamwhy")
 
@@ -211,6 +213,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
+DEFAULT_STORM_WINDOW = 15 * 60.0
+DEFAULT_CONCURRENCY = 8
+DEFAULT_JOB_LEASE = 60.0
 # The app's own request limit: a whole pasted log fits (the text limit is diagnostics.inputs.MAX_INPUT_BYTES;
 # JSON escaping and the envelope need room on top).
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
@@ -238,6 +243,14 @@ class Settings:
     watch_channels: frozenset[str] | None = None
     port: int = DEFAULT_PORT
     log_level: str = "INFO"
+    # Where the state lives (IAMWHY_STATE_URL); the default is a SQLite file (see StateUrl.parse).
+    state_url: StateUrl = field(default_factory=lambda: StateUrl("memory", ""))
+    # The same alert denial within this many seconds is counted, not investigated again.
+    storm_window: float = DEFAULT_STORM_WINDOW
+    # Investigations one replica runs at once; the rest wait in the journal, in order.
+    concurrency: int = DEFAULT_CONCURRENCY
+    # Seconds after which another replica (or the next start) takes over the jobs of one that stopped.
+    job_lease: float = DEFAULT_JOB_LEASE
 
     def __post_init__(self) -> None:
         # Without a signing secret every HTTP request would be refused; without an app token nothing connects.
@@ -266,12 +279,10 @@ class Settings:
             )
         elif not re.fullmatch(r"[0-9A-Za-z]{16,128}", signing_secret):
             raise ConfigError("SLACK_SIGNING_SECRET", "is not a Slack signing secret (letters and digits only)")
-        state_url = get("IAMWHY_STATE_URL")
-        if state_url is not None and state_url != "memory:":
-            raise ConfigError(
-                "IAMWHY_STATE_URL",
-                "only the in-process state ('memory:' or unset) is available in this version; run one replica",
-            )
+        try:
+            state_url = StateUrl.parse(get("IAMWHY_STATE_URL"), env)
+        except StateUrlError as exc:
+            raise ConfigError("IAMWHY_STATE_URL", str(exc)) from None
         return cls(
             bot_token=bot_token,
             aws=AwsConfig.from_mapping(env),
@@ -283,6 +294,10 @@ class Settings:
             watch_channels=_watch(get("IAMWHY_WATCH_CHANNELS")),
             port=_port(get("PORT")),
             log_level=_log_level(get("LOG_LEVEL")),
+            state_url=state_url,
+            storm_window=_duration(get("IAMWHY_STORM_WINDOW"), "IAMWHY_STORM_WINDOW", DEFAULT_STORM_WINDOW),
+            concurrency=_count(get("IAMWHY_CONCURRENCY"), "IAMWHY_CONCURRENCY", DEFAULT_CONCURRENCY),
+            job_lease=_duration(get("IAMWHY_JOB_LEASE"), "IAMWHY_JOB_LEASE", DEFAULT_JOB_LEASE),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -294,6 +309,9 @@ class Settings:
             "alert_channels": sorted(self.alert_channels),
             "watch_channels": "all" if self.watch_channels is None else sorted(self.watch_channels),
             "aws": dict(self.aws.describe()),
+            "state": self.state_url.describe(),
+            "storm_window_s": self.storm_window,
+            "concurrency": self.concurrency,
         }
 
 
@@ -340,12 +358,56 @@ def _port(value: str | None) -> int:
     return int(value)
 
 
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h)?$")
+_UNITS = {None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(value: str | None, variable: str, default: float) -> float:
+    """Seconds, from "900", "900s", "15m" or "1h"."""
+    if value is None:
+        return default
+    match = _DURATION.match(value.strip().lower())
+    seconds = float(match.group(1)) * _UNITS[match.group(2)] if match else 0.0
+    if seconds <= 0:
+        raise ConfigError(variable, f"{value!r} is not a positive duration (seconds, or like 15m, 1h)")
+    return seconds
+
+
+def _count(value: str | None, variable: str, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= 1000:
+        raise ConfigError(variable, f"{value!r} is not a whole number from 1 to 1000")
+    return int(value)
+
+
 def _log_level(value: str | None) -> str:
     if value is None:
         return "INFO"
     if value.upper() not in _LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"{value!r} is not one of {', '.join(_LOG_LEVELS)}")
     return value.upper()
+
+
+def build_slack_client(settings: Settings, state: State) -> AsyncWebClient:
+    """The Web API client the app posts with: 429s retried after Retry-After, each channel's posting paced."""
+    from handlers.limits import PacedWebClient
+
+    return PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url, slots=state.slots)
+
+
+def build_worker(settings: Settings, *, investigator: Investigator, state: State, client: AsyncWebClient) -> Worker:
+    """The background work of the app (journaled answers, storm counts), configured by `settings`."""
+    from handlers.jobs import build_worker as build
+
+    return build(
+        investigator=investigator,
+        state=state,
+        client=client,
+        concurrency=settings.concurrency,
+        lease=settings.job_lease,
+        window=settings.storm_window,
+    )
 
 
 def create_app(
@@ -355,15 +417,17 @@ def create_app(
     client: AsyncWebClient | None = None,
     state: State | None = None,
     reads_aws: bool | None = None,
+    worker: Worker | None = None,
     status: StatusSource | None = None,
 ) -> AsyncApp:
     """The Bolt app with every Slack surface and the error boundary registered. Nothing is started.
 
     `reads_aws` says whether the investigator reads AWS (for `/iamwhy help`); by default, unless it is the
-    offline one. `status` runs the doctor's checklist for `/iamwhy status` and the Home tab (None: not offered).
+    offline one. Without a `worker`, one is built on `client` and starts with the first job; whoever passes
+    their own starts and closes it (`iamwhy serve` does). `status` runs the doctor's checklist for
+    `/iamwhy status` and the Home tab (None: not offered).
     """
     from slack_bolt.async_app import AsyncApp
-    from slack_sdk.web.async_client import AsyncWebClient
 
     from diagnostics.investigate import OfflineInvestigator
     from diagnostics.state import State
@@ -371,8 +435,11 @@ def create_app(
     from handlers.blocks import HelpFacts
     from handlers.deps import Channels, Deps
 
+    state = state if state is not None else State.in_memory()
     if client is None:
-        client = AsyncWebClient(token=settings.bot_token, base_url=settings.slack_api_url)
+        client = build_slack_client(settings, state)
+    if worker is None:
+        worker = build_worker(settings, investigator=investigator, state=state, client=client)
     app = AsyncApp(
         client=client,
         signing_secret=settings.signing_secret or "",
@@ -381,7 +448,7 @@ def create_app(
     )
     deps = Deps(
         investigator=investigator,
-        state=state if state is not None else State.in_memory(),
+        state=state,
         channels=Channels(alert=settings.alert_channels, watch=settings.watch_channels),
         help=HelpFacts(
             accounts=tuple(sorted(settings.aws.allowed_accounts)),
@@ -390,6 +457,7 @@ def create_app(
             alert_channels=tuple(sorted(settings.alert_channels)),
             watch_channels=None if settings.watch_channels is None else tuple(sorted(settings.watch_channels)),
         ),
+        worker=worker,
         status=status,
     )
     for surface in (dedupe, messages, mentions, commands, shortcuts, actions, views, home, errors):
@@ -435,22 +503,27 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     from aiohttp import web
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.errors import SlackApiError
-    from slack_sdk.web.async_client import AsyncWebClient
 
     from diagnostics.aws import AwsAdapter
     from diagnostics.doctor import CachedReport
+    from diagnostics.state import open_state
     from handlers.health import Health, slack_probe
 
+    try:
+        state = await open_state(settings.state_url)
+    except StateUrlError as exc:
+        raise ConfigError("IAMWHY_STATE_URL", str(exc)) from None
     adapter = AwsAdapter(settings.aws)
     investigator, investigation = build_investigator(adapter)
-    client = AsyncWebClient(token=settings.bot_token, base_url=settings.slack_api_url)
+    client = build_slack_client(settings, state)
+    worker = build_worker(settings, investigator=investigator, state=state, client=client)
     # The doctor reads through its own adapter without a cache: `/iamwhy status` must show a fix the moment it works.
     doctor_adapter = AwsAdapter(dataclasses.replace(settings.aws, cache_ttl=0))
     environ = dict(os.environ)
     status = CachedReport(
         lambda: doctor_report(environ, socket_mode=settings.socket_mode, adapter=doctor_adapter, client=client)
     )
-    app = create_app(settings, investigator=investigator, client=client, status=status)
+    app = create_app(settings, investigator=investigator, client=client, state=state, worker=worker, status=status)
 
     async def aws_probe() -> str | None:
         identity = await adapter.call("sts", "GetCallerIdentity")
@@ -478,10 +551,20 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
                     raise ConfigError("SLACK_APP_TOKEN", f"Slack refused it ({exc.response.get('error')})") from None
             socket_handler = AsyncSocketModeHandler(app, app_token=settings.app_token)
             await socket_handler.connect_async()  # type: ignore[no-untyped-call]
+        # Jobs journaled by a process that died (this one before a restart, or another replica) are finished here.
+        recovered = await worker.start()
         port = runner.addresses[0][1] if runner.addresses else settings.port
         logger.info(
             "serving",
-            extra={"fields": {**settings.describe(), "port": port, "investigation": investigation}},
+            extra={
+                "fields": {
+                    **settings.describe(),
+                    "port": port,
+                    "investigation": investigation,
+                    "replica": worker.runner.owner,
+                    "jobs_recovered": recovered,
+                }
+            },
         )
         # Keep serving if a credential is refused: /healthz reports it, and a passing outage must not crash-loop.
         report = await health.report()
@@ -492,6 +575,8 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
         if socket_handler is not None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
+        await worker.close()
+        await state.close()
         await asyncio.to_thread(adapter.close)
         await asyncio.to_thread(doctor_adapter.close)
         logger.info("stopped")

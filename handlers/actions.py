@@ -95,7 +95,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await _show(render_placeholder([answer.diagnosis.request], verb="Re-running"), where, client, respond)
         if not where.ephemeral and where.channel and where.ts:
             context[PROGRESS] = Progress(where.channel, where.ts)
-        investigation = await deps.investigator.investigate(answer.stored.text, correlation_id=correlation_id())
+        # A re-run counts against the same limit as every other investigation of this replica.
+        async with deps.worker.runner.gate:
+            investigation = await deps.investigator.investigate(answer.stored.text, correlation_id=correlation_id())
         await deps.state.investigations.replace(
             answer.ref, StoredInvestigation(answer.stored.text, investigation.diagnoses)
         )

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers import ids
 from handlers.blocks import INVESTIGATING, input_modal, render_help
 from handlers.deps import Deps
-from handlers.replies import Trigger, answer_privately, prepare, via_response_url
+from handlers.replies import Trigger, answer_privately, prepare
 from handlers.status import STATUS_WORDS, answer_status
 from handlers.status_blocks import render_checking
 
@@ -35,10 +35,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
         elif text.lower() in STATUS_WORDS:
             checking = render_checking()
             await ack(text=checking.text, blocks=checking.blocks, response_type="ephemeral")
-            await answer_status(deps, via_response_url(respond))
+            await answer_status(deps, respond)
         else:
             await ack(text=INVESTIGATING)
             prepared = await prepare(text)
-            await answer_privately(deps, via_response_url(respond), prepared, trigger=Trigger.COMMAND, channel=channel)
+            await answer_privately(
+                deps,
+                prepared,
+                trigger=Trigger.COMMAND,
+                channel=channel,
+                user=str(command.get("user_id") or ""),
+                response_url=respond.response_url,
+            )
 
     app.command(ids.Command.IAMWHY)(handle_iamwhy_command)

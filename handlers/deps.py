@@ -1,13 +1,17 @@
-"""What every Slack surface is given at registration: the investigator, the state, and where to listen."""
+"""What every Slack surface is given at registration: the investigator, the state, the worker, where to listen."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from diagnostics.doctor import StatusSource
 from diagnostics.investigate import Investigator
 from diagnostics.state import State
 from handlers.blocks import HelpFacts
+
+if TYPE_CHECKING:
+    from handlers.jobs import Worker
 
 
 @dataclass(frozen=True)
@@ -32,5 +36,7 @@ class Deps:
     state: State
     channels: Channels
     help: HelpFacts
+    # Runs the journaled answers (a bounded number of investigations at once) and keeps storm counts.
+    worker: Worker
     # The doctor's checklist for `/iamwhy status` and the Home tab; None where it is not offered.
     status: StatusSource | None = None

@@ -65,7 +65,6 @@ class Event(StrEnum):
 
 class Emoji(StrEnum):
     SEEN = "eyes"
-    REPEATED = "repeat"
 
 
 # The Events API subscriptions of the manifest, and the event type each delivers to the listeners above.

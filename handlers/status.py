@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from handlers.blocks import render_notice
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from handlers.blocks import Message, render_notice
 from handlers.deps import Deps
-from handlers.replies import Responder
 from handlers.status_blocks import render_status
 
 STATUS_WORDS = frozenset({"status", "doctor"})
@@ -13,9 +14,10 @@ FRESH_ENOUGH = 10.0
 NOT_OFFERED = "ℹ️ This installation of iamwhy does not run status checks. On the command line: `iamwhy doctor`."
 
 
-async def answer_status(deps: Deps, send: Responder) -> None:
+async def answer_status(deps: Deps, respond: AsyncRespond) -> None:
     """Run the checks (or join the run in progress, or reuse one a few seconds old) and send the whole checklist."""
     if deps.status is None:
-        await send(render_notice(NOT_OFFERED))
-        return
-    await send(render_status(await deps.status.get(max_age=FRESH_ENOUGH)))
+        message: Message = render_notice(NOT_OFFERED)
+    else:
+        message = render_status(await deps.status.get(max_age=FRESH_ENOUGH))
+    await respond(text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False)

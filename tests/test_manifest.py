@@ -24,6 +24,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "chat.postMessage": frozenset({"chat:write"}),
     "chat.update": frozenset({"chat:write"}),
     "chat.postEphemeral": frozenset({"chat:write"}),
+    "chat.getPermalink": frozenset(),
     "reactions.add": frozenset({"reactions:write"}),
     "views.open": frozenset(),
     "views.update": frozenset(),
@@ -47,7 +48,8 @@ INTERACTION_SCOPE = "commands"
 
 def _web_api_methods_called() -> set[str]:
     """Every Web API method the handlers call, read from the source (client.chat_postMessage: chat.postMessage)."""
-    methods = {name for name in dir(AsyncWebClient) if "_" in name and not name.startswith("_")}
+    # api_call is the generic entry point every method goes through (handlers.limits paces it), not a method.
+    methods = {name for name in dir(AsyncWebClient) if "_" in name and not name.startswith("_")} - {"api_call"}
     found: set[str] = set()
     for path in sorted((ROOT / "handlers").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -33,7 +33,10 @@ EXAMPLES: Mapping[str, str] = {
     "IAMWHY_EXTERNAL_ID": EXAMPLE_EXTERNAL_ID,
     "IAMWHY_ORG_ROLE_ARN": "arn:aws:iam::333333333333:role/IamWhyOrgReadOnly",
     "IAMWHY_ACCOUNTS": "222222222222,444444444444",
-    "IAMWHY_STATE_URL": "memory:",
+    "IAMWHY_STATE_URL": "redis://redis.internal:6379/0",
+    "IAMWHY_STORM_WINDOW": "15m",
+    "IAMWHY_CONCURRENCY": "8",
+    "IAMWHY_JOB_LEASE": "60s",
     "PORT": "3000",
     "LOG_LEVEL": "INFO",
 }

@@ -64,6 +64,27 @@ class Call:
 class _Failure:
     error: str
     times: int | None
+    # Set for a 429: Slack's HTTP status and its Retry-After (seconds).
+    retry_after: int | None = None
+
+
+@dataclass
+class _ChannelPace:
+    """Slack's posting limit as the fake enforces it: a token bucket per channel."""
+
+    interval: float
+    burst: int
+    # channel -> (tokens, when last counted)
+    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def take(self, channel: str, now: float) -> bool:
+        tokens, then = self.buckets.get(channel, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - then) / self.interval)
+        if tokens < 1:
+            self.buckets[channel] = (tokens, now)
+            return False
+        self.buckets[channel] = (tokens - 1, now)
+        return True
 
 
 @dataclass
@@ -103,6 +124,9 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
         self._failures: dict[str, list[_Failure]] = {}
+        self._pace: _ChannelPace | None = None
+        # Calls answered 429 (rate limited), by method.
+        self.rate_limited: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
         self._sockets: list[web.WebSocketResponse] = []
         self._connected = asyncio.Event()
@@ -150,6 +174,14 @@ class FakeSlack:
     def fail(self, method: str, error: str, *, times: int | None = 1) -> None:
         """Answer `method` with {"ok": false, "error": error}, `times` times (None: always)."""
         self._failures.setdefault(method, []).append(_Failure(error, times))
+
+    def rate_limit(self, method: str, *, retry_after: int = 1, times: int | None = 1) -> None:
+        """Answer `method` with HTTP 429 and Retry-After, `times` times, as Slack does past its limits."""
+        self._failures.setdefault(method, []).append(_Failure("ratelimited", times, retry_after))
+
+    def pace_posts(self, *, interval: float = 1.0, burst: int = 3) -> None:
+        """Enforce Slack's posting limit: chat.postMessage beyond it in a channel gets 429 (Retry-After: 1)."""
+        self._pace = _ChannelPace(interval, burst)
 
     # ------------------------------------------------------------------------------------------------ queries
 
@@ -200,13 +232,20 @@ class FakeSlack:
         if auth.removeprefix("Bearer ") != token:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         failure = self._take_failure(method)
+        paced = failure is None and method == "chat.postMessage" and self._pace is not None
+        if paced and self._pace is not None and not self._pace.take(str(body.get("channel")), time.monotonic()):
+            failure = _Failure("ratelimited", 1, 1)
+        if failure is not None and failure.retry_after is not None:
+            self.rate_limited[method] = self.rate_limited.get(method, 0) + 1
+            headers = {"Retry-After": str(failure.retry_after)}
+            return web.json_response({"ok": False, "error": failure.error}, status=429, headers=headers)
         if failure is not None:
-            return web.json_response({"ok": False, "error": failure})
+            return web.json_response({"ok": False, "error": failure.error})
         reply = self._reply(method, body)
         headers = {"x-oauth-scopes": self.scopes} if method == "auth.test" else None
         return web.json_response(reply, headers=headers)
 
-    def _take_failure(self, method: str) -> str | None:
+    def _take_failure(self, method: str) -> _Failure | None:
         pending = self._failures.get(method) or []
         if not pending:
             return None
@@ -215,7 +254,7 @@ class FakeSlack:
             failure.times -= 1
             if failure.times <= 0:
                 pending.pop(0)
-        return failure.error
+        return failure
 
     def _reply(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         channel = body.get("channel")
@@ -245,6 +284,10 @@ class FakeSlack:
                 return self._conversation(str(body.get("channel") or ""))
             case "users.conversations":
                 return self._user_conversations(body)
+            case "chat.getPermalink":
+                ts = str(body.get("message_ts") or "")
+                link = f"https://fake.slack.test/archives/{channel}/p{ts.replace('.', '')}"
+                return {"ok": True, "channel": channel, "permalink": link}
             case "views.open" | "views.update" | "views.push" | "views.publish":
                 view = body.get("view") if isinstance(body.get("view"), dict) else {}
                 return {"ok": True, "view": {**view, "id": f"V{next(self._views):08d}"}}
