@@ -103,7 +103,7 @@ async def test_missing_configuration_is_named_with_an_example_and_the_rest_still
             "status": "failed",
             "ok": False,
             "tried": config[0]["tried"],
-            "result": "SLACK_BOT_TOKEN: is not set (the bot token (OAuth & Permissions), xoxb-…)",
+            "result": "is not set (the bot token (OAuth & Permissions), xoxb-…)",
             "fix": (
                 "Set SLACK_BOT_TOKEN to a valid value, for example: SLACK_BOT_TOKEN=xoxb-… (OAuth & Permissions › "
                 "Bot User OAuth Token)"
@@ -141,7 +141,8 @@ async def test_bad_aws_settings_skip_the_aws_checks(fake_slack: FakeSlack) -> No
     env = {**slack_env(fake_slack), "IAMWHY_ORG_ROLE_ARN": "IamWhyOrgReadOnly"}
     report = await doctor_report(env)
     (config,) = [line for line in report.lines if line.id == "config"]
-    assert config.result.startswith("IAMWHY_ORG_ROLE_ARN: 'IamWhyOrgReadOnly' is not an IAM role ARN")
+    assert (config.subject, config.title) == ("IAMWHY_ORG_ROLE_ARN", "IAMWHY_ORG_ROLE_ARN")
+    assert config.result.startswith("'IamWhyOrgReadOnly' is not an IAM role ARN")
     (aws,) = [line for line in report.lines if line.id == "aws.identity"]
     assert (aws.status, aws.result) == (Status.SKIPPED, "not tried: fix IAMWHY_ORG_ROLE_ARN first (see Configuration)")
 

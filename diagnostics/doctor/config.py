@@ -62,7 +62,7 @@ def config_lines(env: Mapping[str, str], problems: Iterable[ConfigError]) -> tup
             problem.variable,
             Status.FAILED,
             tried,
-            f"{problem.variable}: {problem.problem}",
+            problem.problem,
             _fix(problem.variable),
             subject=problem.variable,
         )

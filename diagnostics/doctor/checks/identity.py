@@ -28,7 +28,7 @@ def check(facts: DoctorFacts) -> Iterator[Line]:
             yield Line("aws.identity", AWS, "Bot identity", Status.OK, TRIED, result, details=details)
         return
     if read.outcome is CallOutcome.CREDENTIALS:
-        result = f"no usable credentials ({code_of(read)}): {read.reason}"
+        result = str(read.reason)
         fix = credentials_fix(read.code)
     elif read.outcome in (CallOutcome.UNAVAILABLE, CallOutcome.THROTTLED):
         result = f"AWS STS did not answer: {read.reason}"

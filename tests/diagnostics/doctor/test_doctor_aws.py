@@ -200,7 +200,7 @@ async def test_refused_bot_credentials_fail_first_and_skip_the_accounts(
     section = await doctor()
     identity = find(section, "aws.identity")
     assert identity.status is Status.FAILED
-    assert identity.result.startswith("no usable credentials (InvalidClientTokenId): AWS rejected the bot's own")
+    assert identity.result == "AWS rejected the bot's own credentials (InvalidClientTokenId)"
     assert identity.fix is not None
     assert identity.fix.startswith("Give the bot AWS credentials through the standard")
     skipped = find(section, "aws.role", installed.member)

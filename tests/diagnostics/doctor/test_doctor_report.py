@@ -118,8 +118,8 @@ def test_every_configuration_problem_is_a_line_with_an_example() -> None:
     problems = [ConfigError("IAMWHY_ACCOUNTS", "'12' is not a 12-digit AWS account id"), ConfigError("PORT", "bad")]
     lines = config_lines({"IAMWHY_ACCOUNTS": "12", "PORT": "x"}, problems)
     assert [(line.subject, line.status, line.result) for line in lines] == [
-        ("IAMWHY_ACCOUNTS", Status.FAILED, "IAMWHY_ACCOUNTS: '12' is not a 12-digit AWS account id"),
-        ("PORT", Status.FAILED, "PORT: bad"),
+        ("IAMWHY_ACCOUNTS", Status.FAILED, "'12' is not a 12-digit AWS account id"),
+        ("PORT", Status.FAILED, "bad"),
     ]
     assert lines[0].fix == (
         "Set IAMWHY_ACCOUNTS to a valid value, for example: IAMWHY_ACCOUNTS=222222222222,444444444444"
