@@ -58,6 +58,9 @@ class CallRecord:
     # True when the answer came from the TTL cache or from an identical call already in flight.
     cached: bool
     duration_ms: float
+    # False when the request never left the process: its credentials could not be obtained (the AssumeRole
+    # that failed has a record of its own).
+    sent: bool = True
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -78,6 +81,8 @@ class ReadError(Exception):
         self.account = account
         # The AWS error code behind it, when there was one.
         self.code = code
+        # False when the call was never sent (the credentials it needed could not be obtained).
+        self.sent = True
 
     def clone(self) -> ReadError:
         """A fresh, equal error, so a cached outcome can be raised again without sharing tracebacks."""
@@ -503,5 +508,6 @@ _LOCAL_OUTCOMES = frozenset(
 
 
 def requests_sent(records: Iterable[CallRecord]) -> int:
-    """How many of the recorded calls reached AWS ("9 AWS reads"): cache hits and refusals excluded."""
-    return sum(1 for r in records if not r.cached and r.outcome not in _LOCAL_OUTCOMES)
+    """How many of the recorded calls reached AWS ("9 AWS reads"): cache hits, refusals and calls whose
+    credentials could not be obtained excluded."""
+    return sum(1 for r in records if r.sent and not r.cached and r.outcome not in _LOCAL_OUTCOMES)

@@ -648,6 +648,10 @@ async def test_a_read_role_that_cannot_be_assumed(live: Callable[..., LiveInvest
     assert diagnosis.confidence is Confidence.REPORTED
     (warning,) = [w for w in diagnosis.warnings if "Answered from the message alone" in w]
     assert f"arn:aws:iam::{T}:role/IamWhyReadOnly" in warning
+    # Every read waited on that one AssumeRole: it is the only request that went out.
+    assert aws_world.moto.seen("sts", "AssumeRole") != []
+    sent = [c for c in aws_world.moto.seen() if c.operation != "GetCallerIdentity"]
+    assert diagnosis.provenance.aws_reads == len(sent)
 
 
 async def test_an_identity_center_role_is_fixed_in_its_permission_set(
