@@ -598,7 +598,7 @@ class Gatherer:
         side = await resource
         if side is None or side.service != "s3" or side.default_kms_key is None:
             return None
-        key_arn = _key_arn(side.default_kms_key, self.request.region, side.account)
+        key_arn = _key_arn(side.default_kms_key, side.region or self.request.region, side.account)
         holder = key_holder(key_arn) if key_arn else None
         if holder is None or holder.account_id is None:
             self.kms_unreadable = f"the bucket's default KMS key {side.default_kms_key} is not a key iamwhy can locate"
@@ -613,8 +613,10 @@ class Gatherer:
         except (ReadError, ValueError, ResourceMissing) as exc:
             self.kms_unreadable = f"the key policy of KMS key {side.default_kms_key} could not be read: {_reason(exc)}"
             return None
-        region = holder.region or self.request.region or "us-east-1"
+        # S3 calls KMS in the key's region (a bucket's default key must be in the bucket's region).
+        region = holder.region or side.region or self.request.region or "us-east-1"
         chain_context: dict[str, ContextValue] = {
+            "aws:RequestedRegion": region,
             "kms:ViaService": f"s3.{region}.amazonaws.com",
             "kms:EncryptionContext:aws:s3:arn": self.request.resource_arn or side.arn,
         }
@@ -720,8 +722,8 @@ class Gatherer:
         source, facts = await self._simulation_source(principal, account)
         side = await resource
         known = {**context, **facts}
-        # What follows from the caller alone (its ARN, type, account, the region) is known before the rest is read.
-        known.update(self._request_context(principal, account, None, _Org(), known))
+        # What follows from the caller and the resource (ARN, type, accounts, the region) is known without the org.
+        known.update(self._request_context(principal, account, side, _Org(), known))
         params: dict[str, Any] = {"PolicySourceArn": source, "ActionNames": [action]}
         resource_arn = self.request.resource_arn
         if resource_arn and resource_arn != "*":
@@ -817,7 +819,12 @@ class Gatherer:
         out: dict[str, ContextValue] = {}
         action = request_action(self.request)
         holder = policy_holder(self.request.resource_arn)
-        region = self.request.region or (holder.region if holder is not None else None)
+        # A request on a resource is served in the resource's region: its ARN's, or where AWS says a bucket is.
+        region = (
+            self.request.region
+            or (holder.region if holder is not None else None)
+            or (resource.region if resource is not None else None)
+        )
         service = action.partition(":")[0].lower() if action else ""
         if not region and service in _GLOBAL_SERVICES:
             region = "us-east-1"

@@ -272,6 +272,8 @@ READ_OPERATIONS: tuple[ReadOperation, ...] = (
     _op("organizations", "DescribePolicy", "organizations:DescribePolicy", _ORG),
     _op("s3", "GetBucketPolicy", "s3:GetBucketPolicy"),
     _op("s3", "GetBucketPolicyStatus", "s3:GetBucketPolicyStatus"),
+    # The bucket's region: what aws:RequestedRegion was for a request on it (S3 ARNs name no region).
+    _op("s3", "GetBucketLocation", "s3:GetBucketLocation"),
     _op("s3", "GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
     _op("s3", "GetBucketEncryption", "s3:GetEncryptionConfiguration"),
     _op("s3", "GetBucketAcl", "s3:GetBucketAcl"),

@@ -32,6 +32,8 @@ class ResourceSide:
     encryption_read: bool = False
     # Plain facts the reader learnt on the way ("default encryption: SSE-KMS with key ...").
     facts: tuple[str, ...] = ()
+    # The region the resource is in (its ARN's, or the location AWS reported for a bucket); None: not known.
+    region: str | None = None
 
 
 @dataclass(frozen=True)

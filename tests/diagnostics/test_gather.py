@@ -225,3 +225,39 @@ async def test_cloudtrail_is_not_asked_about_a_data_event_even_without_a_caller(
     assert found.why_unreadable(Layer.IDENTITY) == (
         "the message does not name the caller (CloudTrail's event history has no s3:GetObject data events)"
     )
+
+
+async def test_an_s3_request_is_in_the_buckets_region(make_adapter: MakeAdapter, aws_world: AwsWorld) -> None:
+    aws_world.create_user(T, "build-bot")
+    aws_world.create_bucket(T, "eu-artifacts", region="eu-west-1")
+
+    found = await gathered(
+        make_adapter, denial(f"arn:aws:iam::{T}:user/build-bot", "s3:GetObject", "arn:aws:s3:::eu-artifacts/k")
+    )
+
+    # S3 ARNs name no region: the bucket's location does.
+    assert found.context["aws:RequestedRegion"] == "eu-west-1"
+    (call,) = aws_world.moto.seen("iam", "SimulatePrincipalPolicy")
+    entries = {e["ContextKeyName"]: e["ContextKeyValues"] for e in call.params["ContextEntries"]}
+    assert entries["aws:RequestedRegion"] == ["eu-west-1"]
+
+
+async def test_the_kms_call_s3_makes_is_in_the_keys_region(make_adapter: MakeAdapter, aws_world: AwsWorld) -> None:
+    aws_world.create_user(T, "build-bot")
+    aws_world.create_bucket(T, "prod-artifacts")
+    key = aws_world.create_kms_key(T)
+    aws_world.client("s3", T).put_bucket_encryption(
+        Bucket="prod-artifacts",
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]
+        },
+    )
+
+    found = await gathered(
+        make_adapter, denial(f"arn:aws:iam::{T}:user/build-bot", "s3:GetObject", "arn:aws:s3:::prod-artifacts/k")
+    )
+
+    assert found.kms is not None
+    assert found.kms.key.arn == key
+    assert found.kms.context["aws:RequestedRegion"] == "us-east-1"
+    assert found.kms.context["kms:ViaService"] == "s3.us-east-1.amazonaws.com"

@@ -222,6 +222,8 @@ async def test_an_scp_denial_without_a_region_is_explained_by_what_aws_reported(
     _, account = await seed_org(aws_world)
     aws_world.create_user(account, "deployer", inline={"Admin": ADMIN})
     aws_world.create_bucket(account, "prod-artifacts")
+    # The bucket's location is what would tell the region; here the read role may not ask for it.
+    aws_world.moto.deny("s3", "GetBucketLocation")
     text = message(
         f"arn:aws:iam::{account}:user/deployer",
         "s3:GetObject",
@@ -238,6 +240,7 @@ async def test_an_scp_denial_without_a_region_is_explained_by_what_aws_reported(
     assert (condition.actual, condition.unknown) == (None, True)
     # S3 object ARNs carry no region: AWS's denial is what says the region was outside the US.
     assert 'aws:RequestedRegion cannot have been like "us-*"' in diagnosis.explanation
+    assert any("s3:GetBucketLocation" in n for n in diagnosis.notes)
     assert diagnosis.unknown_context_keys == ()
 
 
