@@ -451,7 +451,7 @@ class _Diagnoser:
         return verdict
 
     def _scp_summary(self, verdict: LayerVerdict) -> str:
-        names = self.snapshot.policies.scp_level_names
+        names = self.snapshot.scp_path or self.snapshot.policies.scp_level_names
         allowing = verdict.summary.removeprefix("allowed by ")
         policies = list(dict.fromkeys(part.split(" (")[0] for part in allowing.split("; ")))
         path = " › ".join(names) if names else ""

@@ -127,6 +127,8 @@ class _Identity:
 class _Org:
     scp_levels: tuple[tuple[NamedPolicy, ...], ...] = ()
     scp_names: tuple[str, ...] = ()
+    # The same levels by name alone ("Root", "Workloads", the account), for a one-line path.
+    scp_short_names: tuple[str, ...] = ()
     rcp_levels: tuple[tuple[NamedPolicy, ...], ...] = ()
     rcp_names: tuple[str, ...] = ()
     management_account: str | None = None
@@ -136,7 +138,17 @@ class _Org:
     member: bool | None = None
 
 
-_Levels = tuple[tuple[str, ...], tuple[tuple[NamedPolicy, ...], ...], tuple[tuple[NamedPolicy, ...], ...], str]
+@dataclass(frozen=True)
+class _Levels:
+    """One account's chain of organization levels, root first, and the policies attached at each."""
+
+    # "Root", "Workloads (ou-ab12-cdefgh34)", the account id; and the same by name alone.
+    names: tuple[str, ...]
+    short_names: tuple[str, ...]
+    scp_levels: tuple[tuple[NamedPolicy, ...], ...]
+    rcp_levels: tuple[tuple[NamedPolicy, ...], ...]
+    # The OU path below the organization id ("r-ab12/ou-ab12-cdefgh34/").
+    path: str
 
 
 class Gatherer:
@@ -214,6 +226,7 @@ class Gatherer:
             context=context,
             absent_keys=self._absent_keys(resolved, org_facts, identity_facts),
             complete_prefixes=frozenset({"aws:principaltag/"}) if identity_facts.complete_tags else frozenset(),
+            scp_path=org_facts.scp_short_names,
             management_account=org_facts.management_account,
             in_organization=org_facts.member,
             unreadable=tuple(Unreadable(layer, why) for layer, why in self.unreadable.items()),
@@ -455,31 +468,33 @@ class Gatherer:
         management = str(details.get("MasterAccountId") or "") or None
         org_id = str(details.get("Id") or "") or None
         levels = await chain
-        if not isinstance(levels, tuple):
+        if not isinstance(levels, _Levels):
             reason = _chain_failure(levels, account)
             if scps:
                 self.fail(Layer.SCP, reason)
             if rcps:
                 self.fail(Layer.RCP, reason)
             return _Org(management_account=management, organization_id=org_id)
-        names, scp_levels, rcp_levels, path = levels
         return _Org(
-            scp_levels=scp_levels,
-            scp_names=names,
-            rcp_levels=rcp_levels,
-            rcp_names=names,
+            scp_levels=levels.scp_levels,
+            scp_names=levels.names,
+            scp_short_names=levels.short_names,
+            rcp_levels=levels.rcp_levels,
+            rcp_names=levels.names,
             management_account=management,
             organization_id=org_id,
-            org_path=f"{org_id}/{path}" if org_id and path else None,
+            org_path=f"{org_id}/{levels.path}" if org_id and levels.path else None,
             member=True,
         )
 
     async def _chain_levels(self, account: str, *, scps: bool, rcps: bool) -> _Levels:
-        """(level names, SCP levels, RCP levels, OU path) from the root down to the account.
+        """The levels from the root down to the account, with their names and policies.
 
-        ListParents walks up one level per call; each level's policies are listed as soon as the level is known."""
+        ListParents walks up one level per call; each level's policies (and an OU's name) are read as soon as the
+        level is known."""
         filters = [f for f, wanted in (("SERVICE_CONTROL_POLICY", scps), ("RESOURCE_CONTROL_POLICY", rcps)) if wanted]
         tasks: dict[tuple[str, str], asyncio.Task[tuple[NamedPolicy, ...]]] = {}
+        ou_names: dict[str, asyncio.Task[str | None]] = {}
 
         def start(target: str) -> None:
             for policy_filter in filters:
@@ -499,18 +514,42 @@ class Gatherer:
                     break
                 targets.append((parent_id, kind))
                 start(parent_id)
+                if kind == "ORGANIZATIONAL_UNIT":
+                    ou_names[parent_id] = asyncio.ensure_future(self._ou_name(parent_id))
                 if kind == "ROOT":
                     break
                 current = parent_id
             found = {key: await task for key, task in tasks.items()}
+            named = {ou: await task for ou, task in ou_names.items()}
         finally:
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            await asyncio.gather(*tasks.values(), *ou_names.values(), return_exceptions=True)
         targets.reverse()
-        names = tuple("Root" if kind == "ROOT" else target for target, kind in targets)
-        scp_levels = tuple(found[(t, "SERVICE_CONTROL_POLICY")] for t, _ in targets) if scps else ()
-        rcp_levels = tuple(found[(t, "RESOURCE_CONTROL_POLICY")] for t, _ in targets) if rcps else ()
-        path = "".join(f"{t}/" for t, kind in targets if kind != "ACCOUNT")
-        return names, scp_levels, rcp_levels, path
+        short = tuple("Root" if kind == "ROOT" else named.get(target) or target for target, kind in targets)
+        names = tuple(
+            f"{name} ({target})" if named.get(target) else name
+            for name, (target, _) in zip(short, targets, strict=True)
+        )
+        return _Levels(
+            names=names,
+            short_names=short,
+            scp_levels=tuple(found[(t, "SERVICE_CONTROL_POLICY")] for t, _ in targets) if scps else (),
+            rcp_levels=tuple(found[(t, "RESOURCE_CONTROL_POLICY")] for t, _ in targets) if rcps else (),
+            path="".join(f"{t}/" for t, kind in targets if kind != "ACCOUNT"),
+        )
+
+    async def _ou_name(self, ou: str) -> str | None:
+        """An OU's name, for people (its id is what policies and paths use); None when it cannot be read."""
+        try:
+            answer = await self.call(
+                "organizations",
+                "DescribeOrganizationalUnit",
+                {"OrganizationalUnitId": ou},
+                account=None,
+                role=RoleKind.ORG,
+            )
+        except ReadError:
+            return None
+        return str((answer.get("OrganizationalUnit") or {}).get("Name") or "") or None
 
     async def _policies_for(self, target: str, policy_filter: str) -> tuple[NamedPolicy, ...]:
         listed = await self.call(

@@ -268,6 +268,8 @@ READ_OPERATIONS: tuple[ReadOperation, ...] = (
     _op("organizations", "DescribeOrganization", "organizations:DescribeOrganization", _READ | _ORG),
     _op("organizations", "ListRoots", "organizations:ListRoots", _ORG),
     _op("organizations", "ListParents", "organizations:ListParents", _ORG),
+    # An OU's name: people know their OUs by name, not by id.
+    _op("organizations", "DescribeOrganizationalUnit", "organizations:DescribeOrganizationalUnit", _ORG),
     _op("organizations", "ListPoliciesForTarget", "organizations:ListPoliciesForTarget", _ORG),
     _op("organizations", "DescribePolicy", "organizations:DescribePolicy", _ORG),
     _op("s3", "GetBucketPolicy", "s3:GetBucketPolicy"),

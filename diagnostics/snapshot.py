@@ -89,6 +89,8 @@ class Snapshot:
     # Lower-cased keys known to be absent, and prefixes under which every present key is known (principal tags).
     absent_keys: frozenset[str] = frozenset()
     complete_prefixes: frozenset[str] = frozenset()
+    # The SCP levels by name alone, root first ("Root", "Workloads", the account), for a one-line path.
+    scp_path: tuple[str, ...] = ()
     management_account: str | None = None
     # Whether the caller's account is in an organization (None: not known).
     in_organization: bool | None = None

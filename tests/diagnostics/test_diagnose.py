@@ -90,6 +90,15 @@ def test_a_complete_read_is_evaluated_with_the_scp_path_in_the_checklist() -> No
     assert f"--target-id {ACCOUNT} --filter RESOURCE_CONTROL_POLICY" in " ".join(found.commands)
 
 
+def test_the_scp_path_names_each_level_by_its_name() -> None:
+    policies = PolicySet(
+        scp_levels=((FULL,), (FULL,), (FULL,)), scp_level_names=("Root", "Workloads (ou-ab12-cdefgh34)", ACCOUNT)
+    )
+    found = diagnose(snapshot(request(), policies, scp_path=("Root", "Workloads", ACCOUNT), in_organization=True))
+    scp = next(v for v in found.layers if v.layer is Layer.SCP)
+    assert scp.summary == f"FullAWSAccess at Root › Workloads › {ACCOUNT}"
+
+
 def test_the_rcp_command_names_the_account_that_owns_the_bucket() -> None:
     found = diagnose(snapshot(request(), PolicySet(), resource_account="444455556666"))
     assert (

@@ -114,7 +114,9 @@ async def test_the_ou_chain_is_walked_to_the_root(make_adapter: MakeAdapter, aws
         config={"allowed_accounts": frozenset({account}), "org_role_arn": ORG_ROLE},
     )
 
-    assert found.policies.scp_level_names == ("Root", outer, inner, account)
+    # OUs by name for people, with the id that policies and paths use.
+    assert found.policies.scp_level_names == ("Root", f"Workloads ({outer})", f"Team ({inner})", account)
+    assert found.scp_path == ("Root", "Workloads", "Team", account)
     assert [[p.name for p in level] for level in found.policies.scp_levels] == [
         ["FullAWSAccess"],
         ["FullAWSAccess"],
@@ -261,3 +263,23 @@ async def test_the_kms_call_s3_makes_is_in_the_keys_region(make_adapter: MakeAda
     assert found.kms.key.arn == key
     assert found.kms.context["aws:RequestedRegion"] == "us-east-1"
     assert found.kms.context["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+
+
+async def test_an_ou_whose_name_cannot_be_read_goes_by_its_id(make_adapter: MakeAdapter, aws_world: AwsWorld) -> None:
+    org = aws_world.create_organization()
+    ou = aws_world.create_ou(org, "Workloads")
+    account = aws_world.create_member_account(org, "workload", parent_id=ou)
+    aws_world.create_user(account, "deployer")
+    aws_world.moto.deny("organizations", "DescribeOrganizationalUnit")
+
+    found = await gathered(
+        make_adapter,
+        denial(f"arn:aws:iam::{account}:user/deployer", "ec2:RunInstances", "*"),
+        config={"allowed_accounts": frozenset({account}), "org_role_arn": ORG_ROLE},
+    )
+
+    assert found.policies.scp_level_names == ("Root", ou, account)
+    assert found.scp_path == ("Root", ou, account)
+    # Only the name is missing: the SCPs themselves were read.
+    assert Layer.SCP not in found.unreadable_layers()
+    assert found.denied_permissions == ("organizations:DescribeOrganizationalUnit",)

@@ -172,6 +172,7 @@ def test_the_organization_actions_belong_to_the_org_role() -> None:
         "organizations:DescribeOrganization",
         "organizations:ListRoots",
         "organizations:ListParents",
+        "organizations:DescribeOrganizationalUnit",
         "organizations:ListPoliciesForTarget",
         "organizations:DescribePolicy",
     }
