@@ -279,6 +279,23 @@ def assess(request: EvalRequest, policies: PolicySet, reported: Reported | None 
     )
 
 
+def evaluated(request: EvalRequest, policies: PolicySet) -> Assessment:
+    """``request`` evaluated as it is, not conditioned on a denial: for a call AWS's denial says nothing about (the
+    KMS call S3 makes when the request was already denied for its own sake). Its blockers hold whatever the unknowns.
+    Raises PolicyError on a bad policy."""
+    result = evaluate(request, policies)
+    denied = result.decision in _DENIALS
+    return Assessment(
+        result.decision,
+        result,
+        request,
+        policies,
+        _read_blockers(result.blocked_by) if denied else (),
+        unknown_keys=result.unknown_context_keys,
+        determined=result.decision is not Decision.UNKNOWN,
+    )
+
+
 def _requests(worlds: Sequence[World]) -> tuple[EvalRequest, ...]:
     return tuple(w[2] for w in worlds[:_MAX_WORLDS])
 

@@ -95,12 +95,14 @@ def proposals(
     so the fixes drop their "may also need" caveat (the needed statement, if any, is in ``kms_statement``)."""
     out: list[Proposal] = []
     caveat = conditional_need_note(request_action(request) or "") if needs_known else None
+    merged = False
     for blocker in blockers:
         fix = fix_for(request, blocker)
         if caveat and caveat in fix.summary:
             fix = replace(fix, summary=fix.summary.replace(f" {caveat}", "").replace(caveat, ""))
         if kms_statement is not None and blocker.layer is Layer.IDENTITY and fix.policy is not None:
             fix = _with_statement(fix, kms_statement)
+            merged = True
         meet = _meet_condition(request, blocker)
         pair = [Proposal(fix, _change(blocker, fix))]
         if meet is not None:
@@ -109,6 +111,9 @@ def proposals(
         out.extend(pair)
     if chain_request is not None:
         for blocker in chain_blockers:
+            if merged and blocker.layer is Layer.IDENTITY and blocker.kind is DenialKind.IMPLICIT:
+                # The caller's grant on the key is already the second statement of the identity fix above.
+                continue
             fix = fix_for(chain_request, blocker)
             out.append(Proposal(fix, _change(blocker, fix), chain=True))
     return out

@@ -197,6 +197,9 @@ class Blocker:
     # Plain-language detail ("KMS key policy does not delegate to IAM", "S3 Block Public Access", ...).
     detail: str | None = None
     statement: Mapping[str, Any] | None = None
+    # Set when the blocker stops a call made on the request's behalf, not the request itself: the KMS call S3
+    # makes as the caller for an SSE-KMS object ("KMS key abcd-1234"; its first word names the service).
+    subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,9 @@ class LayerVerdict:
     status: LayerStatus
     summary: str
     policies: tuple[str, ...] = ()
+    # Set for a row about a call made on the request's behalf, like Blocker.subject ("KMS key abcd-1234"):
+    # the text report shows that row as "Resource (KMS)".
+    subject: str | None = None
 
 
 @dataclass(frozen=True)

@@ -418,14 +418,13 @@ async def test_the_s3_to_kms_chain(live: Callable[..., LiveInvestigator], aws_wo
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
     (blocker,) = diagnosis.blocked_by
-    assert blocker.layer is Layer.RESOURCE
-    assert blocker.detail is not None
-    assert blocker.detail.startswith("kms:Decrypt on KMS key")
+    assert (blocker.layer, blocker.kind) == (Layer.RESOURCE, DenialKind.IMPLICIT)
+    assert blocker.subject == f"KMS key {key.rsplit('/', 1)[-1]}"
     assert "S3 also asks KMS for kms:Decrypt" in diagnosis.explanation
     fix = diagnosis.fixes[0]
     assert (fix.owner, fix.attach_to, fix.resolves) == (OWNER_KEY, key, True)
-    kms_line = [v for v in diagnosis.layers if v.summary.startswith("KMS key")]
-    assert [v.status for v in kms_line] == [LayerStatus.IMPLICIT_DENY]
+    kms_line = [v for v in diagnosis.layers if v.subject]
+    assert [(v.layer, v.status) for v in kms_line] == [(Layer.RESOURCE, LayerStatus.IMPLICIT_DENY)]
     assert any(c.operation == "GetKeyPolicy" for c in aws_world.moto.seen("kms"))
     assert role in json.dumps(fix.policy)
 

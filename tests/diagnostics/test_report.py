@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -114,10 +115,10 @@ DENIAL_KEYS = {
     "provenance",
 }
 PROVENANCE_KEYS = {"checked_as", "aws_reads", "duration_ms"}
-BLOCKER_KEYS = {"layer", "kind", "policy", "policy_arn", "sid", "conditions", "detail"}
+BLOCKER_KEYS = {"layer", "kind", "policy", "policy_arn", "sid", "conditions", "detail", "subject"}
 CONDITION_KEYS = {"key", "operator", "values", "actual"}
 FIX_KEYS = {"summary", "owner", "attach_to", "policy", "resolves", "still_blocked_by"}
-LAYER_KEYS = {"layer", "status", "summary", "policies"}
+LAYER_KEYS = {"layer", "status", "summary", "policies", "subject"}
 VOCABULARY = {
     "layer": {str(layer) for layer in Layer},
     "kind": {str(kind) for kind in DenialKind},
@@ -400,6 +401,24 @@ def test_text_shows_live_only_sections() -> None:
     assert "✓ re-evaluated: this change alone makes the request allowed" in text
     assert "! re-evaluated: still denied by SCPs" in text
     assert "Warnings\n  ! clipped" in text
+
+
+def test_rows_about_the_kms_call_are_qualified() -> None:
+    kms = "KMS key abcd-1234"
+    diagnosis = replace(
+        _live_like_diagnosis(),
+        layers=(
+            LayerVerdict(Layer.IDENTITY, LayerStatus.ALLOWS, "allowed by Read", ("Read",)),
+            LayerVerdict(Layer.SCP, LayerStatus.EXPLICIT_DENY, "denied by NoKms (Sid NoKms)", ("NoKms",), kms),
+            LayerVerdict(Layer.RESOURCE, LayerStatus.ALLOWS, "allowed by key policy of abcd-1234", (), kms),
+        ),
+    )
+    text = render_text(_scan_of(diagnosis), [diagnosis], color=False)
+    assert "\n  ✓ Identity        allowed by Read [Read]\n" in text
+    assert "\n  ✗ SCPs (KMS)      denied by NoKms (Sid NoKms) [NoKms]\n" in text
+    assert "\n  ✓ Resource (KMS)  allowed by key policy of abcd-1234\n" in text
+    layers = to_json(_scan_of(diagnosis), [diagnosis])["denials"][0]["layers"]
+    assert [row["subject"] for row in layers] == [None, kms, kms]
 
 
 def test_a_ten_kilobyte_policy_still_renders() -> None:
