@@ -376,3 +376,50 @@ def test_a_request_denied_for_its_own_sake_does_not_guess_at_its_kms_call() -> N
     assert [(b.layer, b.subject) for b in found.blocked_by] == [(Layer.IDENTITY, None)]
     assert "KMS" not in found.explanation
     assert [v.layer for v in found.layers if v.subject] == [Layer.RESOURCE]
+
+
+def test_only_deductions_the_explanation_rests_on_are_stated() -> None:
+    # Both keys are unknown; AWS's reason phrase rules out a non-US region too (the SCP would have made it an
+    # explicit deny), but the answer rests on MFA alone: the region is not worth a sentence.
+    us_only = NamedPolicy(
+        "DenyOutsideUS",
+        doc(
+            {
+                "Sid": "DenyOutsideUS",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringNotLike": {"aws:RequestedRegion": "us-*"}},
+            }
+        ),
+    )
+    mfa = NamedPolicy(
+        "S3Access",
+        doc(
+            {
+                "Sid": "WithMfa",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            }
+        ),
+    )
+    policies = PolicySet(
+        identity=(mfa,),
+        scp_levels=((FULL,), (FULL, us_only), (FULL,)),
+        scp_level_names=("Root", "Workloads (ou-ab12-cdefgh34)", ACCOUNT),
+    )
+    denied = request(
+        reported=Reported(
+            Layer.IDENTITY,
+            DenialKind.IMPLICIT,
+            phrase="because no identity-based policy allows the s3:GetObject action",
+        )
+    )
+
+    found = diagnose(snapshot(denied, policies, in_organization=True))
+
+    assert (found.decision, found.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    assert "aws:MultiFactorAuthPresent cannot have been true" in found.explanation
+    assert "aws:RequestedRegion" not in found.explanation
