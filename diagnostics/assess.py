@@ -40,7 +40,7 @@ UNREAD_PREFIX: Final = "iamwhy:unread/"
 STAND_IN: Final = "(not read)"
 # Bounds on the search: beyond them the answer stays "unknown" with every decisive key named.
 _MAX_KEYS: Final = 6
-_MAX_COMBINATIONS: Final = 512
+MAX_COMBINATIONS: Final = 512
 _MAX_WITNESSES: Final = 6
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
 _MAX_WORLDS: Final = 32
@@ -199,11 +199,11 @@ def assess(request: EvalRequest, policies: PolicySet, reported: Reported | None 
     if first.decision is Decision.ALLOWED or not decisive:
         # Nothing unknown can deny it: what allowed it locally must differ from what AWS saw.
         return Assessment(Decision.UNKNOWN, first, request, policies, (), determined=False, unexplained=True)
-    options = [(key, _witnesses(key, policies)) for key in decisive]
+    options = [(key, witnesses(key, policies)) for key in decisive]
     combos = 1
     for _, values in options:
         combos *= len(values)
-    if len(decisive) > _MAX_KEYS or combos > _MAX_COMBINATIONS:
+    if len(decisive) > _MAX_KEYS or combos > MAX_COMBINATIONS:
         return _undetermined(first, request, policies, decisive)
     worlds: list[World] = []
     lowered = {k.lower() for k in decisive}
@@ -393,7 +393,8 @@ def _deductions(
 # --- witnesses: one value per way a key's conditions can go -------------------------------------------
 
 
-def _witnesses(key: str, policies: PolicySet) -> list[Witness]:
+def witnesses(key: str, policies: PolicySet) -> list[Witness]:
+    """One value per way the policies' conditions on ``key`` can go (and "absent"), each with a label for people."""
     if unread_layer(key) is not None:
         return [("allows", "true"), ("does not allow", None)]
     lowered = key.lower()

@@ -399,7 +399,8 @@ class _Diagnoser:
         synthetic = frozenset(k for k in main.request.unknown_keys if k.startswith(UNREAD_PREFIX))
         main_side = Side(main.assessment.requests, main.policies, synthetic)
         chain_side = Side(chain.assessment.requests, chain.policies, synthetic) if chain is not None else None
-        fixes, note = verify(proposed, main_side, chain_side)
+        involved = (c.key for b in (*blockers, *chain_blockers) for c in b.conditions)
+        fixes, note = verify(proposed, main_side, chain_side, involved=involved)
         if note:
             self.notes.append(note)
         if self._unread() - {Layer.SESSION} and any(f.resolves for f in fixes):

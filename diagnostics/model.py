@@ -234,6 +234,9 @@ class Fix:
     # None: not re-evaluated; True: this change alone makes the request allowed.
     resolves: bool | None = None
     still_blocked_by: tuple[Layer, ...] = ()
+    # What "resolves" assumed about request context iamwhy cannot see and no blocker depends on
+    # ("the call used HTTPS"); None when it assumed nothing.
+    assuming: str | None = None
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ def fix_json(fix: Fix) -> dict[str, Any]:
         "policy": _plain(fix.policy) if fix.policy is not None else None,
         "resolves": fix.resolves,
         "still_blocked_by": [str(layer) for layer in fix.still_blocked_by],
+        "assuming": fix.assuming,
     }
 
 
@@ -315,7 +316,8 @@ def _fix_section(fix: Fix, title: str, style: _Style) -> str:
         rendered = json.dumps(_redact_tree(_plain(fix.policy)), indent=2)
         lines.extend("    " + line for line in rendered.splitlines())
     if fix.resolves is True:
-        lines.append("  ✓ re-evaluated: this change alone makes the request allowed")
+        assuming = f", assuming {_r(fix.assuming)}" if fix.assuming else ""
+        lines.extend(_wrap(f"✓ re-evaluated: this change alone makes the request allowed{assuming}", "  ", "    "))
     elif fix.resolves is False and fix.still_blocked_by:
         still = ", ".join(_LAYER_NAMES[layer] for layer in fix.still_blocked_by)
         lines.append(f"  ! re-evaluated: still denied by {still}")

@@ -376,6 +376,8 @@ def test_a_request_denied_for_its_own_sake_does_not_guess_at_its_kms_call() -> N
     assert [(b.layer, b.subject) for b in found.blocked_by] == [(Layer.IDENTITY, None)]
     assert "KMS" not in found.explanation
     assert [v.layer for v in found.layers if v.subject] == [Layer.RESOURCE]
+    # The region decides nothing the fix is about: it is judged where the region lets the request through.
+    assert (found.fixes[0].resolves, found.fixes[0].assuming) == (True, 'aws:RequestedRegion was like "us-*"')
 
 
 def test_only_deductions_the_explanation_rests_on_are_stated() -> None:

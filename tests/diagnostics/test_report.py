@@ -117,7 +117,7 @@ DENIAL_KEYS = {
 PROVENANCE_KEYS = {"checked_as", "aws_reads", "duration_ms"}
 BLOCKER_KEYS = {"layer", "kind", "policy", "policy_arn", "sid", "conditions", "detail", "subject"}
 CONDITION_KEYS = {"key", "operator", "values", "actual"}
-FIX_KEYS = {"summary", "owner", "attach_to", "policy", "resolves", "still_blocked_by"}
+FIX_KEYS = {"summary", "owner", "attach_to", "policy", "resolves", "still_blocked_by", "assuming"}
 LAYER_KEYS = {"layer", "status", "summary", "policies", "subject"}
 VOCABULARY = {
     "layer": {str(layer) for layer in Layer},
@@ -204,7 +204,7 @@ def _live_like_diagnosis() -> Diagnosis:
         unknown_context_keys=("aws:SourceVpce",),
         unreadable=(Unreadable(Layer.SCP, "no organizations read role configured"),),
         fixes=(
-            Fix("use MFA", "account admins", USER, None, resolves=True),
+            Fix("use MFA", "account admins", USER, None, resolves=True, assuming="the call used HTTPS"),
             Fix("also", "org admins", None, {"Version": "2012-10-17", "Statement": []}, False, (Layer.SCP,)),
         ),
         commands=("aws sts get-caller-identity",),
@@ -253,7 +253,7 @@ def test_contract_holds_for_a_fully_populated_diagnosis() -> None:
     assert item["blocked_by"][0]["detail"] == "the Allow needs MFA"
     assert item["unreadable"] == [{"layer": "scp", "why": "no organizations read role configured"}]
     assert item["unknown_context_keys"] == ["aws:SourceVpce"]
-    assert item["fix"]["resolves"] is True
+    assert (item["fix"]["resolves"], item["fix"]["assuming"]) == (True, "the call used HTTPS")
     assert item["fixes"][1]["still_blocked_by"] == ["scp"]
     assert document["secrets_found"] is True
 
@@ -398,7 +398,7 @@ def test_text_shows_live_only_sections() -> None:
     text = render_text(_scan_of(diagnosis), [diagnosis], color=False)
     assert "Could not read\n  SCPs: no organizations read role configured" in text
     assert "unknown request context: aws:SourceVpce" in text
-    assert "✓ re-evaluated: this change alone makes the request allowed" in text
+    assert "✓ re-evaluated: this change alone makes the request allowed, assuming the call used HTTPS" in text
     assert "! re-evaluated: still denied by SCPs" in text
     assert "Warnings\n  ! clipped" in text
 
