@@ -391,7 +391,7 @@ class Gatherer:
         details = role.get("Role") or {}
         boundary = await self._boundary(details, account)
         context = _caller_context(details, principal)
-        resolved = replace(principal, path=str(details.get("Path") or principal.path))
+        resolved = replace(principal, path=str(details.get("Path") or principal.path), path_known=True)
         # A session may carry session tags that add to or override the role's tags: only a role's own are complete.
         complete = principal.type is PrincipalType.ROLE
         return _Identity(tuple(policies), boundary, resolved, context, complete)
@@ -898,13 +898,7 @@ class Gatherer:
         return {k: v for k, v in out.items() if k not in known}
 
     def _principal_arn(self, principal: Principal) -> str | None:
-        if principal.type is PrincipalType.ASSUMED_ROLE:
-            role = principal.role_arn
-            if role and principal.path != "/":
-                prefix, _, name = role.rpartition("/")
-                return f"{prefix}{principal.path}{name}"
-            return role
-        return principal.arn
+        return principal.role_arn if principal.type is PrincipalType.ASSUMED_ROLE else principal.arn
 
     def _absent_keys(self, principal: Principal | None, org: _Org, identity: _Identity) -> frozenset[str]:
         absent: set[str] = set()

@@ -100,14 +100,16 @@ class Principal:
     session_name: str | None = None
     # Set for IAM Identity Center roles (AWSReservedSSO_<PermissionSet>_<suffix>).
     sso_permission_set: str | None = None
+    # False while ``path`` is only assumed: a session's ARN drops its role's path, which IAM must be asked for.
+    path_known: bool = False
 
     @property
     def role_arn(self) -> str | None:
-        """The role behind a role or assumed-role principal (path unknown for sessions: AWS drops it)."""
+        """The role behind a role or assumed-role principal (for a session, with its path once that is known)."""
         if self.type is PrincipalType.ROLE:
             return self.arn
         if self.type is PrincipalType.ASSUMED_ROLE and self.partition and self.account_id and self.name:
-            return f"arn:{self.partition}:iam::{self.account_id}:role/{self.name}"
+            return f"arn:{self.partition}:iam::{self.account_id}:role{self.path}{self.name}"
         return None
 
 

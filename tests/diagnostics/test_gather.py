@@ -67,7 +67,8 @@ async def test_a_session_reads_its_role_and_its_tags_stay_incomplete(
     )
 
     assert found.principal is not None
-    assert found.principal.path == "/teams/"
+    assert (found.principal.path, found.principal.path_known) == ("/teams/", True)
+    assert found.principal.role_arn == f"arn:aws:iam::{T}:role/teams/app"
     assert found.context["aws:PrincipalArn"] == f"arn:aws:iam::{T}:role/teams/app"
     assert str(found.context["aws:userid"]).endswith(":ci-42")
     assert [p.name for p in found.policies.boundary] == ["DevBoundary"]
