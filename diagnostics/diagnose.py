@@ -43,6 +43,7 @@ from diagnostics.model import (
     Unreadable,
 )
 from diagnostics.policy import EvalRequest, PolicyError, PolicySet, evaluate
+from diagnostics.policy.engine import KMS_NO_DELEGATION
 from diagnostics.remediation import (
     describe_condition,
     describe_principal,
@@ -596,7 +597,7 @@ class _Diagnoser:
                 if _layer_allows(evaluated.assessment, Layer.IDENTITY)
                 else f"and {plain}'s own policies do not grant {action} either"
             )
-            if blocker.detail and "no statement for the account" in blocker.detail:
+            if blocker.detail == KMS_NO_DELEGATION:
                 return (
                     f"The key policy of key {key} names no statement for {who} and does not delegate to IAM (it has "
                     f"no statement for the account), {own}."

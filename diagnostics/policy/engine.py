@@ -180,6 +180,12 @@ def evaluate(request: EvalRequest, policies: PolicySet) -> EvaluationResult:
     return Evaluation(request, policies).run()
 
 
+# The detail of a key-policy blocker when the key policy does not let the account's IAM policies grant its use.
+KMS_NO_DELEGATION: Final = (
+    "the key policy does not allow the account's IAM policies to grant this (no statement for the account)"
+)
+
+
 class Evaluation:
     """One request against one policy set: collects the statements that apply, then decides."""
 
@@ -688,9 +694,7 @@ class Model:
             principal_side = [(Layer.IDENTITY, f.identity_ok, None), *limits]
         delegation_needed = ev.is_kms_key or ev.is_trust
         delegation_detail = (
-            "the key policy does not allow the account's IAM policies to grant this (no statement for the account)"
-            if ev.is_kms_key
-            else "the role trust policy does not trust this principal or its account"
+            KMS_NO_DELEGATION if ev.is_kms_key else "the role trust policy does not trust this principal or its account"
         )
         paths: list[list[tuple[Layer, bool, str | None]]] = []
         if ev.resource_only:

@@ -414,7 +414,9 @@ async def test_a_key_policy_that_never_mentions_the_role(
     assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert (blocker.layer, blocker.kind) == (Layer.RESOURCE, DenialKind.IMPLICIT)
-    assert "does not delegate to IAM" in " ".join(diagnosis.notes)
+    # The explanation says the key policy does not delegate to IAM; no note repeats it.
+    assert "does not delegate to IAM" in diagnosis.explanation
+    assert "does not delegate to IAM" not in " ".join(diagnosis.notes)
     fix = diagnosis.fixes[0]
     assert (fix.owner, fix.attach_to, fix.resolves) == (OWNER_KEY, key, True)
     assert fix.policy is not None
