@@ -43,7 +43,7 @@ from diagnostics.model import (
     Unreadable,
 )
 from diagnostics.policy import EvalRequest, PolicyError, PolicySet, evaluate
-from diagnostics.policy.engine import KMS_NO_DELEGATION
+from diagnostics.policy.explain import KMS_NO_DELEGATION
 from diagnostics.remediation import (
     describe_condition,
     describe_principal,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from diagnostics.checks.base import Facts, principal_values, statements
 from diagnostics.model import Layer
-from diagnostics.policy.engine import KMS_NO_DELEGATION
+from diagnostics.policy.explain import KMS_NO_DELEGATION
 from diagnostics.snapshot import ResourceSide
 
 

@@ -25,7 +25,7 @@ from diagnostics.policy.documents import (
     PolicyKind,
     compile_policy,
 )
-from diagnostics.policy.explain import blockers, layer_order, verdicts
+from diagnostics.policy.explain import KMS_NO_DELEGATION, blockers, layer_order, verdicts
 from diagnostics.policy.matching import Grant, Hit
 from diagnostics.policy.request import (
     IAM_PRINCIPALS,
@@ -178,12 +178,6 @@ def evaluate(request: EvalRequest, policies: PolicySet) -> EvaluationResult:
     Pure: no AWS calls. Raises PolicyError for a malformed policy document.
     """
     return Evaluation(request, policies).run()
-
-
-# The detail of a key-policy blocker when the key policy does not let the account's IAM policies grant its use.
-KMS_NO_DELEGATION: Final = (
-    "the key policy does not allow the account's IAM policies to grant this (no statement for the account)"
-)
 
 
 class Evaluation:

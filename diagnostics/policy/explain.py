@@ -30,6 +30,11 @@ from diagnostics.policy.variables import Context
 if TYPE_CHECKING:
     from diagnostics.policy.engine import Applied, Evaluation, Model, Outcome
 
+# Why a key policy blocks when it does not let the account's IAM policies grant the key's use.
+KMS_NO_DELEGATION: Final = (
+    "the key policy does not allow the account's IAM policies to grant this (no statement for the account)"
+)
+
 
 def blockers(model: Model, outcome: Outcome) -> tuple[Blocker, ...]:
     """Every layer that stops the request: explicit denies, then the unmet requirements of the closest path."""
@@ -166,6 +171,8 @@ def verdicts(model: Model, outcome: Outcome, *, unknown: bool) -> tuple[LayerVer
         elif layer in blocking:
             rule = rules.get(layer)
             text = rule if rule and not names else _no_allow_text(ev, layer, bool(names))
+            if names and rule == KMS_NO_DELEGATION:
+                text += "; no delegation to IAM (no statement for the account)"
             out.append(LayerVerdict(layer, LayerStatus.IMPLICIT_DENY, text, names))
         else:
             allowing = [a for a in applied if a.statement.allow and (a.value or assignment.get(a.uid, False))]

@@ -12,7 +12,7 @@ from diagnostics.arn import parse_principal
 from diagnostics.checks import CHECKS, Check, Facts, Finding, run_checks
 from diagnostics.model import Blocker, Decision, DenialKind, DeniedRequest, Layer
 from diagnostics.policy import NamedPolicy, PolicySet, PublicAccessBlock
-from diagnostics.policy.engine import KMS_NO_DELEGATION
+from diagnostics.policy.explain import KMS_NO_DELEGATION
 from diagnostics.snapshot import KmsChain, ResourceSide, Snapshot
 
 ACCOUNT = "111122223333"

@@ -200,6 +200,11 @@ def test_kms_blocker_explains_missing_delegation() -> None:
     assert blocker.layer is Layer.RESOURCE
     assert blocker.detail is not None
     assert "does not allow the account's IAM policies" in blocker.detail
+    row = next(v for v in result.layers if v.layer is Layer.RESOURCE)
+    assert (row.status, row.summary) == (
+        LayerStatus.IMPLICIT_DENY,
+        "no statement allows kms:Decrypt for this request; no delegation to IAM (no statement for the account)",
+    )
 
 
 def test_trust_layer_and_root_rule() -> None:
