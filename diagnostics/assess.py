@@ -194,11 +194,29 @@ def assess(request: EvalRequest, policies: PolicySet, reported: Reported | None 
     """Evaluate ``request`` and condition the answer on AWS having denied it. Raises PolicyError on a bad policy."""
     first = evaluate(request, policies)
     if first.decision in _DENIALS:
-        return Assessment(first.decision, first, request, policies, _read_blockers(first.blocked_by))
+        plain = Assessment(first.decision, first, request, policies, _read_blockers(first.blocked_by))
+        if reported is None or reported.kind is None or _fits(first, reported) or not request.unknown_keys:
+            return plain
+        # Denied whatever the unknowns, but not the way AWS said: the unknowns may still settle how, as AWS saw it
+        # (a plain-HTTP call that a bucket policy denies besides the missing grant).
+        unknown = sorted(request.unknown_keys, key=str.lower)
+        settled = _conditioned(first, request, policies, reported, unknown)
+        return plain if settled.conflicts_with_report or not settled.blockers else settled
     decisive = [k for k in first.unknown_context_keys if k.lower() in request.lowered_unknown]
     if first.decision is Decision.ALLOWED or not decisive:
         # Nothing unknown can deny it: what allowed it locally must differ from what AWS saw.
         return Assessment(Decision.UNKNOWN, first, request, policies, (), determined=False, unexplained=True)
+    return _conditioned(first, request, policies, reported, decisive)
+
+
+def _conditioned(
+    first: EvaluationResult,
+    request: EvalRequest,
+    policies: PolicySet,
+    reported: Reported | None,
+    decisive: Sequence[str],
+) -> Assessment:
+    """The answer over every reading of the ``decisive`` unknowns that AWS's denial (and reason phrase) allows."""
     options = [(key, witnesses(key, policies)) for key in decisive]
     combos = 1
     for _, values in options:

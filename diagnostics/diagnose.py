@@ -531,9 +531,12 @@ class _Diagnoser:
         if found.unknown_keys and decision is not Decision.ALLOWED and blockers:
             keys = ", ".join(found.unknown_keys)
             parts.append(f"The answer depends on request context iamwhy cannot see: {keys}.")
-        reported = self.request.reported.phrase
-        if reported and blockers and not found.conflicts_with_report and self.evidence is None:
-            parts.append(f"That agrees with what AWS reported ({reported}).")
+        reported = self.request.reported
+        agrees = reported.layer is None or any(
+            b.layer is reported.layer and b.kind is reported.kind for b in (*blockers, *chain_blockers)
+        )
+        if reported.phrase and blockers and agrees and not found.conflicts_with_report and self.evidence is None:
+            parts.append(f"That agrees with what AWS reported ({reported.phrase}).")
         return " ".join(p for p in parts if p)
 
     def _sentence(self, blocker: Blocker, evaluated: _Evaluated, *, chain: bool = False) -> str:

@@ -712,13 +712,12 @@ class Model:
         return paths
 
     def chosen_path(self, outcome: Outcome) -> list[tuple[Layer, bool, str | None]]:
-        """The path to allowed that needs the fewest further changes (explicit denies must go anyway)."""
+        """The path to allowed that needs the fewest layers changed."""
         paths = self.paths(outcome)
         for path in paths:
             if all(ok for _, ok, _ in path):
                 return path
-        deny_layers = {a.layer for a in outcome.denials}
-        return min(paths, key=lambda path: _cost(path, deny_layers))
+        return min(paths, key=_cost)
 
     def grants(self, outcome: Outcome) -> list[Applied]:
         """The Allow statements that carried an allowed request."""
@@ -746,8 +745,10 @@ class Model:
 _NO_LAYERS: frozenset[Layer] = frozenset()
 
 
-def _cost(path: list[tuple[Layer, bool, str | None]], deny_layers: set[Layer]) -> int:
-    return len({layer for layer, ok, _ in path if not ok and layer not in deny_layers})
+def _cost(path: list[tuple[Layer, bool, str | None]]) -> int:
+    # A layer with an explicit deny counts like any other: removing the Deny does not make it grant what the
+    # path needs from it.
+    return len({layer for layer, ok, _ in path if not ok})
 
 
 _matches: dict[tuple[bool, int], tuple[CompiledStatement, StatementMatch]] = {}

@@ -425,3 +425,14 @@ def test_only_deductions_the_explanation_rests_on_are_stated() -> None:
     assert (found.decision, found.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
     assert "aws:MultiFactorAuthPresent cannot have been true" in found.explanation
     assert "aws:RequestedRegion" not in found.explanation
+
+
+def test_a_reported_layer_that_is_not_among_the_blockers_is_not_said_to_agree() -> None:
+    denied = request(
+        reported=Reported(
+            Layer.BOUNDARY, DenialKind.IMPLICIT, phrase="because no permissions boundary allows the s3:GetObject action"
+        )
+    )
+    found = diagnose(snapshot(denied, PolicySet()))
+    assert [b.layer for b in found.blocked_by] == [Layer.IDENTITY]
+    assert "agrees with what AWS reported" not in found.explanation

@@ -173,6 +173,18 @@ def test_an_identity_policy_the_resource_policy_makes_unneeded_is_not_a_blocker(
     assert identity.status is LayerStatus.NOT_APPLICABLE
 
 
+def test_an_explicit_deny_and_a_missing_grant_are_both_blockers() -> None:
+    # Removing the bucket policy's Deny does not make the bucket policy grant anything: the missing identity grant
+    # is as much in the way.
+    bucket = policy("bucket policy", {"Sid": "KeepOut", **deny("s3:*", Principal="*")})
+    result = evaluate(ask(), PolicySet(resource=bucket))
+    assert result.decision is Decision.EXPLICIT_DENY
+    assert [(b.layer, b.kind) for b in result.blocked_by] == [
+        (Layer.IDENTITY, DenialKind.IMPLICIT),
+        (Layer.RESOURCE, DenialKind.EXPLICIT),
+    ]
+
+
 def test_a_kms_grant_that_allows_the_request_is_the_key_sides_allow() -> None:
     key = "arn:aws:kms:us-east-1:123456789012:key/abcd-1234"
     admins = policy("key policy", allow("kms:*", Principal={"AWS": "arn:aws:iam::123456789012:role/KeyAdmins"}))
