@@ -98,6 +98,7 @@ def fix_json(fix: Fix) -> dict[str, Any]:
         "policy": _plain(fix.policy) if fix.policy is not None else None,
         "resolves": fix.resolves,
         "still_blocked_by": [str(layer) for layer in fix.still_blocked_by],
+        "assuming": fix.assuming,
     }
 
 
@@ -118,6 +119,7 @@ def blocker_json(blocker: Blocker) -> dict[str, Any]:
             for c in blocker.conditions
         ],
         "detail": blocker.detail,
+        "subject": blocker.subject,
     }
 
 
@@ -134,7 +136,13 @@ def _denial_json(diagnosis: Diagnosis) -> dict[str, Any]:
         "explanation": diagnosis.explanation,
         "warnings": list(diagnosis.warnings),
         "layers": [
-            {"layer": str(v.layer), "status": str(v.status), "summary": v.summary, "policies": list(v.policies)}
+            {
+                "layer": str(v.layer),
+                "status": str(v.status),
+                "summary": v.summary,
+                "policies": list(v.policies),
+                "subject": v.subject,
+            }
             for v in diagnosis.layers
         ],
         "fixes": [fix_json(f) for f in diagnosis.fixes],
@@ -276,12 +284,18 @@ def _verdict(diagnosis: Diagnosis, style: _Style) -> str:
     return text
 
 
+def _layer_name(verdict: LayerVerdict) -> str:
+    """ "Resource", or "Resource (KMS)" for a row about the call S3 makes to KMS on the request's behalf."""
+    name = _LAYER_NAMES[verdict.layer]
+    return f"{name} ({_r(verdict.subject.split(' ', 1)[0])})" if verdict.subject else name
+
+
 def _layer_lines(verdicts: Sequence[LayerVerdict], style: _Style) -> list[str]:
-    width = max(len(_LAYER_NAMES[v.layer]) for v in verdicts)
+    width = max(len(_layer_name(v)) for v in verdicts)
     lines: list[str] = []
     for verdict in verdicts:
         mark, colour = _MARKS[verdict.status]
-        name = _LAYER_NAMES[verdict.layer].ljust(width)
+        name = _layer_name(verdict).ljust(width)
         lead = f"  {style.paint(mark, colour)} {name}  "
         hang = " " * (6 + width)
         text = _r(verdict.summary)
@@ -302,7 +316,8 @@ def _fix_section(fix: Fix, title: str, style: _Style) -> str:
         rendered = json.dumps(_redact_tree(_plain(fix.policy)), indent=2)
         lines.extend("    " + line for line in rendered.splitlines())
     if fix.resolves is True:
-        lines.append("  ✓ re-evaluated: this change alone makes the request allowed")
+        assuming = f", assuming {_r(fix.assuming)}" if fix.assuming else ""
+        lines.extend(_wrap(f"✓ re-evaluated: this change alone makes the request allowed{assuming}", "  ", "    "))
     elif fix.resolves is False and fix.still_blocked_by:
         still = ", ".join(_LAYER_NAMES[layer] for layer in fix.still_blocked_by)
         lines.append(f"  ! re-evaluated: still denied by {still}")
