@@ -344,7 +344,7 @@ def test_text_never_shows_the_encoded_blob() -> None:
     text = render_text(_scan_of(diagnosis), [diagnosis], color=False)
     assert "EncodedBlob" not in text
     assert "set the shell variable ENCODED" in text.replace("\n  ", " ")
-    assert "Unknown · confidence unknown (the message gives no reason)" in text
+    assert "Could not tell · confidence unknown (the message gives no reason)" in text
     assert f"resource-policy commands from account {OTHER_ACCOUNT}, which owns the resource" in text.replace(
         "\n  ", " "
     )
