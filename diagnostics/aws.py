@@ -367,6 +367,7 @@ class AwsAdapter(AwsReader):
         outcome = CallOutcome.OK
         note = _Note()
         where = account
+        sent = True
         try:
             if self._closed:
                 raise RuntimeError("the AWS adapter is closed")
@@ -383,7 +384,7 @@ class AwsAdapter(AwsReader):
             region = region or self._region_name()
             return await self._read(scope, _Request(identity, spec, dict(params or {}), region, paginate), note)
         except ReadError as exc:
-            outcome = exc.outcome
+            outcome, sent = exc.outcome, exc.sent
             raise
         except asyncio.CancelledError:
             outcome = CallOutcome.CANCELLED
@@ -394,7 +395,7 @@ class AwsAdapter(AwsReader):
         finally:
             if scope is not None:
                 duration = round((time.perf_counter() - started) * 1000, 3)
-                scope._record(CallRecord(service, operation, where, region, outcome, note.shared, duration))
+                scope._record(CallRecord(service, operation, where, region, outcome, note.shared, duration, sent))
 
     async def _identity(self, spec: ReadOperation, account: str | None, role: RoleKind) -> _Identity:
         if role is RoleKind.ORG:
@@ -530,7 +531,13 @@ class AwsAdapter(AwsReader):
         """Runs in a worker thread: credentials, client, the call; every botocore error becomes a ReadError.
 
         `finished`: how many AssumeRole attempts for the role had ended when the call was asked for."""
-        credentials = self._credentials(request, on_assume, finished)
+        try:
+            credentials = self._credentials(request, on_assume, finished)
+        except ReadError as exc:
+            # Only the AssumeRole went out (and is recorded as such); this call itself never did.
+            unsent = exc.clone()
+            unsent.sent = False
+            raise unsent from None
         method = xform_name(request.operation)
         params = dict(request.params)
         try:

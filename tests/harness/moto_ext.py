@@ -73,6 +73,7 @@ _S3_HANDLERS: Mapping[str, str] = {
     "get_bucket_policy_status": "GetBucketPolicyStatus",
     "get_public_access_block": "GetPublicAccessBlock",
     "get_bucket_encryption": "GetBucketEncryption",
+    "get_bucket_location": "GetBucketLocation",
     "get_bucket_acl": "GetBucketAcl",
     "get_bucket_ownership_controls": "GetBucketOwnershipControls",
     "head_bucket": "HeadBucket",
