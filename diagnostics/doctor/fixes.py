@@ -55,6 +55,7 @@ TEMPLATE_STATEMENTS: Mapping[RoleKind, Mapping[str, tuple[str, ...]]] = {
         "ResourcePolicies": (
             "s3:GetBucketPolicy",
             "s3:GetBucketPolicyStatus",
+            "s3:GetBucketLocation",
             "s3:GetBucketPublicAccessBlock",
             "s3:GetEncryptionConfiguration",
             "s3:GetBucketAcl",
@@ -77,6 +78,7 @@ TEMPLATE_STATEMENTS: Mapping[RoleKind, Mapping[str, tuple[str, ...]]] = {
             "organizations:DescribeOrganization",
             "organizations:ListRoots",
             "organizations:ListParents",
+            "organizations:DescribeOrganizationalUnit",
             "organizations:ListPoliciesForTarget",
             "organizations:DescribePolicy",
         ),
