@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
@@ -19,7 +21,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from diagnostics.doctor import MARKS, DoctorReport, Line, Status
+from diagnostics.model import Decision, Layer
 from diagnostics.state import AuditedDiagnosis
+from diagnostics.wording import DECISION_TITLES, LAYER_TITLES
 from handlers import ids
 from handlers.blocks import (
     FALLBACK_TEXT,
@@ -237,12 +241,9 @@ def _status_text(content: HomeContent) -> str:
     return "\n".join(lines)
 
 
-_DECISIONS = {
-    "allowed": "allowed now",
-    "explicit_deny": "explicit deny",
-    "implicit_deny": "implicit deny",
-    "unknown": "could not tell",
-}
+def _title(titles: Mapping[Any, str], kind: type[StrEnum], word: str) -> str:
+    """The renderers' word for a stored decision or layer (the audit trail keeps them as plain strings)."""
+    return titles[kind(word)] if word in kind._value2member_map_ else mrkdwn(word)
 
 
 def _diagnosis_text(item: RecentDiagnosis, workspace_url: str | None) -> str:
@@ -250,9 +251,9 @@ def _diagnosis_text(item: RecentDiagnosis, workspace_url: str | None) -> str:
     mark = "✅" if d.decision == "allowed" else ("❔" if d.decision == "unknown" else "🔒")
     who = code(d.principal_arn, 300) if d.principal_arn else "an unnamed caller"
     first = f"{mark} {code(d.action or 'access', 200)} for {who}"
-    parts = [_DECISIONS.get(d.decision, mrkdwn(d.decision)), mrkdwn(d.confidence)]
+    parts = [_title(DECISION_TITLES, Decision, d.decision), mrkdwn(d.confidence)]
     if d.blocked_by:
-        parts.append("blocked by " + ", ".join(mrkdwn(layer) for layer in d.blocked_by))
+        parts.append("blocked by " + ", ".join(_title(LAYER_TITLES, Layer, layer) for layer in d.blocked_by))
     mention = _channel(item.channel)
     if item.thread_ts is None:
         place = "answered to you privately"

@@ -93,7 +93,7 @@ async def test_home_lists_what_the_viewer_may_see_with_links_and_the_votes(serve
     assert "<https://fake.slack.test/archives/CWATCH01/p1690000000000123|in the thread> in <#CWATCH01>" in text
     assert "<https://fake.slack.test/archives/CALERT01/p1690000000000456|in the thread> in <#CALERT01>" in text
     assert "kms:Decrypt" in text
-    assert "answered to you privately" in text
+    assert "Implicit deny · evaluated · blocked by Identity · answered to you privately" in text
     assert "secret:PrivateAnswer" not in text
     assert "ecr:BatchGetImage" not in text
     assert "Feedback on answers so far: 👍 2 · 👎 1" in text
