@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from diagnostics.aws import AwsAdapter
+    from diagnostics.doctor import DoctorReport, StatusSource
     from diagnostics.investigate import Investigation, Investigator
     from diagnostics.state import State
     from handlers.health import Health
@@ -35,6 +37,8 @@ logger = logging.getLogger("iamwhy")
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
+# `iamwhy doctor`: something iamwhy needs does not work.
+EXIT_DOCTOR_PROBLEMS = 1
 
 
 class UsageError(Exception):
@@ -80,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(subparsers)
     _add_demo(subparsers)
     _add_serve(subparsers)
+    _add_doctor(subparsers)
     return parser
 
 
@@ -413,18 +418,20 @@ def create_app(
     state: State | None = None,
     reads_aws: bool | None = None,
     worker: Worker | None = None,
+    status: StatusSource | None = None,
 ) -> AsyncApp:
     """The Bolt app with every Slack surface and the error boundary registered. Nothing is started.
 
     `reads_aws` says whether the investigator reads AWS (for `/iamwhy help`); by default, unless it is the
     offline one. Without a `worker`, one is built on `client` and starts with the first job; whoever passes
-    their own starts and closes it (`iamwhy serve` does).
+    their own starts and closes it (`iamwhy serve` does). `status` runs the doctor's checklist for
+    `/iamwhy status` and the Home tab (None: not offered).
     """
     from slack_bolt.async_app import AsyncApp
 
     from diagnostics.investigate import OfflineInvestigator
     from diagnostics.state import State
-    from handlers import actions, commands, dedupe, errors, mentions, messages, shortcuts, views
+    from handlers import actions, commands, dedupe, errors, home, mentions, messages, shortcuts, views
     from handlers.blocks import HelpFacts
     from handlers.deps import Channels, Deps
 
@@ -451,8 +458,9 @@ def create_app(
             watch_channels=None if settings.watch_channels is None else tuple(sorted(settings.watch_channels)),
         ),
         worker=worker,
+        status=status,
     )
-    for surface in (dedupe, messages, mentions, commands, shortcuts, actions, views, errors):
+    for surface in (dedupe, messages, mentions, commands, shortcuts, actions, views, home, errors):
         surface.register(app, deps)
     return app
 
@@ -497,6 +505,7 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     from slack_sdk.errors import SlackApiError
 
     from diagnostics.aws import AwsAdapter
+    from diagnostics.doctor import CachedReport
     from diagnostics.state import open_state
     from handlers.health import Health, slack_probe
 
@@ -508,7 +517,13 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     investigator, investigation = build_investigator(adapter)
     client = build_slack_client(settings, state)
     worker = build_worker(settings, investigator=investigator, state=state, client=client)
-    app = create_app(settings, investigator=investigator, client=client, state=state, worker=worker)
+    # The doctor reads through its own adapter without a cache: `/iamwhy status` must show a fix the moment it works.
+    doctor_adapter = AwsAdapter(dataclasses.replace(settings.aws, cache_ttl=0))
+    environ = dict(os.environ)
+    status = CachedReport(
+        lambda: doctor_report(environ, socket_mode=settings.socket_mode, adapter=doctor_adapter, client=client)
+    )
+    app = create_app(settings, investigator=investigator, client=client, state=state, worker=worker, status=status)
 
     async def aws_probe() -> str | None:
         identity = await adapter.call("sts", "GetCallerIdentity")
@@ -563,6 +578,7 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
         await worker.close()
         await state.close()
         await asyncio.to_thread(adapter.close)
+        await asyncio.to_thread(doctor_adapter.close)
         logger.info("stopped")
 
 
@@ -597,6 +613,139 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------------- iamwhy doctor
+
+# Variables the Slack checks judge themselves (the signing secret's shape, the Socket Mode token), and the stand-ins
+# that let the rest of the configuration be checked when one of the required ones is bad.
+_SLACK_OWNED = frozenset({"SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"})
+_SLACK_CLIENT = frozenset({"SLACK_BOT_TOKEN", "IAMWHY_SLACK_API_URL"})
+_STAND_INS = {
+    "SLACK_BOT_TOKEN": "xoxb-doctor-stand-in",
+    "SLACK_SIGNING_SECRET": "0" * 32,
+    "SLACK_APP_TOKEN": "xapp-doctor-stand-in",
+}
+_AWS_VARIABLES = frozenset(
+    {"IAMWHY_ROLE_NAME", "IAMWHY_ROLE_ARN_TEMPLATE", "IAMWHY_EXTERNAL_ID", "IAMWHY_ORG_ROLE_ARN", "IAMWHY_ACCOUNTS"}
+)
+
+
+def inspect_configuration(
+    environ: Mapping[str, str], *, socket_mode: bool = False
+) -> tuple[tuple[ConfigError, ...], Settings | None]:
+    """Every configuration problem, not just the first, and the settings with each bad variable set aside.
+
+    A bad variable is unset (or given a stand-in when it is required) and the rest checked again, so each
+    variable is reported at most once. Stand-ins are never used to call anything: callers skip what depends on
+    them. The settings are None when a problem cannot be set aside that way.
+    """
+    env = dict(environ)
+    problems: list[ConfigError] = []
+    while True:
+        try:
+            return tuple(problems), Settings.from_env(env, socket_mode=socket_mode)
+        except ConfigError as exc:
+            if any(p.variable == exc.variable for p in problems):
+                return tuple(problems), None
+            problems.append(exc)
+            if exc.variable in _STAND_INS:
+                env[exc.variable] = _STAND_INS[exc.variable]
+            elif exc.variable in env:
+                env.pop(exc.variable)
+            else:
+                return tuple(problems), None
+
+
+async def doctor_report(
+    environ: Mapping[str, str],
+    *,
+    socket_mode: bool = False,
+    adapter: AwsAdapter | None = None,
+    client: AsyncWebClient | None = None,
+) -> DoctorReport:
+    """Check the whole configuration: `environ` holds the iamwhy and Slack settings; AWS credentials come from the
+    process's standard chain. Given an adapter or client, the doctor uses it (and leaves it open)."""
+    import time
+
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from diagnostics.aws import AwsAdapter
+    from diagnostics.doctor import Line, Section, Status, assemble, check_aws, config_lines, guarded
+    from handlers.doctor import SlackSetup, check_slack
+
+    started, checked_at = time.perf_counter(), time.time()
+    problems, settings = inspect_configuration(environ, socket_mode=socket_mode)
+    bad = {p.variable for p in problems}
+    config = Section(config_lines(environ, [p for p in problems if p.variable not in _SLACK_OWNED]))
+    if settings is None:
+        # Only reached with a problem the configuration line already names; nothing else can be checked safely.
+        return assemble([config], checked_at=checked_at, duration_ms=(time.perf_counter() - started) * 1000)
+
+    def get(name: str) -> str | None:
+        return environ.get(name, "").strip() or None
+
+    usable = not bad & _SLACK_CLIENT
+    setup = SlackSetup(
+        bot_token=settings.bot_token if usable else None,
+        api_url=settings.slack_api_url,
+        signing_secret=get("SLACK_SIGNING_SECRET"),
+        app_token=get("SLACK_APP_TOKEN"),
+        socket_mode=socket_mode,
+        alert_channels=tuple(sorted(settings.alert_channels)),
+        watch_channels=None if settings.watch_channels is None else tuple(sorted(settings.watch_channels)),
+    )
+    if client is None and usable:
+        client = AsyncWebClient(token=settings.bot_token, base_url=settings.slack_api_url, timeout=10)
+    slack = guarded("Slack", check_slack(setup, client))
+    if bad & _AWS_VARIABLES:
+        skipped = Line(
+            "aws.identity",
+            "AWS",
+            "Bot identity",
+            Status.SKIPPED,
+            "the AWS checks",
+            f"not tried: fix {', '.join(sorted(bad & _AWS_VARIABLES))} first (see Configuration)",
+        )
+        sections = [config, await slack, Section((skipped,))]
+    else:
+        own = adapter is None
+        reader = AwsAdapter(settings.aws) if adapter is None else adapter
+        try:
+            aws = guarded("AWS", check_aws(reader, reader.config, region=reader.region))
+            sections = [config, *await asyncio.gather(slack, aws)]
+        finally:
+            if own:
+                await asyncio.to_thread(reader.close)
+    return assemble(sections, checked_at=checked_at, duration_ms=(time.perf_counter() - started) * 1000)
+
+
+def _add_doctor(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    doctor = subparsers.add_parser(
+        "doctor",
+        help="check the whole configuration end to end and print the fix for whatever does not work",
+        description=(
+            "Check the configuration, Slack (token, scopes, signing secret, channels) and AWS (the bot's identity, "
+            "every account's read role and reads, the organizations read role, IAM Access Troubleshooter), and say "
+            "what diagnoses will be able to tell. Exit code 0 only when everything iamwhy needs works."
+        ),
+    )
+    doctor.add_argument("--json", action="store_true", help="print the machine-readable checklist")
+    doctor.add_argument(
+        "--socket-mode", action="store_true", help="check the Socket Mode setup (SLACK_APP_TOKEN), not HTTP's"
+    )
+    doctor.set_defaults(func=_doctor)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from diagnostics.doctor import render_text, report_json
+
+    report = asyncio.run(doctor_report(os.environ, socket_mode=args.socket_mode))
+    if args.json:
+        print(json.dumps(report_json(report), indent=2))
+    else:
+        print(render_text(report, color=sys.stdout.isatty()), end="")
+    return EXIT_OK if report.ok else EXIT_DOCTOR_PROBLEMS
 
 
 def main(argv: Sequence[str] | None = None) -> int:

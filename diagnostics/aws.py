@@ -297,6 +297,11 @@ class AwsAdapter(AwsReader):
     def config(self) -> AwsConfig:
         return self._config
 
+    @property
+    def region(self) -> str:
+        """Where calls go unless they name a region: AwsConfig.region, else botocore's chain, else us-east-1."""
+        return self._region_name()
+
     def scope(self, *, budget: int | None = None, correlation_id: str | None = None) -> ReadScope:
         """A per-diagnosis view: counts calls against a budget and records each one."""
         return ReadScope(self, self._config.call_budget if budget is None else budget, correlation_id)

@@ -579,6 +579,7 @@ def render_help(facts: HelpFacts) -> Message:
             f"• paste an error in {watched}: I react 👀 and answer in the thread",
             "• `@iamwhy <error>` in a channel, or a direct message to me",
             "• *Explain AccessDenied* in a message's ⋮ menu, for messages anywhere",
+            "• `/iamwhy status`: is iamwhy set up right? Every check, with the fix for what is not",
         ]
     )
     if facts.alert_channels:

@@ -1,4 +1,5 @@
-"""`/iamwhy`: `<error>` answers privately with a Share button, nothing opens the input box, `help` explains usage."""
+"""`/iamwhy`: `<error>` answers privately with a Share button, nothing opens the input box, `help` explains usage,
+`status` runs the setup checklist."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from handlers import ids
 from handlers.blocks import INVESTIGATING, input_modal, render_help
 from handlers.deps import Deps
 from handlers.replies import Trigger, answer_privately, prepare
+from handlers.status import STATUS_WORDS, answer_status
+from handlers.status_blocks import render_checking
 
 HELP_WORDS = frozenset({"help", "-h", "--help", "?"})
 
@@ -29,6 +32,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         elif text.lower() in HELP_WORDS:
             help_message = render_help(deps.help)
             await ack(text=help_message.text, blocks=help_message.blocks, response_type="ephemeral")
+        elif text.lower() in STATUS_WORDS:
+            checking = render_checking()
+            await ack(text=checking.text, blocks=checking.blocks, response_type="ephemeral")
+            await answer_status(deps, respond)
         else:
             await ack(text=INVESTIGATING)
             prepared = await prepare(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from diagnostics.doctor import StatusSource
 from diagnostics.investigate import Investigator
 from diagnostics.state import State
 from handlers.blocks import HelpFacts
@@ -37,3 +38,5 @@ class Deps:
     help: HelpFacts
     # Runs the journaled answers (a bounded number of investigations at once) and keeps storm counts.
     worker: Worker
+    # The doctor's checklist for `/iamwhy status` and the Home tab; None where it is not offered.
+    status: StatusSource | None = None

@@ -15,12 +15,14 @@ from slack_bolt.async_app import AsyncApp
 
 from app import Settings, build_slack_client, build_worker, create_app, create_web_app
 from diagnostics.aws import AwsAdapter
+from diagnostics.doctor import StatusSource
 from diagnostics.investigate import Investigator, OfflineInvestigator
 from diagnostics.reader import AwsConfig
 from diagnostics.state import State
 from handlers.health import Health, slack_probe
 from handlers.jobs import Worker
 from tests.harness.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sender
+from tests.harness.installed import Installed, install
 from tests.harness.redis_server import RedisServer, RedisUnavailable
 from tests.harness.sdk import botocore_session
 from tests.harness.servers import MotoServer, RecordingServer
@@ -93,6 +95,12 @@ def aws_env(aws_world: AwsWorld, monkeypatch: pytest.MonkeyPatch) -> BotCredenti
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key.secret_access_key)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     return BotCredentials(HUB_ACCOUNT, key)
+
+
+@pytest.fixture
+def installed(aws_world: AwsWorld, aws_env: BotCredentials) -> Installed:
+    """iamwhy's roles deployed right in the sandbox, for the bot of aws_env (see tests/harness/installed.py)."""
+    return install(aws_world, aws_env.key.user_arn)
 
 
 @pytest.fixture(scope="session")
@@ -223,6 +231,7 @@ async def serve_slack_app(fake_slack: FakeSlack) -> AsyncIterator[ServeSlackApp]
         state: State | None = None,
         health: Health | None = None,
         reads_aws: bool | None = None,
+        status: StatusSource | None = None,
     ) -> ServedSlackApp:
         settings = Settings.from_env(slack_env(fake_slack, **(env or {})))
         state = state if state is not None else State.in_memory()
@@ -231,7 +240,13 @@ async def serve_slack_app(fake_slack: FakeSlack) -> AsyncIterator[ServeSlackApp]
         worker = build_worker(settings, investigator=investigator, state=state, client=client)
         workers.append(worker)
         app = create_app(
-            settings, investigator=investigator, client=client, state=state, reads_aws=reads_aws, worker=worker
+            settings,
+            investigator=investigator,
+            client=client,
+            state=state,
+            reads_aws=reads_aws,
+            worker=worker,
+            status=status,
         )
         web_app = create_web_app(
             app, health or Health({"slack": slack_probe(client)}), signing_secret=settings.signing_secret

@@ -26,7 +26,11 @@ TEAM = "T0000TEAM"
 BOT_USER = "UBOT0001"
 BOT_ID = "BBOT0001"
 APP_ID = "A0000APP"
-SCOPES = "app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,reactions:write"
+SCOPES = (
+    "app_mentions:read,channels:history,channels:read,chat:write,commands,groups:history,groups:read,im:history,"
+    "reactions:write"
+)
+HUMAN = "UHUMAN01"
 
 Predicate = Callable[["Call"], bool]
 
@@ -84,12 +88,36 @@ class _ChannelPace:
 
 
 @dataclass
+class FakeChannel:
+    """A channel as conversations.info and users.conversations see it; `members` are user ids (the bot's too)."""
+
+    id: str
+    name: str
+    private: bool = False
+    archived: bool = False
+    members: set[str] = field(default_factory=set)
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "is_channel": True,
+            "is_private": self.private,
+            "is_archived": self.archived,
+            "is_member": BOT_USER in self.members,
+        }
+
+
+@dataclass
 class FakeSlack:
     """The Slack Web API as far as iamwhy uses it; start() binds 127.0.0.1 on a free port."""
 
     calls: list[Call] = field(default_factory=list)
     bot_token: str = BOT_TOKEN
     app_token: str = APP_TOKEN
+    # What auth.test says was granted (its x-oauth-scopes header); conversation lookups honour it.
+    scopes: str = SCOPES
+    channels: dict[str, FakeChannel] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._changed = asyncio.Condition()
@@ -103,6 +131,16 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []
         self._connected = asyncio.Event()
         self.base = ""
+        # The channels of conftest's configuration: both have the bot and a person in them.
+        self.add_channel("CALERT01", "alerts", members={BOT_USER, HUMAN})
+        self.add_channel("CWATCH01", "general", members={BOT_USER, HUMAN})
+
+    def add_channel(
+        self, id: str, name: str, *, private: bool = False, archived: bool = False, members: set[str] | None = None
+    ) -> FakeChannel:
+        channel = FakeChannel(id, name, private, archived, set(members or ()))
+        self.channels[id] = channel
+        return channel
 
     # ------------------------------------------------------------------------------------------------ lifecycle
 
@@ -204,7 +242,7 @@ class FakeSlack:
         if failure is not None:
             return web.json_response({"ok": False, "error": failure.error})
         reply = self._reply(method, body)
-        headers = {"x-oauth-scopes": SCOPES} if method == "auth.test" else None
+        headers = {"x-oauth-scopes": self.scopes} if method == "auth.test" else None
         return web.json_response(reply, headers=headers)
 
     def _take_failure(self, method: str) -> _Failure | None:
@@ -242,16 +280,56 @@ class FakeSlack:
                 return {"ok": True, "message_ts": self._next_ts()}
             case "reactions.add":
                 return {"ok": True}
+            case "conversations.info":
+                return self._conversation(str(body.get("channel") or ""))
+            case "users.conversations":
+                return self._user_conversations(body)
             case "chat.getPermalink":
                 ts = str(body.get("message_ts") or "")
                 link = f"https://fake.slack.test/archives/{channel}/p{ts.replace('.', '')}"
                 return {"ok": True, "channel": channel, "permalink": link}
-            case "views.open" | "views.update" | "views.push":
+            case "views.open" | "views.update" | "views.push" | "views.publish":
                 view = body.get("view") if isinstance(body.get("view"), dict) else {}
                 return {"ok": True, "view": {**view, "id": f"V{next(self._views):08d}"}}
             case "apps.connections.open":
                 return {"ok": True, "url": f"ws://{self.base.removeprefix('http://')}/link"}
         return {"ok": False, "error": "unknown_method"}
+
+    def _missing_scope(self, *private: bool) -> dict[str, Any] | None:
+        granted = set(self.scopes.split(","))
+        needed = [scope for scope, wanted in (("channels:read", False), ("groups:read", True)) if wanted in private]
+        missing = [scope for scope in needed if scope not in granted]
+        if missing:
+            return {"ok": False, "error": "missing_scope", "needed": ",".join(missing), "provided": self.scopes}
+        return None
+
+    def _conversation(self, channel_id: str) -> dict[str, Any]:
+        channel = self.channels.get(channel_id)
+        if channel is None or (channel.private and BOT_USER not in channel.members):
+            return self._missing_scope(False) or {"ok": False, "error": "channel_not_found"}
+        return self._missing_scope(channel.private) or {"ok": True, "channel": channel.json()}
+
+    def _user_conversations(self, body: dict[str, Any]) -> dict[str, Any]:
+        types = str(body.get("types") or "public_channel").split(",")
+        private = [kind == "private_channel" for kind in types if kind in ("public_channel", "private_channel")]
+        refused = self._missing_scope(*private)
+        if refused is not None:
+            return refused
+        user = str(body.get("user") or BOT_USER)
+        shared = [
+            c
+            for c in self.channels.values()
+            if user in c.members
+            and BOT_USER in c.members
+            and (c.private in private)
+            and not (c.archived and str(body.get("exclude_archived")).lower() in ("1", "true"))
+        ]
+        start = int(body.get("cursor") or 0)
+        size = int(body.get("limit") or 100)
+        page = shared[start : start + size]
+        following = str(start + size) if start + size < len(shared) else ""
+        listed = [{"id": c.id, "name": c.name, "is_private": c.private} for c in page]
+        return {"ok": True, "channels": listed, "response_metadata": {"next_cursor": following}}
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
