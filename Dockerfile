@@ -5,7 +5,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PORT=3000
+    PORT=3000 \
+    XDG_STATE_HOME=/var/lib
 
 WORKDIR /app
 COPY pyproject.toml README.md app.py ./
@@ -13,7 +14,12 @@ COPY diagnostics ./diagnostics
 COPY handlers ./handlers
 # The package alone: no test or development extras.
 RUN pip install . \
-    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin iamwhy
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin iamwhy \
+    && mkdir -p /var/lib/iamwhy && chown 10001 /var/lib/iamwhy
+
+# Without IAMWHY_STATE_URL the state is the SQLite file /var/lib/iamwhy/state.db: mount a volume here to keep
+# the job journal, seen events and stored answers across restarts.
+VOLUME /var/lib/iamwhy
 
 USER 10001
 EXPOSE 3000

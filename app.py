@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 from diagnostics.arn import is_account_id
 from diagnostics.reader import AwsConfig, ConfigError
+from diagnostics.state import StateUrl, StateUrlError
 from diagnostics.tracing import current_correlation_id
 
 if TYPE_CHECKING:
@@ -28,16 +30,19 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from diagnostics.aws import AwsAdapter
+    from diagnostics.doctor import DoctorReport, StatusSource
     from diagnostics.investigate import Investigation, Investigator
     from diagnostics.state import AuditEntry, State
-    from handlers.delivery import Retries
     from handlers.health import Health
+    from handlers.jobs import Worker
 
 logger = logging.getLogger("iamwhy")
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
+# `iamwhy doctor`: something iamwhy needs does not work.
+EXIT_DOCTOR_PROBLEMS = 1
 
 
 class UsageError(Exception):
@@ -87,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(subparsers)
     _add_serve(subparsers)
     _add_audit(subparsers)
+    _add_doctor(subparsers)
     return parser
 
 
@@ -215,6 +221,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
+DEFAULT_STORM_WINDOW = 15 * 60.0
+DEFAULT_CONCURRENCY = 8
+DEFAULT_JOB_LEASE = 60.0
 # The app's own request limit: a whole pasted log fits (the text limit is diagnostics.inputs.MAX_INPUT_BYTES;
 # JSON escaping and the envelope need room on top).
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
@@ -246,6 +255,14 @@ class Settings:
     channel_accounts: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
     # Channels whose threads and shared answers show authorization ids and the policy statements read from AWS.
     detail_channels: frozenset[str] = frozenset()
+    # Where the state lives (IAMWHY_STATE_URL); the default is a SQLite file (see StateUrl.parse).
+    state_url: StateUrl = field(default_factory=lambda: StateUrl("memory", ""))
+    # The same alert denial within this many seconds is counted, not investigated again.
+    storm_window: float = DEFAULT_STORM_WINDOW
+    # Investigations one replica runs at once; the rest wait in the journal, in order.
+    concurrency: int = DEFAULT_CONCURRENCY
+    # Seconds after which another replica (or the next start) takes over the jobs of one that stopped.
+    job_lease: float = DEFAULT_JOB_LEASE
 
     def __post_init__(self) -> None:
         # Without a signing secret every HTTP request would be refused; without an app token nothing connects.
@@ -275,12 +292,10 @@ class Settings:
             )
         elif not re.fullmatch(r"[0-9A-Za-z]{16,128}", signing_secret):
             raise ConfigError("SLACK_SIGNING_SECRET", "is not a Slack signing secret (letters and digits only)")
-        state_url = get("IAMWHY_STATE_URL")
-        if state_url is not None and state_url != "memory:":
-            raise ConfigError(
-                "IAMWHY_STATE_URL",
-                "only the in-process state ('memory:' or unset) is available in this version; run one replica",
-            )
+        try:
+            state_url = StateUrl.parse(get("IAMWHY_STATE_URL"), env)
+        except StateUrlError as exc:
+            raise ConfigError("IAMWHY_STATE_URL", str(exc)) from None
         return cls(
             bot_token=bot_token,
             aws=AwsConfig.from_mapping(env),
@@ -294,6 +309,10 @@ class Settings:
             log_level=_log_level(get("LOG_LEVEL")),
             channel_accounts=_channel_accounts(get("IAMWHY_CHANNEL_ACCOUNTS")),
             detail_channels=_channels(get("IAMWHY_DETAIL_CHANNELS"), "IAMWHY_DETAIL_CHANNELS") or frozenset(),
+            state_url=state_url,
+            storm_window=_duration(get("IAMWHY_STORM_WINDOW"), "IAMWHY_STORM_WINDOW", DEFAULT_STORM_WINDOW),
+            concurrency=_count(get("IAMWHY_CONCURRENCY"), "IAMWHY_CONCURRENCY", DEFAULT_CONCURRENCY),
+            job_lease=_duration(get("IAMWHY_JOB_LEASE"), "IAMWHY_JOB_LEASE", DEFAULT_JOB_LEASE),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -307,6 +326,9 @@ class Settings:
             "channel_accounts": {c: sorted(a) for c, a in sorted(self.channel_accounts.items())},
             "detail_channels": sorted(self.detail_channels),
             "aws": dict(self.aws.describe()),
+            "state": self.state_url.describe(),
+            "storm_window_s": self.storm_window,
+            "concurrency": self.concurrency,
         }
 
 
@@ -404,12 +426,64 @@ def _port(value: str | None) -> int:
     return int(value)
 
 
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h)?$")
+_UNITS = {None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(value: str | None, variable: str, default: float) -> float:
+    """Seconds, from "900", "900s", "15m" or "1h"."""
+    if value is None:
+        return default
+    match = _DURATION.match(value.strip().lower())
+    seconds = float(match.group(1)) * _UNITS[match.group(2)] if match else 0.0
+    if seconds <= 0:
+        raise ConfigError(variable, f"{value!r} is not a positive duration (seconds, or like 15m, 1h)")
+    return seconds
+
+
+def _count(value: str | None, variable: str, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= 1000:
+        raise ConfigError(variable, f"{value!r} is not a whole number from 1 to 1000")
+    return int(value)
+
+
 def _log_level(value: str | None) -> str:
     if value is None:
         return "INFO"
     if value.upper() not in _LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"{value!r} is not one of {', '.join(_LOG_LEVELS)}")
     return value.upper()
+
+
+def build_slack_client(
+    settings: Settings, state: State, *, server_error_backoff: float | None = None
+) -> AsyncWebClient:
+    """The Web API client the app posts with: 429s retried after Retry-After, Slack's 5xx answers and broken
+    connections retried with backoff (first wait `server_error_backoff` seconds), each channel's posting paced."""
+    from handlers.limits import PacedWebClient, retry_handlers
+
+    handlers = retry_handlers() if server_error_backoff is None else retry_handlers(server_error_backoff)
+    return PacedWebClient(
+        token=settings.bot_token, base_url=settings.slack_api_url, slots=state.slots, retry_handlers=handlers
+    )
+
+
+def build_worker(settings: Settings, *, investigator: Investigator, state: State, client: AsyncWebClient) -> Worker:
+    """The background work of the app (journaled answers, storm counts), configured by `settings`."""
+    from handlers.access import Access
+    from handlers.jobs import build_worker as build
+
+    return build(
+        investigator=investigator,
+        state=state,
+        client=client,
+        concurrency=settings.concurrency,
+        lease=settings.job_lease,
+        window=settings.storm_window,
+        access=Access(settings.channel_accounts, settings.detail_channels),
+    )
 
 
 def create_app(
@@ -419,26 +493,30 @@ def create_app(
     client: AsyncWebClient | None = None,
     state: State | None = None,
     reads_aws: bool | None = None,
-    retries: Retries | None = None,
+    worker: Worker | None = None,
+    status: StatusSource | None = None,
 ) -> AsyncApp:
     """The Bolt app with every Slack surface and the error boundary registered. Nothing is started.
 
     `reads_aws` says whether the investigator reads AWS (for `/iamwhy help`); by default, unless it is the
-    offline one. `retries`: how hard messages are pushed to Slack (the client given should use the same).
+    offline one. Without a `worker`, one is built on `client` and starts with the first job; whoever passes
+    their own starts and closes it (`iamwhy serve` does). `status` runs the doctor's checklist for
+    `/iamwhy status` and the Home tab (None: not offered).
     """
     from slack_bolt.async_app import AsyncApp
 
     from diagnostics.investigate import OfflineInvestigator
     from diagnostics.state import State
-    from handlers import actions, commands, dedupe, errors, mentions, messages, observe, shortcuts, views
+    from handlers import actions, commands, dedupe, errors, home, mentions, messages, observe, shortcuts, views
     from handlers.access import Access
     from handlers.blocks import HelpFacts
-    from handlers.delivery import Retries
     from handlers.deps import Channels, Deps
 
-    retries = retries if retries is not None else Retries()
+    state = state if state is not None else State.in_memory()
     if client is None:
-        client = slack_client(settings, retries)
+        client = build_slack_client(settings, state)
+    if worker is None:
+        worker = build_worker(settings, investigator=investigator, state=state, client=client)
     app = AsyncApp(
         client=client,
         signing_secret=settings.signing_secret or "",
@@ -447,7 +525,7 @@ def create_app(
     )
     deps = Deps(
         investigator=investigator,
-        state=state if state is not None else State.in_memory(),
+        state=state,
         channels=Channels(alert=settings.alert_channels, watch=settings.watch_channels),
         help=HelpFacts(
             accounts=tuple(sorted(settings.aws.allowed_accounts)),
@@ -456,23 +534,14 @@ def create_app(
             alert_channels=tuple(sorted(settings.alert_channels)),
             watch_channels=None if settings.watch_channels is None else tuple(sorted(settings.watch_channels)),
         ),
+        worker=worker,
+        status=status,
         access=Access(settings.channel_accounts, settings.detail_channels),
-        retries=retries,
     )
     # observe first: every later middleware and listener runs under the request's correlation id.
-    for surface in (observe, dedupe, messages, mentions, commands, shortcuts, actions, views, errors):
+    for surface in (observe, dedupe, messages, mentions, commands, shortcuts, actions, views, home, errors):
         surface.register(app, deps)
     return app
-
-
-def slack_client(settings: Settings, retries: Retries | None = None) -> AsyncWebClient:
-    """The Web API client: Slack's 5xx answers and broken connections are retried with backoff."""
-    from slack_sdk.web.async_client import AsyncWebClient
-
-    from handlers.delivery import Retries
-
-    retries = retries if retries is not None else Retries()
-    return AsyncWebClient(token=settings.bot_token, base_url=settings.slack_api_url, retry_handlers=retries.handlers())
 
 
 def create_web_app(bolt_app: AsyncApp | None, health: Health, *, signing_secret: str | None = None) -> web.Application:
@@ -550,13 +619,28 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.errors import SlackApiError
 
+    from diagnostics import metrics
     from diagnostics.aws import AwsAdapter
+    from diagnostics.doctor import CachedReport
+    from diagnostics.state import open_state
     from handlers.health import Health, slack_probe
 
+    try:
+        state = await open_state(settings.state_url)
+    except StateUrlError as exc:
+        raise ConfigError("IAMWHY_STATE_URL", str(exc)) from None
     adapter = AwsAdapter(settings.aws)
     investigator, investigation = build_investigator(adapter)
-    client = slack_client(settings)
-    app = create_app(settings, investigator=investigator, client=client)
+    client = build_slack_client(settings, state)
+    worker = build_worker(settings, investigator=investigator, state=state, client=client)
+    # The doctor reads through its own adapter without a cache: `/iamwhy status` must show a fix the moment it works.
+    doctor_adapter = AwsAdapter(dataclasses.replace(settings.aws, cache_ttl=0))
+    environ = dict(os.environ)
+    status = CachedReport(
+        lambda: doctor_report(environ, socket_mode=settings.socket_mode, adapter=doctor_adapter, client=client)
+    )
+    app = create_app(settings, investigator=investigator, client=client, state=state, worker=worker, status=status)
+    metrics.watch_queue_depth(worker.queue_depth)
 
     async def aws_probe() -> str | None:
         identity = await adapter.call("sts", "GetCallerIdentity")
@@ -584,10 +668,20 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
                     raise ConfigError("SLACK_APP_TOKEN", f"Slack refused it ({exc.response.get('error')})") from None
             socket_handler = AsyncSocketModeHandler(app, app_token=settings.app_token)
             await socket_handler.connect_async()  # type: ignore[no-untyped-call]
+        # Jobs journaled by a process that died (this one before a restart, or another replica) are finished here.
+        recovered = await worker.start()
         port = runner.addresses[0][1] if runner.addresses else settings.port
         logger.info(
             "serving",
-            extra={"fields": {**settings.describe(), "port": port, "investigation": investigation}},
+            extra={
+                "fields": {
+                    **settings.describe(),
+                    "port": port,
+                    "investigation": investigation,
+                    "replica": worker.runner.owner,
+                    "jobs_recovered": recovered,
+                }
+            },
         )
         # Keep serving if a credential is refused: /healthz reports it, and a passing outage must not crash-loop.
         report = await health.report()
@@ -598,7 +692,10 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
         if socket_handler is not None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
+        await worker.close()
+        await state.close()
         await asyncio.to_thread(adapter.close)
+        await asyncio.to_thread(doctor_adapter.close)
         logger.info("stopped")
 
 
@@ -668,8 +765,7 @@ def _audit(args: argparse.Namespace) -> int:
         if args.log is not None:
             entries = _audit_from_log(args.log, since, args.limit)
         else:
-            state = _open_state(os.environ)
-            entries = list(asyncio.run(state.audit.query(since=since, limit=args.limit)))
+            entries = asyncio.run(_audit_from_state(os.environ, since, args.limit))
     except AuditRecordError as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
@@ -681,17 +777,27 @@ def _audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _open_state(env: Mapping[str, str]) -> State:
-    url = env.get("IAMWHY_STATE_URL", "").strip() or "memory:"
-    if url == "memory:":
+async def _audit_from_state(env: Mapping[str, str], since: float | None, limit: int) -> list[AuditEntry]:
+    """The newest audit records in the state store IAMWHY_STATE_URL names (the SQLite file by default)."""
+    from diagnostics.state import open_state
+
+    try:
+        url = StateUrl.parse(env.get("IAMWHY_STATE_URL"), env)
+    except StateUrlError as exc:
+        raise UsageError(f"IAMWHY_STATE_URL: {exc}") from exc
+    if url.scheme == "memory":
         raise UsageError(
             "IAMWHY_STATE_URL: the in-process state keeps the audit trail inside the running `iamwhy serve`, out "
             "of reach from here; read its JSON log instead (iamwhy audit --log FILE)"
         )
-    raise UsageError(
-        "IAMWHY_STATE_URL: only the in-process state ('memory:' or unset) is available in this version; "
-        "read the JSON log of `iamwhy serve` instead (iamwhy audit --log FILE)"
-    )
+    try:
+        state = await open_state(url)
+    except StateUrlError as exc:
+        raise UsageError(f"IAMWHY_STATE_URL: {exc}") from exc
+    try:
+        return list(await state.audit.query(since=since, limit=limit))
+    finally:
+        await state.close()
 
 
 def _audit_from_log(path: str, since: float | None, limit: int) -> list[AuditEntry]:
@@ -711,6 +817,139 @@ def _audit_from_log(path: str, since: float | None, limit: int) -> list[AuditEnt
     chosen = [e for e in found if since is None or e.at >= since]
     chosen.sort(key=lambda e: e.at, reverse=True)
     return chosen[:limit]
+
+
+# ---------------------------------------------------------------------------------------------------- iamwhy doctor
+
+# Variables the Slack checks judge themselves (the signing secret's shape, the Socket Mode token), and the stand-ins
+# that let the rest of the configuration be checked when one of the required ones is bad.
+_SLACK_OWNED = frozenset({"SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"})
+_SLACK_CLIENT = frozenset({"SLACK_BOT_TOKEN", "IAMWHY_SLACK_API_URL"})
+_STAND_INS = {
+    "SLACK_BOT_TOKEN": "xoxb-doctor-stand-in",
+    "SLACK_SIGNING_SECRET": "0" * 32,
+    "SLACK_APP_TOKEN": "xapp-doctor-stand-in",
+}
+_AWS_VARIABLES = frozenset(
+    {"IAMWHY_ROLE_NAME", "IAMWHY_ROLE_ARN_TEMPLATE", "IAMWHY_EXTERNAL_ID", "IAMWHY_ORG_ROLE_ARN", "IAMWHY_ACCOUNTS"}
+)
+
+
+def inspect_configuration(
+    environ: Mapping[str, str], *, socket_mode: bool = False
+) -> tuple[tuple[ConfigError, ...], Settings | None]:
+    """Every configuration problem, not just the first, and the settings with each bad variable set aside.
+
+    A bad variable is unset (or given a stand-in when it is required) and the rest checked again, so each
+    variable is reported at most once. Stand-ins are never used to call anything: callers skip what depends on
+    them. The settings are None when a problem cannot be set aside that way.
+    """
+    env = dict(environ)
+    problems: list[ConfigError] = []
+    while True:
+        try:
+            return tuple(problems), Settings.from_env(env, socket_mode=socket_mode)
+        except ConfigError as exc:
+            if any(p.variable == exc.variable for p in problems):
+                return tuple(problems), None
+            problems.append(exc)
+            if exc.variable in _STAND_INS:
+                env[exc.variable] = _STAND_INS[exc.variable]
+            elif exc.variable in env:
+                env.pop(exc.variable)
+            else:
+                return tuple(problems), None
+
+
+async def doctor_report(
+    environ: Mapping[str, str],
+    *,
+    socket_mode: bool = False,
+    adapter: AwsAdapter | None = None,
+    client: AsyncWebClient | None = None,
+) -> DoctorReport:
+    """Check the whole configuration: `environ` holds the iamwhy and Slack settings; AWS credentials come from the
+    process's standard chain. Given an adapter or client, the doctor uses it (and leaves it open)."""
+    import time
+
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from diagnostics.aws import AwsAdapter
+    from diagnostics.doctor import Line, Section, Status, assemble, check_aws, config_lines, guarded
+    from handlers.doctor import SlackSetup, check_slack
+
+    started, checked_at = time.perf_counter(), time.time()
+    problems, settings = inspect_configuration(environ, socket_mode=socket_mode)
+    bad = {p.variable for p in problems}
+    config = Section(config_lines(environ, [p for p in problems if p.variable not in _SLACK_OWNED]))
+    if settings is None:
+        # Only reached with a problem the configuration line already names; nothing else can be checked safely.
+        return assemble([config], checked_at=checked_at, duration_ms=(time.perf_counter() - started) * 1000)
+
+    def get(name: str) -> str | None:
+        return environ.get(name, "").strip() or None
+
+    usable = not bad & _SLACK_CLIENT
+    setup = SlackSetup(
+        bot_token=settings.bot_token if usable else None,
+        api_url=settings.slack_api_url,
+        signing_secret=get("SLACK_SIGNING_SECRET"),
+        app_token=get("SLACK_APP_TOKEN"),
+        socket_mode=socket_mode,
+        alert_channels=tuple(sorted(settings.alert_channels)),
+        watch_channels=None if settings.watch_channels is None else tuple(sorted(settings.watch_channels)),
+    )
+    if client is None and usable:
+        client = AsyncWebClient(token=settings.bot_token, base_url=settings.slack_api_url, timeout=10)
+    slack = guarded("Slack", check_slack(setup, client))
+    if bad & _AWS_VARIABLES:
+        skipped = Line(
+            "aws.identity",
+            "AWS",
+            "Bot identity",
+            Status.SKIPPED,
+            "the AWS checks",
+            f"not tried: fix {', '.join(sorted(bad & _AWS_VARIABLES))} first (see Configuration)",
+        )
+        sections = [config, await slack, Section((skipped,))]
+    else:
+        own = adapter is None
+        reader = AwsAdapter(settings.aws) if adapter is None else adapter
+        try:
+            aws = guarded("AWS", check_aws(reader, reader.config, region=reader.region))
+            sections = [config, *await asyncio.gather(slack, aws)]
+        finally:
+            if own:
+                await asyncio.to_thread(reader.close)
+    return assemble(sections, checked_at=checked_at, duration_ms=(time.perf_counter() - started) * 1000)
+
+
+def _add_doctor(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    doctor = subparsers.add_parser(
+        "doctor",
+        help="check the whole configuration end to end and print the fix for whatever does not work",
+        description=(
+            "Check the configuration, Slack (token, scopes, signing secret, channels) and AWS (the bot's identity, "
+            "every account's read role and reads, the organizations read role, IAM Access Troubleshooter), and say "
+            "what diagnoses will be able to tell. Exit code 0 only when everything iamwhy needs works."
+        ),
+    )
+    doctor.add_argument("--json", action="store_true", help="print the machine-readable checklist")
+    doctor.add_argument(
+        "--socket-mode", action="store_true", help="check the Socket Mode setup (SLACK_APP_TOKEN), not HTTP's"
+    )
+    doctor.set_defaults(func=_doctor)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from diagnostics.doctor import render_text, report_json
+
+    report = asyncio.run(doctor_report(os.environ, socket_mode=args.socket_mode))
+    if args.json:
+        print(json.dumps(report_json(report), indent=2))
+    else:
+        print(render_text(report, color=sys.stdout.isatty()), end="")
+    return EXIT_OK if report.ok else EXIT_DOCTOR_PROBLEMS
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,7 +40,7 @@ UNREAD_PREFIX: Final = "iamwhy:unread/"
 STAND_IN: Final = "(not read)"
 # Bounds on the search: beyond them the answer stays "unknown" with every decisive key named.
 _MAX_KEYS: Final = 6
-_MAX_COMBINATIONS: Final = 512
+MAX_COMBINATIONS: Final = 512
 _MAX_WITNESSES: Final = 6
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
 _MAX_WORLDS: Final = 32
@@ -194,16 +194,34 @@ def assess(request: EvalRequest, policies: PolicySet, reported: Reported | None 
     """Evaluate ``request`` and condition the answer on AWS having denied it. Raises PolicyError on a bad policy."""
     first = evaluate(request, policies)
     if first.decision in _DENIALS:
-        return Assessment(first.decision, first, request, policies, _read_blockers(first.blocked_by))
+        plain = Assessment(first.decision, first, request, policies, _read_blockers(first.blocked_by))
+        if reported is None or reported.kind is None or _fits(first, reported) or not request.unknown_keys:
+            return plain
+        # Denied whatever the unknowns, but not the way AWS said: the unknowns may still settle how, as AWS saw it
+        # (a plain-HTTP call that a bucket policy denies besides the missing grant).
+        unknown = sorted(request.unknown_keys, key=str.lower)
+        settled = _conditioned(first, request, policies, reported, unknown)
+        return plain if settled.conflicts_with_report or not settled.blockers else settled
     decisive = [k for k in first.unknown_context_keys if k.lower() in request.lowered_unknown]
     if first.decision is Decision.ALLOWED or not decisive:
         # Nothing unknown can deny it: what allowed it locally must differ from what AWS saw.
         return Assessment(Decision.UNKNOWN, first, request, policies, (), determined=False, unexplained=True)
-    options = [(key, _witnesses(key, policies)) for key in decisive]
+    return _conditioned(first, request, policies, reported, decisive)
+
+
+def _conditioned(
+    first: EvaluationResult,
+    request: EvalRequest,
+    policies: PolicySet,
+    reported: Reported | None,
+    decisive: Sequence[str],
+) -> Assessment:
+    """The answer over every reading of the ``decisive`` unknowns that AWS's denial (and reason phrase) allows."""
+    options = [(key, witnesses(key, policies)) for key in decisive]
     combos = 1
     for _, values in options:
         combos *= len(values)
-    if len(decisive) > _MAX_KEYS or combos > _MAX_COMBINATIONS:
+    if len(decisive) > _MAX_KEYS or combos > MAX_COMBINATIONS:
         return _undetermined(first, request, policies, decisive)
     worlds: list[World] = []
     lowered = {k.lower() for k in decisive}
@@ -276,6 +294,23 @@ def assess(request: EvalRequest, policies: PolicySet, reported: Reported | None 
         determined=False,
         conflicts_with_report=conflict,
         worlds=_requests(readable),
+    )
+
+
+def evaluated(request: EvalRequest, policies: PolicySet) -> Assessment:
+    """``request`` evaluated as it is, not conditioned on a denial: for a call AWS's denial says nothing about (the
+    KMS call S3 makes when the request was already denied for its own sake). Its blockers hold whatever the unknowns.
+    Raises PolicyError on a bad policy."""
+    result = evaluate(request, policies)
+    denied = result.decision in _DENIALS
+    return Assessment(
+        result.decision,
+        result,
+        request,
+        policies,
+        _read_blockers(result.blocked_by) if denied else (),
+        unknown_keys=result.unknown_context_keys,
+        determined=result.decision is not Decision.UNKNOWN,
     )
 
 
@@ -376,7 +411,8 @@ def _deductions(
 # --- witnesses: one value per way a key's conditions can go -------------------------------------------
 
 
-def _witnesses(key: str, policies: PolicySet) -> list[Witness]:
+def witnesses(key: str, policies: PolicySet) -> list[Witness]:
+    """One value per way the policies' conditions on ``key`` can go (and "absent"), each with a label for people."""
     if unread_layer(key) is not None:
         return [("allows", "true"), ("does not allow", None)]
     lowered = key.lower()

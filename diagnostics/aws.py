@@ -311,6 +311,11 @@ class AwsAdapter(AwsReader):
     def config(self) -> AwsConfig:
         return self._config
 
+    @property
+    def region(self) -> str:
+        """Where calls go unless they name a region: AwsConfig.region, else botocore's chain, else us-east-1."""
+        return self._region_name()
+
     def scope(
         self,
         *,
@@ -391,6 +396,7 @@ class AwsAdapter(AwsReader):
         note = _Note()
         where = account
         ticket: Ticket | None = None
+        sent = True
         try:
             if self._closed:
                 raise RuntimeError("the AWS adapter is closed")
@@ -408,7 +414,7 @@ class AwsAdapter(AwsReader):
             ticket = await self._admit(identity, spec)
             return await self._read(scope, _Request(identity, spec, dict(params or {}), region, paginate), note)
         except ReadError as exc:
-            outcome = exc.outcome
+            outcome, sent = exc.outcome, exc.sent
             raise
         except asyncio.CancelledError:
             outcome = CallOutcome.CANCELLED
@@ -425,9 +431,8 @@ class AwsAdapter(AwsReader):
             elif not note.shared:
                 metrics.aws_call(service, operation, outcome, seconds)
             if scope is not None:
-                scope._record(
-                    CallRecord(service, operation, where, region, outcome, note.shared, round(seconds * 1000, 3))
-                )
+                duration = round(seconds * 1000, 3)
+                scope._record(CallRecord(service, operation, where, region, outcome, note.shared, duration, sent))
 
     async def _admit(self, identity: _Identity, spec: ReadOperation) -> Ticket | None:
         """Pass the identity's circuit breaker: go ahead, wait for the trial call of a reopening one, or refuse."""
@@ -641,7 +646,7 @@ class AwsAdapter(AwsReader):
         """Runs in a worker thread: credentials, client, the call; every botocore error becomes a ReadError.
 
         `finished`: how many AssumeRole attempts for the role had ended when the call was asked for."""
-        credentials = self._credentials(request, on_assume, finished)
+        credentials = self._credentials_to_send(request, on_assume, finished)
         if credentials is None:
             return self._send(request, None)
         try:
@@ -652,13 +657,24 @@ class AwsAdapter(AwsReader):
             self._forget_credentials(request.identity, credentials)
         with self._lock:
             finished = self._role_state(request.identity).finished
-        fresh = self._credentials(request, on_assume, finished)
+        fresh = self._credentials_to_send(request, on_assume, finished)
         try:
             return self._send(request, fresh)
         except CredentialsError:
             if fresh is not None:
                 self._forget_credentials(request.identity, fresh)
             raise
+
+    def _credentials_to_send(
+        self, request: _Request, on_assume: AssumeListener | None, finished: int
+    ) -> _Credentials | None:
+        try:
+            return self._credentials(request, on_assume, finished)
+        except ReadError as exc:
+            # Only the AssumeRole went out (and is recorded as such); this call itself never did.
+            unsent = exc.clone()
+            unsent.sent = False
+            raise unsent from None
 
     def _send(self, request: _Request, credentials: _Credentials | None) -> dict[str, Any]:
         method = xform_name(request.operation)

@@ -12,7 +12,16 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from diagnostics import catalog
-from diagnostics.assess import STAND_IN, UNREAD_PREFIX, Assessment, Deduction, assess, unknown_keys, with_stand_ins
+from diagnostics.assess import (
+    STAND_IN,
+    UNREAD_PREFIX,
+    Assessment,
+    Deduction,
+    assess,
+    evaluated,
+    unknown_keys,
+    with_stand_ins,
+)
 from diagnostics.checks import Facts, run_checks
 from diagnostics.commands import DEFAULT_LAYER_ORDER, evidence_commands
 from diagnostics.evidence import AwsAccount, from_decoded, from_record, simulated_decision, simulation_blockers
@@ -34,6 +43,7 @@ from diagnostics.model import (
     Unreadable,
 )
 from diagnostics.policy import EvalRequest, PolicyError, PolicySet, evaluate
+from diagnostics.policy.explain import KMS_NO_DELEGATION
 from diagnostics.remediation import (
     describe_condition,
     describe_principal,
@@ -192,6 +202,10 @@ class _Diagnoser:
             management_account=self.snapshot.management_account,
             aws_managed_resource=key.aws_managed,
         )
+        if _explains(main.assessment):
+            # The request was denied for its own sake: AWS's denial says nothing about the KMS call, which counts
+            # only for what blocks it whatever the unknowns.
+            return _Evaluated(request, policies, evaluated(request, policies))
         return _Evaluated(request, policies, assess(request, policies, None))
 
     # ------------------------------------------------------------------------------------------ the answer
@@ -225,7 +239,7 @@ class _Diagnoser:
             unreadable=tuple(unreadable),
             fixes=fixes,
             commands=self._commands(all_blockers),
-            layers=self._layers(main, chain),
+            layers=self._layers(main, chain, chain_blockers),
             warnings=self.request.warnings,
             notes=tuple(dict.fromkeys(n for n in self.notes if n)),
         )
@@ -249,7 +263,7 @@ class _Diagnoser:
         unreadable = bool(snapshot.unreadable) or bool(snapshot.kms_unreadable and chain is None)
         simulated = simulated_decision(snapshot.simulation) if snapshot.simulation is not None else None
         self._cross_check(main)
-        if found.decision in _DENIALS or (found.blockers and not found.unexplained):
+        if _explains(found):
             decision = found.decision
             blockers = found.blockers
             extra = chain_blockers if chain_found is not None and chain_found.decision in _DENIALS else ()
@@ -286,10 +300,8 @@ class _Diagnoser:
         return info is not None and not info.resource_scoped
 
     def _chain_blockers(self, chain: _Evaluated) -> tuple[Blocker, ...]:
-        found = chain.assessment
-        key = chain.request.resource.rsplit("/", 1)[-1]
-        prefix = f"{chain.request.action} on KMS key {key} (S3 calls KMS as the caller)"
-        return tuple(replace(b, detail=f"{prefix}: {b.detail}" if b.detail else prefix) for b in found.blockers)
+        subject = _chain_subject(chain)
+        return tuple(replace(b, subject=subject) for b in chain.assessment.blockers)
 
     def _reported_blockers(self, found: Assessment) -> tuple[Blocker, ...]:
         reported = self.request.reported
@@ -372,7 +384,9 @@ class _Diagnoser:
                 api_operation=None,
                 reported=Reported(),
             )
-            if not _layer_allows(chain.assessment, Layer.IDENTITY):
+            # The caller's own grant on the key matters only where its identity policies stand in the KMS call's
+            # way (a key policy that names the caller needs nothing from them).
+            if any(b.layer is Layer.IDENTITY for b in chain.assessment.result.blocked_by):
                 statement = kms_statement(chain.request.action, chain.request.resource)
         resource = self.snapshot.resource
         proposed = proposals(
@@ -386,7 +400,8 @@ class _Diagnoser:
         synthetic = frozenset(k for k in main.request.unknown_keys if k.startswith(UNREAD_PREFIX))
         main_side = Side(main.assessment.requests, main.policies, synthetic)
         chain_side = Side(chain.assessment.requests, chain.policies, synthetic) if chain is not None else None
-        fixes, note = verify(proposed, main_side, chain_side)
+        involved = (c.key for b in (*blockers, *chain_blockers) for c in b.conditions)
+        fixes, note = verify(proposed, main_side, chain_side, involved=involved)
         if note:
             self.notes.append(note)
         if self._unread() - {Layer.SESSION} and any(f.resolves for f in fixes):
@@ -406,7 +421,9 @@ class _Diagnoser:
 
     # ------------------------------------------------------------------------------------------ the checklist
 
-    def _layers(self, main: _Evaluated, chain: _Evaluated | None) -> tuple[LayerVerdict, ...]:
+    def _layers(
+        self, main: _Evaluated, chain: _Evaluated | None, chain_blockers: Sequence[Blocker]
+    ) -> tuple[LayerVerdict, ...]:
         snapshot = self.snapshot
         unread = snapshot.unreadable_layers()
         status = self.evidence.layer_status if self.evidence is not None else {}
@@ -426,11 +443,22 @@ class _Diagnoser:
             else:
                 out.append(replace(verdict, policies=names))
         if chain is not None:
-            key = chain.request.resource.rsplit("/", 1)[-1]
-            for verdict in chain.assessment.result.layers:
-                if verdict.layer is Layer.RESOURCE:
-                    out.append(replace(verdict, summary=f"KMS key {key}: {verdict.summary}"))
+            out.extend(self._chain_rows(chain, chain_blockers))
         return tuple(out)
+
+    def _chain_rows(self, chain: _Evaluated, chain_blockers: Sequence[Blocker]) -> list[LayerVerdict]:
+        """The KMS call's rows: its key policy always, and every other layer that blocks it, each qualified."""
+        subject = _chain_subject(chain)
+        blocking = {b.layer for b in chain_blockers}
+        rows = []
+        for verdict in chain.assessment.result.layers:
+            denies = verdict.status in (LayerStatus.EXPLICIT_DENY, LayerStatus.IMPLICIT_DENY)
+            if verdict.layer in blocking or (verdict.layer is Layer.RESOURCE and not denies):
+                names = tuple(n for n in verdict.policies if not n.startswith(STAND_IN))
+                if verdict.layer in (Layer.SCP, Layer.RCP):
+                    verdict = self._org_verdict(verdict, chain.assessment)
+                rows.append(replace(verdict, policies=names, subject=subject))
+        return rows
 
     def _org_verdict(self, verdict: LayerVerdict, found: Assessment) -> LayerVerdict:
         layer, status = verdict.layer, verdict.status
@@ -451,7 +479,7 @@ class _Diagnoser:
         return verdict
 
     def _scp_summary(self, verdict: LayerVerdict) -> str:
-        names = self.snapshot.policies.scp_level_names
+        names = self.snapshot.scp_path or self.snapshot.policies.scp_level_names
         allowing = verdict.summary.removeprefix("allowed by ")
         policies = list(dict.fromkeys(part.split(" (")[0] for part in allowing.split("; ")))
         path = " › ".join(names) if names else ""
@@ -472,8 +500,8 @@ class _Diagnoser:
             parts.append(f"From {self.evidence.source}:")
         if chain is not None and chain_blockers:
             parts.append(
-                f"The object is encrypted with KMS key {chain.request.resource.rsplit('/', 1)[-1]} (the bucket's "
-                f"default), so S3 also asks KMS for {chain.request.action} as {describe_principal(self.principal)}."
+                f"The object is encrypted with KMS key {_key_id(chain)} (the bucket's default), so S3 also asks KMS "
+                f"for {chain.request.action} as {describe_principal(self.principal)}."
             )
         found = main.assessment
         if found.unexplained and not chain_blockers:
@@ -483,24 +511,42 @@ class _Diagnoser:
         parts.extend(self._sentence(b, main) for b in blockers)
         if chain is not None:
             parts.extend(self._sentence(b, chain, chain=True) for b in chain_blockers)
-        parts.extend(_deduction_sentence(d) for d in found.deductions if d.layer is None and d.ruled_out)
+        # Only what the explanation rests on: a deduction about a key no blocker's condition names decides nothing.
+        deciding = {c.key.lower() for b in (*blockers, *chain_blockers) for c in b.conditions}
+        parts.extend(
+            _deduction_sentence(d)
+            for d in found.deductions
+            if d.layer is None and d.ruled_out and d.key.lower() in deciding
+        )
         if not blockers and not chain_blockers:
             parts.append(self._unexplained(found))
-        elif len({b.layer for b in (*blockers, *chain_blockers)}) > 1:
-            layers = ", ".join(dict.fromkeys(b.layer.value for b in (*blockers, *chain_blockers)))
+        elif len({(b.layer, b.subject) for b in (*blockers, *chain_blockers)}) > 1:
+            layers = ", ".join(
+                dict.fromkeys(
+                    f"{b.layer.value} on the KMS call" if b.subject else b.layer.value
+                    for b in (*blockers, *chain_blockers)
+                )
+            )
             parts.append(f"Several layers block it ({layers}); AWS's message names at most one, and each must change.")
         if found.unknown_keys and decision is not Decision.ALLOWED and blockers:
             keys = ", ".join(found.unknown_keys)
             parts.append(f"The answer depends on request context iamwhy cannot see: {keys}.")
-        reported = self.request.reported.phrase
-        if reported and blockers and not found.conflicts_with_report and self.evidence is None:
-            parts.append(f"That agrees with what AWS reported ({reported}).")
+        reported = self.request.reported
+        agrees = reported.layer is None or any(
+            b.layer is reported.layer and b.kind is reported.kind for b in (*blockers, *chain_blockers)
+        )
+        if reported.phrase and blockers and agrees and not found.conflicts_with_report and self.evidence is None:
+            parts.append(f"That agrees with what AWS reported ({reported.phrase}).")
         return " ".join(p for p in parts if p)
 
     def _sentence(self, blocker: Blocker, evaluated: _Evaluated, *, chain: bool = False) -> str:
         action = evaluated.request.action
         resource = evaluated.request.resource if chain else self.request.resource_arn
-        on = f" on {resource}" if resource else ""
+        # What is denied: the request itself, or the KMS call S3 makes on its behalf.
+        if chain:
+            what = f"the {action} call S3 makes on KMS key {_key_id(evaluated)} as the caller"
+        else:
+            what = f"{action} on {resource}" if resource else action
         who = describe_principal(self.principal)
         name = blocker.policy or ""
         sid = f" (Sid {blocker.sid})" if blocker.sid else ""
@@ -521,28 +567,29 @@ class _Diagnoser:
                 Layer.VPCE: f"VPC endpoint policy {name}",
             }[blocker.layer]
             return (
-                f"{owner.strip()} denies {action}{on}{sid}{when}; an explicit deny overrides every Allow, so no "
+                f"{owner.strip()} denies {what}{sid}{when}; an explicit deny overrides every Allow, so no "
                 "Allow anywhere can fix it."
             )
         if blocker.unmet == "condition" and blocker.conditions:
-            return f"{name}{sid} allows {action} only when {conditions}; the request did not meet that."
+            asked = "the call" if chain else "the request"
+            return f"{name}{sid} allows {what} only when {conditions}; {asked} did not meet that."
         match blocker.layer:
             case Layer.IDENTITY:
                 read = [p.name for p in self.snapshot.policies.identity]
                 known = f" (policies read: {', '.join(read)})" if read else " (it has none)"
-                return f"No identity-based policy of {who} allows {action}{on}{known}."
+                return f"No identity-based policy of {who} allows {what}{known}."
             case Layer.BOUNDARY:
                 return (
-                    f"Permissions boundary {name or ''} does not allow {action}; effective permissions are the "
+                    f"Permissions boundary {name or ''} does not allow {what}; effective permissions are the "
                     "intersection of the identity policies and the boundary, so attaching more to the principal "
                     "cannot help."
                 ).replace("  ", " ")
             case Layer.SCP:
-                return f"No SCP allows {action}{where or ' at some level of the organization'}."
+                return f"No SCP allows {what}{where or ' at some level of the organization'}."
             case Layer.SESSION:
-                return f"The session policy does not allow {action}{on}."
+                return f"The session policy does not allow {what}."
             case Layer.VPCE:
-                return f"The VPC endpoint policy does not allow {action}{on}."
+                return f"The VPC endpoint policy does not allow {what}."
             case Layer.TRUST:
                 return f"The {label} does not allow {who} to call {action}."
         if holder is not None and holder.service == "kms":
@@ -553,7 +600,7 @@ class _Diagnoser:
                 if _layer_allows(evaluated.assessment, Layer.IDENTITY)
                 else f"and {plain}'s own policies do not grant {action} either"
             )
-            if blocker.detail and "no statement for the account" in blocker.detail:
+            if blocker.detail == KMS_NO_DELEGATION:
                 return (
                     f"The key policy of key {key} names no statement for {who} and does not delegate to IAM (it has "
                     f"no statement for the account), {own}."
@@ -618,6 +665,19 @@ def _merge(evidence: Sequence[Blocker], local: Sequence[Blocker]) -> tuple[Block
             )
         )
     return tuple(out)
+
+
+def _explains(found: Assessment) -> bool:
+    """Whether the read layers account for the denial of the request itself (not only its KMS call)."""
+    return found.decision in _DENIALS or (bool(found.blockers) and not found.unexplained)
+
+
+def _key_id(chain: _Evaluated) -> str:
+    return chain.request.resource.rsplit("/", 1)[-1]
+
+
+def _chain_subject(chain: _Evaluated) -> str:
+    return f"KMS key {_key_id(chain)}"
 
 
 def _layer_allows(found: Assessment, layer: Layer) -> bool:

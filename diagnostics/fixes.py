@@ -10,11 +10,13 @@ blocks it. Layers iamwhy could not read are taken to allow, so "resolves" means 
 from __future__ import annotations
 
 import copy
+import itertools
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from diagnostics.assess import UNREAD_PREFIX, replace_request
+from diagnostics.assess import MAX_COMBINATIONS, UNREAD_PREFIX, replace_request, witnesses
 from diagnostics.model import (
     Blocker,
     ConditionCheck,
@@ -95,12 +97,14 @@ def proposals(
     so the fixes drop their "may also need" caveat (the needed statement, if any, is in ``kms_statement``)."""
     out: list[Proposal] = []
     caveat = conditional_need_note(request_action(request) or "") if needs_known else None
+    merged = False
     for blocker in blockers:
         fix = fix_for(request, blocker)
         if caveat and caveat in fix.summary:
             fix = replace(fix, summary=fix.summary.replace(f" {caveat}", "").replace(caveat, ""))
         if kms_statement is not None and blocker.layer is Layer.IDENTITY and fix.policy is not None:
             fix = _with_statement(fix, kms_statement)
+            merged = True
         meet = _meet_condition(request, blocker)
         pair = [Proposal(fix, _change(blocker, fix))]
         if meet is not None:
@@ -109,32 +113,48 @@ def proposals(
         out.extend(pair)
     if chain_request is not None:
         for blocker in chain_blockers:
+            if merged and blocker.layer is Layer.IDENTITY and blocker.kind is DenialKind.IMPLICIT:
+                # The caller's grant on the key is already the second statement of the identity fix above.
+                continue
             fix = fix_for(chain_request, blocker)
             out.append(Proposal(fix, _change(blocker, fix), chain=True))
     return out
 
 
-def verify(proposed: Sequence[Proposal], main: Side, chain: Side | None) -> tuple[tuple[Fix, ...], str | None]:
+def verify(
+    proposed: Sequence[Proposal], main: Side, chain: Side | None, *, involved: Iterable[str] = ()
+) -> tuple[tuple[Fix, ...], str | None]:
     """Each fix with ``resolves`` and ``still_blocked_by`` set; and a note when only all of them together resolve.
+
+    ``involved``: the context keys the current blockers' conditions name. Every other key whose value is not known
+    has nothing to do with what is being fixed: a fix is judged on the values of those keys under which the request
+    would go through, and says what it assumed ("the call used HTTPS").
 
     When the request is already allowed without any change (the read layers cannot explain the denial), a fix
     cannot be judged: it is returned as it is."""
     sides = _judged([main] if chain is None else [main, chain])
-    if _apply((), sides)[0]:
+    keys = frozenset(k.lower() for k in involved)
+    if _apply((), sides, keys).allowed:
         return tuple(p.fix for p in proposed), None
     verified: list[Fix] = []
     for proposal in proposed:
         if proposal.change is None:
             verified.append(proposal.fix)
             continue
-        resolves, still = _apply((proposal,), sides)
-        verified.append(replace(proposal.fix, resolves=resolves, still_blocked_by=still))
+        found = _apply((proposal,), sides, keys)
+        verified.append(
+            replace(
+                proposal.fix,
+                resolves=found.allowed,
+                still_blocked_by=found.still,
+                assuming=_assumption(found.assumed) if found.allowed else None,
+            )
+        )
     note = None
     changes = [p for p in proposed if p.change is not None]
-    if len(changes) > 1 and not any(f.resolves for f in verified):
-        together, _ = _apply(_one_per_blocker(changes), sides)
-        if together:
-            note = "No single change is enough: applied together, the fixes above make the request allowed."
+    together = len(changes) > 1 and not any(f.resolves for f in verified)
+    if together and _apply(_one_per_blocker(changes), sides, keys).allowed:
+        note = "No single change is enough: applied together, the fixes above make the request allowed."
     return tuple(verified), note
 
 
@@ -151,8 +171,19 @@ def _one_per_blocker(changes: Sequence[Proposal]) -> list[Proposal]:
     return kept
 
 
-def _apply(proposed: Iterable[Proposal], sides: Sequence[tuple[Side, bool]]) -> tuple[bool, tuple[Layer, ...]]:
+@dataclass(frozen=True)
+class _Outcome:
+    """A change judged on every reading: allowed on all of them, or what still blocks it; and what was assumed."""
+
+    allowed: bool
+    still: tuple[Layer, ...] = ()
+    # (key, value label) for each unrelated unknown key the allowing readings had to assume.
+    assumed: tuple[tuple[str, str], ...] = ()
+
+
+def _apply(proposed: Iterable[Proposal], sides: Sequence[tuple[Side, bool]], involved: frozenset[str]) -> _Outcome:
     still: list[Layer] = []
+    assumed: list[tuple[str, str]] = []
     allowed = True
     for side, is_chain in sides:
         for request in side.requests:
@@ -163,13 +194,69 @@ def _apply(proposed: Iterable[Proposal], sides: Sequence[tuple[Side, bool]]) -> 
                     continue
                 policies, request = proposal.change(policies, request, proposal.chain == is_chain)
             try:
-                result = evaluate(request, policies)
+                found = _judge(request, policies, involved)
             except PolicyError:
-                return False, ()
-            if result.decision is not Decision.ALLOWED:
+                return _Outcome(False)
+            if found.allowed:
+                assumed.extend(found.assumed)
+            else:
                 allowed = False
-                still.extend(result.blocking_layers)
-    return allowed, tuple(dict.fromkeys(still))
+                still.extend(found.still)
+    return _Outcome(allowed, tuple(dict.fromkeys(still)), tuple(dict.fromkeys(assumed)))
+
+
+def _judge(request: EvalRequest, policies: PolicySet, involved: frozenset[str]) -> _Outcome:
+    """One reading of a changed request. Unknown keys that no current blocker names may take the values under
+    which it goes through (and are then said to be assumed); those a blocker names stay as the reading has them."""
+    result = evaluate(request, policies)
+    if result.decision is Decision.ALLOWED:
+        return _Outcome(True)
+    free = [
+        k for k in result.unknown_context_keys if k.lower() not in involved and not k.lower().startswith(UNREAD_PREFIX)
+    ]
+    if result.decision is not Decision.UNKNOWN or not free:
+        return _Outcome(False, result.blocking_layers)
+    options = [[(key, witness) for witness in witnesses(key, policies)] for key in free]
+    if math.prod(len(values) for values in options) > MAX_COMBINATIONS:
+        return _Outcome(False, result.blocking_layers)
+    lowered = {k.lower() for k in free}
+    blocking: list[set[Layer]] = []
+    for combination in itertools.product(*options):
+        context = {k: v for k, v in request.context.items() if k.lower() not in lowered}
+        context.update({key: value for key, (_, value) in combination if value is not None})
+        unknown = frozenset(k for k in request.unknown_keys if k.lower() not in lowered)
+        reading = evaluate(replace_request(request, context=context, unknown=unknown), policies)
+        if reading.decision is Decision.ALLOWED:
+            return _Outcome(True, assumed=tuple((key, label) for key, (label, _) in combination))
+        blocking.append(set(reading.blocking_layers))
+    # No values of the unrelated keys let it through: what blocks it on every reading really remains.
+    remaining = set.intersection(*blocking) if blocking else set()
+    return _Outcome(
+        False, tuple(layer for layer in result.blocking_layers if layer in remaining) or result.blocking_layers
+    )
+
+
+# What an assumed value means for how the call was made, for the common keys; others are said as key and value.
+_ASSUMED: Mapping[tuple[str, str], str] = {
+    ("aws:securetransport", "true"): "the call used HTTPS",
+    ("aws:securetransport", "false"): "the call used plain HTTP",
+    ("aws:multifactorauthpresent", "true"): "the call was signed with MFA",
+    ("aws:multifactorauthpresent", "absent"): "the call was made without MFA",
+}
+
+
+def _assumption(assumed: Sequence[tuple[str, str]]) -> str | None:
+    """One short clause for what a verdict assumed ("the call used HTTPS and aws:RequestedRegion was "us-east-1")."""
+    if not assumed:
+        return None
+    parts = []
+    for key, label in assumed:
+        phrase = _ASSUMED.get((key.lower(), label.strip('"')))
+        if phrase is None and key.lower() == "aws:requestedregion" and label.startswith('"'):
+            phrase = f"the call went to {label.strip(chr(34))}"
+        parts.append(phrase or f"{key} was {label}")
+    unique = list(dict.fromkeys(parts))
+    return unique[0] if len(unique) == 1 else ", ".join(unique[:-1]) + " and " + unique[-1]
 
 
 def _judged(sides: Sequence[Side]) -> list[tuple[Side, bool]]:

@@ -130,6 +130,8 @@ class _Identity:
 class _Org:
     scp_levels: tuple[tuple[NamedPolicy, ...], ...] = ()
     scp_names: tuple[str, ...] = ()
+    # The same levels by name alone ("Root", "Workloads", the account), for a one-line path.
+    scp_short_names: tuple[str, ...] = ()
     rcp_levels: tuple[tuple[NamedPolicy, ...], ...] = ()
     rcp_names: tuple[str, ...] = ()
     management_account: str | None = None
@@ -139,7 +141,17 @@ class _Org:
     member: bool | None = None
 
 
-_Levels = tuple[tuple[str, ...], tuple[tuple[NamedPolicy, ...], ...], tuple[tuple[NamedPolicy, ...], ...], str]
+@dataclass(frozen=True)
+class _Levels:
+    """One account's chain of organization levels, root first, and the policies attached at each."""
+
+    # "Root", "Workloads (ou-ab12-cdefgh34)", the account id; and the same by name alone.
+    names: tuple[str, ...]
+    short_names: tuple[str, ...]
+    scp_levels: tuple[tuple[NamedPolicy, ...], ...]
+    rcp_levels: tuple[tuple[NamedPolicy, ...], ...]
+    # The OU path below the organization id ("r-ab12/ou-ab12-cdefgh34/").
+    path: str
 
 
 class Gatherer:
@@ -217,6 +229,7 @@ class Gatherer:
             context=context,
             absent_keys=self._absent_keys(resolved, org_facts, identity_facts),
             complete_prefixes=frozenset({"aws:principaltag/"}) if identity_facts.complete_tags else frozenset(),
+            scp_path=org_facts.scp_short_names,
             management_account=org_facts.management_account,
             in_organization=org_facts.member,
             unreadable=tuple(Unreadable(layer, why) for layer, why in self.unreadable.items()),
@@ -381,7 +394,7 @@ class Gatherer:
         details = role.get("Role") or {}
         boundary = await self._boundary(details, account)
         context = _caller_context(details, principal)
-        resolved = replace(principal, path=str(details.get("Path") or principal.path))
+        resolved = replace(principal, path=str(details.get("Path") or principal.path), path_known=True)
         # A session may carry session tags that add to or override the role's tags: only a role's own are complete.
         complete = principal.type is PrincipalType.ROLE
         return _Identity(tuple(policies), boundary, resolved, context, complete)
@@ -458,31 +471,33 @@ class Gatherer:
         management = str(details.get("MasterAccountId") or "") or None
         org_id = str(details.get("Id") or "") or None
         levels = await chain
-        if not isinstance(levels, tuple):
+        if not isinstance(levels, _Levels):
             reason = _chain_failure(levels, account)
             if scps:
                 self.fail(Layer.SCP, reason)
             if rcps:
                 self.fail(Layer.RCP, reason)
             return _Org(management_account=management, organization_id=org_id)
-        names, scp_levels, rcp_levels, path = levels
         return _Org(
-            scp_levels=scp_levels,
-            scp_names=names,
-            rcp_levels=rcp_levels,
-            rcp_names=names,
+            scp_levels=levels.scp_levels,
+            scp_names=levels.names,
+            scp_short_names=levels.short_names,
+            rcp_levels=levels.rcp_levels,
+            rcp_names=levels.names,
             management_account=management,
             organization_id=org_id,
-            org_path=f"{org_id}/{path}" if org_id and path else None,
+            org_path=f"{org_id}/{levels.path}" if org_id and levels.path else None,
             member=True,
         )
 
     async def _chain_levels(self, account: str, *, scps: bool, rcps: bool) -> _Levels:
-        """(level names, SCP levels, RCP levels, OU path) from the root down to the account.
+        """The levels from the root down to the account, with their names and policies.
 
-        ListParents walks up one level per call; each level's policies are listed as soon as the level is known."""
+        ListParents walks up one level per call; each level's policies (and an OU's name) are read as soon as the
+        level is known."""
         filters = [f for f, wanted in (("SERVICE_CONTROL_POLICY", scps), ("RESOURCE_CONTROL_POLICY", rcps)) if wanted]
         tasks: dict[tuple[str, str], asyncio.Task[tuple[NamedPolicy, ...]]] = {}
+        ou_names: dict[str, asyncio.Task[str | None]] = {}
 
         def start(target: str) -> None:
             for policy_filter in filters:
@@ -502,18 +517,42 @@ class Gatherer:
                     break
                 targets.append((parent_id, kind))
                 start(parent_id)
+                if kind == "ORGANIZATIONAL_UNIT":
+                    ou_names[parent_id] = asyncio.ensure_future(self._ou_name(parent_id))
                 if kind == "ROOT":
                     break
                 current = parent_id
             found = {key: await task for key, task in tasks.items()}
+            named = {ou: await task for ou, task in ou_names.items()}
         finally:
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            await asyncio.gather(*tasks.values(), *ou_names.values(), return_exceptions=True)
         targets.reverse()
-        names = tuple("Root" if kind == "ROOT" else target for target, kind in targets)
-        scp_levels = tuple(found[(t, "SERVICE_CONTROL_POLICY")] for t, _ in targets) if scps else ()
-        rcp_levels = tuple(found[(t, "RESOURCE_CONTROL_POLICY")] for t, _ in targets) if rcps else ()
-        path = "".join(f"{t}/" for t, kind in targets if kind != "ACCOUNT")
-        return names, scp_levels, rcp_levels, path
+        short = tuple("Root" if kind == "ROOT" else named.get(target) or target for target, kind in targets)
+        names = tuple(
+            f"{name} ({target})" if named.get(target) else name
+            for name, (target, _) in zip(short, targets, strict=True)
+        )
+        return _Levels(
+            names=names,
+            short_names=short,
+            scp_levels=tuple(found[(t, "SERVICE_CONTROL_POLICY")] for t, _ in targets) if scps else (),
+            rcp_levels=tuple(found[(t, "RESOURCE_CONTROL_POLICY")] for t, _ in targets) if rcps else (),
+            path="".join(f"{t}/" for t, kind in targets if kind != "ACCOUNT"),
+        )
+
+    async def _ou_name(self, ou: str) -> str | None:
+        """An OU's name, for people (its id is what policies and paths use); None when it cannot be read."""
+        try:
+            answer = await self.call(
+                "organizations",
+                "DescribeOrganizationalUnit",
+                {"OrganizationalUnitId": ou},
+                account=None,
+                role=RoleKind.ORG,
+            )
+        except ReadError:
+            return None
+        return str((answer.get("OrganizationalUnit") or {}).get("Name") or "") or None
 
     async def _policies_for(self, target: str, policy_filter: str) -> tuple[NamedPolicy, ...]:
         listed = await self.call(
@@ -608,7 +647,7 @@ class Gatherer:
         side = await resource
         if side is None or side.service != "s3" or side.default_kms_key is None:
             return None
-        key_arn = _key_arn(side.default_kms_key, self.request.region, side.account)
+        key_arn = _key_arn(side.default_kms_key, side.region or self.request.region, side.account)
         holder = key_holder(key_arn) if key_arn else None
         if holder is None or holder.account_id is None:
             self.kms_unreadable = f"the bucket's default KMS key {side.default_kms_key} is not a key iamwhy can locate"
@@ -624,8 +663,10 @@ class Gatherer:
         except (ReadError, ValueError, ResourceMissing) as exc:
             self.kms_unreadable = f"the key policy of KMS key {side.default_kms_key} could not be read: {_reason(exc)}"
             return None
-        region = holder.region or self.request.region or "us-east-1"
+        # S3 calls KMS in the key's region (a bucket's default key must be in the bucket's region).
+        region = holder.region or side.region or self.request.region or "us-east-1"
         chain_context: dict[str, ContextValue] = {
+            "aws:RequestedRegion": region,
             "kms:ViaService": f"s3.{region}.amazonaws.com",
             "kms:EncryptionContext:aws:s3:arn": self.request.resource_arn or side.arn,
         }
@@ -731,8 +772,8 @@ class Gatherer:
         source, facts = await self._simulation_source(principal, account)
         side = await resource
         known = {**context, **facts}
-        # What follows from the caller alone (its ARN, type, account, the region) is known before the rest is read.
-        known.update(self._request_context(principal, account, None, _Org(), known))
+        # What follows from the caller and the resource (ARN, type, accounts, the region) is known without the org.
+        known.update(self._request_context(principal, account, side, _Org(), known))
         params: dict[str, Any] = {"PolicySourceArn": source, "ActionNames": [action]}
         resource_arn = self.request.resource_arn
         if resource_arn and resource_arn != "*":
@@ -828,7 +869,12 @@ class Gatherer:
         out: dict[str, ContextValue] = {}
         action = request_action(self.request)
         holder = policy_holder(self.request.resource_arn)
-        region = self.request.region or (holder.region if holder is not None else None)
+        # A request on a resource is served in the resource's region: its ARN's, or where AWS says a bucket is.
+        region = (
+            self.request.region
+            or (holder.region if holder is not None else None)
+            or (resource.region if resource is not None else None)
+        )
         service = action.partition(":")[0].lower() if action else ""
         if not region and service in _GLOBAL_SERVICES:
             region = "us-east-1"
@@ -863,13 +909,7 @@ class Gatherer:
         return {k: v for k, v in out.items() if k not in known}
 
     def _principal_arn(self, principal: Principal) -> str | None:
-        if principal.type is PrincipalType.ASSUMED_ROLE:
-            role = principal.role_arn
-            if role and principal.path != "/":
-                prefix, _, name = role.rpartition("/")
-                return f"{prefix}{principal.path}{name}"
-            return role
-        return principal.arn
+        return principal.role_arn if principal.type is PrincipalType.ASSUMED_ROLE else principal.arn
 
     def _absent_keys(self, principal: Principal | None, org: _Org, identity: _Identity) -> frozenset[str]:
         absent: set[str] = set()

@@ -100,14 +100,16 @@ class Principal:
     session_name: str | None = None
     # Set for IAM Identity Center roles (AWSReservedSSO_<PermissionSet>_<suffix>).
     sso_permission_set: str | None = None
+    # False while ``path`` is only assumed: a session's ARN drops its role's path, which IAM must be asked for.
+    path_known: bool = False
 
     @property
     def role_arn(self) -> str | None:
-        """The role behind a role or assumed-role principal (path unknown for sessions: AWS drops it)."""
+        """The role behind a role or assumed-role principal (for a session, with its path once that is known)."""
         if self.type is PrincipalType.ROLE:
             return self.arn
         if self.type is PrincipalType.ASSUMED_ROLE and self.partition and self.account_id and self.name:
-            return f"arn:{self.partition}:iam::{self.account_id}:role/{self.name}"
+            return f"arn:{self.partition}:iam::{self.account_id}:role{self.path}{self.name}"
         return None
 
 
@@ -197,6 +199,9 @@ class Blocker:
     # Plain-language detail ("KMS key policy does not delegate to IAM", "S3 Block Public Access", ...).
     detail: str | None = None
     statement: Mapping[str, Any] | None = None
+    # Set when the blocker stops a call made on the request's behalf, not the request itself: the KMS call S3
+    # makes as the caller for an SSE-KMS object ("KMS key abcd-1234"; its first word names the service).
+    subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,9 @@ class LayerVerdict:
     status: LayerStatus
     summary: str
     policies: tuple[str, ...] = ()
+    # Set for a row about a call made on the request's behalf, like Blocker.subject ("KMS key abcd-1234"):
+    # the text report shows that row as "Resource (KMS)".
+    subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +236,9 @@ class Fix:
     # None: not re-evaluated; True: this change alone makes the request allowed.
     resolves: bool | None = None
     still_blocked_by: tuple[Layer, ...] = ()
+    # What "resolves" assumed about request context iamwhy cannot see and no blocker depends on
+    # ("the call used HTTPS"); None when it assumed nothing.
+    assuming: str | None = None
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,9 @@ class CallRecord:
     # True when the answer came from the TTL cache or from an identical call already in flight.
     cached: bool
     duration_ms: float
+    # False when the request never left the process: its credentials could not be obtained (the AssumeRole
+    # that failed has a record of its own).
+    sent: bool = True
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -80,6 +83,8 @@ class ReadError(Exception):
         self.account = account
         # The AWS error code behind it, when there was one.
         self.code = code
+        # False when the call was never sent (the credentials it needed could not be obtained).
+        self.sent = True
 
     def clone(self) -> ReadError:
         """A fresh, equal error, so a cached outcome can be raised again without sharing tracebacks."""
@@ -285,10 +290,14 @@ READ_OPERATIONS: tuple[ReadOperation, ...] = (
     _op("organizations", "DescribeOrganization", "organizations:DescribeOrganization", _READ | _ORG),
     _op("organizations", "ListRoots", "organizations:ListRoots", _ORG),
     _op("organizations", "ListParents", "organizations:ListParents", _ORG),
+    # An OU's name: people know their OUs by name, not by id.
+    _op("organizations", "DescribeOrganizationalUnit", "organizations:DescribeOrganizationalUnit", _ORG),
     _op("organizations", "ListPoliciesForTarget", "organizations:ListPoliciesForTarget", _ORG),
     _op("organizations", "DescribePolicy", "organizations:DescribePolicy", _ORG),
     _op("s3", "GetBucketPolicy", "s3:GetBucketPolicy"),
     _op("s3", "GetBucketPolicyStatus", "s3:GetBucketPolicyStatus"),
+    # The bucket's region: what aws:RequestedRegion was for a request on it (S3 ARNs name no region).
+    _op("s3", "GetBucketLocation", "s3:GetBucketLocation"),
     _op("s3", "GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
     _op("s3", "GetBucketEncryption", "s3:GetEncryptionConfiguration"),
     _op("s3", "GetBucketAcl", "s3:GetBucketAcl"),
@@ -530,5 +539,6 @@ _LOCAL_OUTCOMES = frozenset(
 
 
 def requests_sent(records: Iterable[CallRecord]) -> int:
-    """How many of the recorded calls reached AWS ("9 AWS reads"): cache hits and refusals excluded."""
-    return sum(1 for r in records if not r.cached and r.outcome not in _LOCAL_OUTCOMES)
+    """How many of the recorded calls reached AWS ("9 AWS reads"): cache hits, refusals and calls whose
+    credentials could not be obtained excluded."""
+    return sum(1 for r in records if r.sent and not r.cached and r.outcome not in _LOCAL_OUTCOMES)

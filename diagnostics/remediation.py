@@ -347,7 +347,7 @@ def resource_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     resource = _resource_policy_resource(holder, request.resource_arn or holder.arn)
     if resource is not None:
         statement["Resource"] = resource
-    notes = [_holder_edit_note(holder, statement, principal)]
+    notes: list[str | None] = [_holder_edit_note(holder, statement, principal)]
     if principal is not None and principal.type is PrincipalType.SERVICE:
         notes.append(
             "Scope the service's access with an aws:SourceArn or aws:SourceAccount condition naming the resource "
@@ -773,13 +773,16 @@ def _holder_edit_note(holder: PolicyHolder, statement: Mapping[str, Any], princi
     return f"Keep the existing statements: writing the {holder.label} replaces it as a whole."
 
 
-def _both_sides_note(request: DeniedRequest, holder: PolicyHolder, action: str) -> str:
+def _both_sides_note(request: DeniedRequest, holder: PolicyHolder, action: str) -> str | None:
     principal_account = request.principal.account_id if request.principal is not None else None
     if cross_account(request, holder):
         return (
             f"The caller is in account {principal_account} and the resource in {holder.account_id}: cross-account "
             f"access needs both sides, so the caller's identity-based policy must allow {action} on it too."
         )
+    if principal_account and holder.account_id:
+        # The same account: the resource policy's statement is enough on its own.
+        return None
     return (
         "If the caller is in another account than the resource, cross-account access needs both sides: "
         f"its identity-based policy must allow {action} on the resource too."
@@ -816,6 +819,9 @@ def _key_delegation_note(holder: PolicyHolder) -> str:
 
 def _sso_path_note(principal: Principal | None) -> list[str]:
     if principal is None or principal.type is not PrincipalType.ASSUMED_ROLE:
+        return []
+    if principal.path_known and not principal.sso_permission_set:
+        # IAM told the role's path: the statement already names the role's exact ARN.
         return []
     if principal.sso_permission_set:
         return [

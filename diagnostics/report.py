@@ -6,7 +6,6 @@ renderer can echo a credential even if one slipped into a field.
 
 from __future__ import annotations
 
-import json
 import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,7 +18,6 @@ from diagnostics.model import (
     DeniedRequest,
     Diagnosis,
     Fix,
-    Layer,
     LayerStatus,
     LayerVerdict,
     Provenance,
@@ -27,28 +25,13 @@ from diagnostics.model import (
 )
 from diagnostics.remediation import cross_account, describe_principal, policy_holder
 from diagnostics.secrets import redact
+from diagnostics.wording import DECISION_TITLES, LAYER_TITLES, layer_title, policy_json
 
 NO_DENIAL = "No AWS access denial found."
 # Pasted text can carry terminal escape sequences; shown raw they could rewrite what the reader sees.
 _CONTROLS = {code: " " if chr(code) in "\t\n\r" else f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
 WIDTH = 100
 
-_LAYER_NAMES = {
-    Layer.IDENTITY: "Identity",
-    Layer.RESOURCE: "Resource",
-    Layer.TRUST: "Trust",
-    Layer.BOUNDARY: "Boundary",
-    Layer.SESSION: "Session",
-    Layer.SCP: "SCPs",
-    Layer.RCP: "RCPs",
-    Layer.VPCE: "VPC endpoint",
-}
-_DECISION_NAMES = {
-    Decision.ALLOWED: "Allowed",
-    Decision.EXPLICIT_DENY: "Explicit deny",
-    Decision.IMPLICIT_DENY: "Implicit deny",
-    Decision.UNKNOWN: "Unknown",
-}
 _MARKS = {
     LayerStatus.ALLOWS: ("✓", "32"),
     LayerStatus.EXPLICIT_DENY: ("✗", "31"),
@@ -98,6 +81,7 @@ def fix_json(fix: Fix) -> dict[str, Any]:
         "policy": _plain(fix.policy) if fix.policy is not None else None,
         "resolves": fix.resolves,
         "still_blocked_by": [str(layer) for layer in fix.still_blocked_by],
+        "assuming": fix.assuming,
     }
 
 
@@ -118,6 +102,7 @@ def blocker_json(blocker: Blocker) -> dict[str, Any]:
             for c in blocker.conditions
         ],
         "detail": blocker.detail,
+        "subject": blocker.subject,
     }
 
 
@@ -134,7 +119,13 @@ def _denial_json(diagnosis: Diagnosis) -> dict[str, Any]:
         "explanation": diagnosis.explanation,
         "warnings": list(diagnosis.warnings),
         "layers": [
-            {"layer": str(v.layer), "status": str(v.status), "summary": v.summary, "policies": list(v.policies)}
+            {
+                "layer": str(v.layer),
+                "status": str(v.status),
+                "summary": v.summary,
+                "policies": list(v.policies),
+                "subject": v.subject,
+            }
             for v in diagnosis.layers
         ],
         "fixes": [fix_json(f) for f in diagnosis.fixes],
@@ -184,7 +175,7 @@ def _render_diagnosis(diagnosis: Diagnosis, numbering: str, style: _Style) -> st
     if diagnosis.layers:
         sections.append(_section("Layers", _layer_lines(diagnosis.layers, style), style))
     if diagnosis.unreadable:
-        lines = [f"  {_LAYER_NAMES[u.layer]}: {_r(u.why)}" for u in diagnosis.unreadable]
+        lines = [f"  {LAYER_TITLES[u.layer]}: {_r(u.why)}" for u in diagnosis.unreadable]
         sections.append(_section("Could not read", lines, style))
     if diagnosis.unknown_context_keys:
         keys = ", ".join(_r(k) for k in diagnosis.unknown_context_keys)
@@ -262,7 +253,7 @@ def _header(diagnosis: Diagnosis, numbering: str, style: _Style) -> str:
 
 
 def _verdict(diagnosis: Diagnosis, style: _Style) -> str:
-    decision = _DECISION_NAMES[diagnosis.decision]
+    decision = DECISION_TITLES[diagnosis.decision]
     colour = (
         "32" if diagnosis.decision is Decision.ALLOWED else "33" if diagnosis.decision is Decision.UNKNOWN else "31"
     )
@@ -277,11 +268,11 @@ def _verdict(diagnosis: Diagnosis, style: _Style) -> str:
 
 
 def _layer_lines(verdicts: Sequence[LayerVerdict], style: _Style) -> list[str]:
-    width = max(len(_LAYER_NAMES[v.layer]) for v in verdicts)
+    width = max(len(_r(layer_title(v.layer, v.subject))) for v in verdicts)
     lines: list[str] = []
     for verdict in verdicts:
         mark, colour = _MARKS[verdict.status]
-        name = _LAYER_NAMES[verdict.layer].ljust(width)
+        name = _r(layer_title(verdict.layer, verdict.subject)).ljust(width)
         lead = f"  {style.paint(mark, colour)} {name}  "
         hang = " " * (6 + width)
         text = _r(verdict.summary)
@@ -299,12 +290,13 @@ def _fix_section(fix: Fix, title: str, style: _Style) -> str:
         heading += f" → {_r(fix.attach_to)}"
     lines = _wrap(fix.summary, "  ")
     if fix.policy is not None:
-        rendered = json.dumps(_redact_tree(_plain(fix.policy)), indent=2)
+        rendered = policy_json(_redact_tree(_plain(fix.policy)))
         lines.extend("    " + line for line in rendered.splitlines())
     if fix.resolves is True:
-        lines.append("  ✓ re-evaluated: this change alone makes the request allowed")
+        assuming = f", assuming {_r(fix.assuming)}" if fix.assuming else ""
+        lines.extend(_wrap(f"✓ re-evaluated: this change alone makes the request allowed{assuming}", "  ", "    "))
     elif fix.resolves is False and fix.still_blocked_by:
-        still = ", ".join(_LAYER_NAMES[layer] for layer in fix.still_blocked_by)
+        still = ", ".join(LAYER_TITLES[layer] for layer in fix.still_blocked_by)
         lines.append(f"  ! re-evaluated: still denied by {still}")
     return _section(heading, lines, style)
 

@@ -62,7 +62,6 @@ async def read_bucket(reader: AwsReader, target: ResourceTarget) -> ResourceSide
     settings = await early if owner == first else await _bucket_settings(reader, bucket, owner)
     if owner != first:
         await asyncio.gather(early, return_exceptions=True)
-    block, default_key, encryption_read, facts = settings
     policy = (
         NamedPolicy(f"bucket policy of {bucket}", document(policy_text), target.holder.arn) if policy_text else None
     )
@@ -73,10 +72,11 @@ async def read_bucket(reader: AwsReader, target: ResourceTarget) -> ResourceSide
         label=target.holder.label,
         account=owner,
         policy=policy,
-        public_access_block=block,
-        default_kms_key=default_key,
-        encryption_read=encryption_read,
-        facts=facts,
+        public_access_block=settings.block,
+        default_kms_key=settings.default_key,
+        encryption_read=settings.encryption_read,
+        facts=settings.facts,
+        region=settings.region,
     )
 
 
@@ -116,16 +116,27 @@ async def _bucket_policy(reader: AwsReader, bucket: str, account: str) -> object
     return str(answer.get("Policy") or "") or None
 
 
-async def _bucket_settings(
-    reader: AwsReader, bucket: str, account: str
-) -> tuple[PublicAccessBlock | None, str | None, bool, tuple[str, ...]]:
+@dataclass(frozen=True)
+class _BucketSettings:
+    block: PublicAccessBlock | None
+    default_key: str | None
+    encryption_read: bool
+    facts: tuple[str, ...]
+    region: str | None
+
+
+async def _bucket_settings(reader: AwsReader, bucket: str, account: str) -> _BucketSettings:
     owned = {"Bucket": bucket, "ExpectedBucketOwner": account}
-    bucket_block, account_block, encryption = await asyncio.gather(
+    bucket_block, account_block, encryption, location = await asyncio.gather(
         _optional(reader.call("s3", "GetPublicAccessBlock", owned, account=account)),
         _optional(reader.call("s3control", "GetPublicAccessBlock", {"AccountId": account}, account=account)),
         _optional(reader.call("s3", "GetBucketEncryption", owned, account=account)),
+        _optional(reader.call("s3", "GetBucketLocation", owned, account=account)),
     )
     facts: list[str] = []
+    region = bucket_region(location) if isinstance(location, Mapping) else None
+    if isinstance(location, ReadError):
+        facts.append(f"the bucket's region could not be read ({location})")
     settings = [
         dict(answer.get("PublicAccessBlockConfiguration") or {})
         for answer in (bucket_block, account_block)
@@ -155,14 +166,20 @@ async def _bucket_settings(
             if algorithm.startswith("aws:kms"):
                 key = default.get("KMSMasterKeyID")
                 if key:
+                    # Not a fact worth stating on its own: the KMS call it implies is evaluated (or said unreadable).
                     default_key = str(key)
-                    facts.append(f"bucket {bucket} encrypts new objects with KMS key {key} by default (SSE-KMS)")
                 else:
                     facts.append(
                         f"bucket {bucket} encrypts new objects with the AWS managed key aws/s3 by default, "
                         "which allows every principal of the account that S3 calls on its behalf"
                     )
-    return block, default_key, not isinstance(encryption, ReadError), tuple(facts)
+    return _BucketSettings(block, default_key, not isinstance(encryption, ReadError), tuple(facts), region)
+
+
+def bucket_region(location: Mapping[str, Any]) -> str:
+    """The region of a bucket from GetBucketLocation: no constraint means us-east-1, and "EU" is eu-west-1."""
+    constraint = str(location.get("LocationConstraint") or "")
+    return {"": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
 
 
 async def _optional(call: Awaitable[Mapping[str, Any]]) -> Mapping[str, Any] | ReadError | None:
@@ -226,6 +243,7 @@ async def read_key(reader: AwsReader, target: ResourceTarget) -> ResourceSide:
         kms_grants=grants,
         aws_managed=aws_managed,
         facts=tuple(facts),
+        region=region or None,
     )
 
 
@@ -338,6 +356,7 @@ def _side(holder: PolicyHolder, account: str, name: str, text: Any) -> ResourceS
         label=holder.label,
         account=account,
         policy=policy,
+        region=holder.region,
     )
 
 

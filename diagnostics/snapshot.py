@@ -32,6 +32,8 @@ class ResourceSide:
     encryption_read: bool = False
     # Plain facts the reader learnt on the way ("default encryption: SSE-KMS with key ...").
     facts: tuple[str, ...] = ()
+    # The region the resource is in (its ARN's, or the location AWS reported for a bucket); None: not known.
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class Snapshot:
     # Lower-cased keys known to be absent, and prefixes under which every present key is known (principal tags).
     absent_keys: frozenset[str] = frozenset()
     complete_prefixes: frozenset[str] = frozenset()
+    # The SCP levels by name alone, root first ("Root", "Workloads", the account), for a one-line path.
+    scp_path: tuple[str, ...] = ()
     management_account: str | None = None
     # Whether the caller's account is in an organization (None: not known).
     in_organization: bool | None = None

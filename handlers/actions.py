@@ -27,7 +27,7 @@ from handlers.blocks import (
     render_placeholder,
     render_shared,
 )
-from handlers.delivery import Retries, send_response
+from handlers.delivery import send_response
 from handlers.deps import Deps
 from handlers.errors import PROGRESS, AnswerExpired, Progress
 from handlers.replies import Trigger, fingerprint, log_answer
@@ -98,22 +98,24 @@ def register(app: AsyncApp, deps: Deps) -> None:
         answer = await load_answer(deps, action["value"])
         where = Where.of(body)
         placeholder = render_placeholder([answer.diagnosis.request], verb="Re-running")
-        await _show(placeholder, where, client, respond, deps.retries)
+        await _show(placeholder, where, client, respond)
         if not where.ephemeral and where.channel and where.ts:
             context[PROGRESS] = Progress(where.channel, where.ts)
         asker = Asker(Trigger.RERUN, _user(body), where.channel, None if where.ephemeral else where.thread_ts)
         async with audited(deps, asker) as run:
-            investigation = await run.investigate(answer.stored.text)
+            # A re-run counts against the same limit as every other investigation of this replica.
+            async with deps.worker.runner.gate:
+                investigation = await run.investigate(answer.stored.text)
             await deps.state.investigations.replace(
                 answer.ref, StoredInvestigation(answer.stored.text, investigation.diagnoses)
             )
             details = where.ephemeral or deps.access.shows_details(where.channel)
             result = _rerun_result(answer, investigation, shareable=where.ephemeral, details=details)
-            await _show(result, where, client, respond, deps.retries)
+            await _show(result, where, client, respond)
         log_answer(Trigger.RERUN, where.channel, answer.ref, investigation)
 
     async def handle_share_action(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         answer = await load_answer(deps, action["value"])
@@ -121,11 +123,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
         shared = render_shared(
             render_answer(answer.diagnosis, ref=action["value"], details=details), body["user"]["id"]
         )
-        await send_response(respond, shared, deps.retries, response_type="in_channel", replace_original=False)
-        await send_response(respond, None, deps.retries, delete_original=True)
+        retries = client.retry_handlers or []
+        await send_response(respond, shared, retries, response_type="in_channel", replace_original=False)
+        await send_response(respond, None, retries, delete_original=True)
 
     async def handle_feedback_action(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         answer = await load_answer(deps, action["value"])
@@ -144,7 +147,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
         )
         thanks = render_notice(_THANKS[vote].format(ref=action["value"]))
-        await send_response(respond, thanks, deps.retries, response_type="ephemeral", replace_original=False)
+        await send_response(
+            respond, thanks, client.retry_handlers or [], response_type="ephemeral", replace_original=False
+        )
 
     app.action(ids.Action.SHOW_FIX)(handle_show_fix_action)
     app.action(ids.Action.SHOW_EVIDENCE)(handle_show_evidence_action)
@@ -173,12 +178,10 @@ def _rerun_result(answer: Answer, investigation: Investigation, *, shareable: bo
     return render_answer(diagnosis, ref=answer_value(answer.ref, index), shareable=shareable, details=details)
 
 
-async def _show(
-    message: Message, where: Where, client: AsyncWebClient, respond: AsyncRespond, retries: Retries
-) -> None:
+async def _show(message: Message, where: Where, client: AsyncWebClient, respond: AsyncRespond) -> None:
     """Replace the message the button was in."""
     if where.ephemeral or not (where.channel and where.ts):
-        await send_response(respond, message, retries, replace_original=True)
+        await send_response(respond, message, client.retry_handlers or [], replace_original=True)
     else:
         await client.chat_update(channel=where.channel, ts=where.ts, text=message.text, blocks=message.blocks)
 

@@ -7,7 +7,6 @@ be echoed even if one slipped into a field), escaped for mrkdwn (`&`, `<`, `>`, 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,19 +33,25 @@ from diagnostics.investigate import Investigation
 from diagnostics.model import (
     Blocker,
     ConditionCheck,
-    Confidence,
     Decision,
     DenialKind,
     DeniedRequest,
     Diagnosis,
     Fix,
-    Layer,
     LayerStatus,
     OtherError,
     ScanResult,
 )
 from diagnostics.remediation import describe_principal
 from diagnostics.secrets import redact
+from diagnostics.wording import (
+    CONFIDENCE_NOTES,
+    DECISION_TITLES,
+    KIND_TITLES,
+    LAYER_TITLES,
+    layer_title,
+    policy_json,
+)
 from handlers import ids
 
 # Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
@@ -81,16 +86,6 @@ PRIVATE_DETAILS = (
 )
 NO_DENIAL = "No AWS access denial found in that text."
 
-LAYER_NAMES: Mapping[Layer, str] = {
-    Layer.IDENTITY: "Identity",
-    Layer.BOUNDARY: "Boundary",
-    Layer.SESSION: "Session",
-    Layer.SCP: "SCPs",
-    Layer.RCP: "RCPs",
-    Layer.RESOURCE: "Resource",
-    Layer.TRUST: "Trust",
-    Layer.VPCE: "VPC endpoint",
-}
 _STATUS_MARKS: Mapping[LayerStatus, str] = {
     LayerStatus.ALLOWS: "✅",
     LayerStatus.EXPLICIT_DENY: "⛔",
@@ -99,20 +94,6 @@ _STATUS_MARKS: Mapping[LayerStatus, str] = {
     LayerStatus.UNREADABLE: "⚠️",
     LayerStatus.UNKNOWN: "❔",
 }
-_DECISION_NAMES: Mapping[Decision, str] = {
-    Decision.ALLOWED: "Allowed",
-    Decision.EXPLICIT_DENY: "Explicit deny",
-    Decision.IMPLICIT_DENY: "Implicit deny",
-    Decision.UNKNOWN: "Could not tell",
-}
-_CONFIDENCE_NOTES: Mapping[Confidence, str] = {
-    Confidence.VERIFIED: "verified: AWS's own record of the request",
-    Confidence.EVALUATED: "evaluated: every layer's live policies were read and evaluated",
-    Confidence.SIMULATED: "simulated: IAM's policy simulator agrees, but some layer could not be read",
-    Confidence.REPORTED: "reported: from the error message alone",
-    Confidence.UNKNOWN: "unknown: not enough could be read to tell",
-}
-_KIND_NAMES: Mapping[DenialKind, str] = {DenialKind.EXPLICIT: "Explicit deny", DenialKind.IMPLICIT: "Implicit deny"}
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # Plain-text objects are not parsed for markup, but angle brackets there are replaced anyway so that no
@@ -249,42 +230,6 @@ def _button(label: str, action: ids.Action, value: str, *, style: str | None = N
     )
 
 
-# Policy elements in the order IAM's documentation writes them; anything else keeps its place after them.
-_ELEMENT_ORDER = {
-    name: position
-    for position, name in enumerate(
-        (
-            "Version",
-            "Id",
-            "Statement",
-            "Sid",
-            "Effect",
-            "Principal",
-            "NotPrincipal",
-            "Action",
-            "NotAction",
-            "Resource",
-            "NotResource",
-            "Condition",
-        )
-    )
-}
-
-
-def _json(value: Any) -> str:
-    """A policy or statement as indented JSON, elements in IAM's order, however the document was stored."""
-    return json.dumps(_ordered(value), indent=2, ensure_ascii=False, default=str)
-
-
-def _ordered(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        keys = sorted(value, key=lambda k: _ELEMENT_ORDER.get(k, len(_ELEMENT_ORDER)))
-        return {k: _ordered(value[k]) if k == "Statement" else value[k] for k in keys}
-    if isinstance(value, list | tuple):
-        return [_ordered(v) for v in value]
-    return value
-
-
 # ------------------------------------------------------------------------------------------------------ answers
 
 
@@ -309,8 +254,8 @@ def headline(diagnosis: Diagnosis) -> str:
 
 def fallback_text(diagnosis: Diagnosis) -> str:
     """Notification text for an answer: the headline, the verdict and the blocking layers."""
-    parts = [headline(diagnosis), f"{_DECISION_NAMES[diagnosis.decision].lower()} ({diagnosis.confidence})"]
-    layers = [LAYER_NAMES[b.layer] for b in diagnosis.blocked_by]
+    parts = [headline(diagnosis), f"{DECISION_TITLES[diagnosis.decision].lower()} ({diagnosis.confidence})"]
+    layers = [LAYER_TITLES[b.layer] for b in diagnosis.blocked_by]
     if layers:
         parts.append("blocked by " + ", ".join(dict.fromkeys(layers)))
     fix = diagnosis.fix
@@ -457,7 +402,7 @@ def _request_fields(request: DeniedRequest) -> SectionBlock:
 
 
 def _verdict(diagnosis: Diagnosis) -> str:
-    text = f"*Verdict*  {_DECISION_NAMES[diagnosis.decision]} · {_CONFIDENCE_NOTES[diagnosis.confidence]}"
+    text = f"*Verdict*  {DECISION_TITLES[diagnosis.decision]} · {CONFIDENCE_NOTES[diagnosis.confidence]}"
     reported = diagnosis.request.reported
     if reported.phrase:
         text += f"\nAWS reported: _{mrkdwn(reported.phrase)}_"
@@ -474,14 +419,15 @@ def _checklist(diagnosis: Diagnosis) -> str:
     unreadable = {u.layer: u.why for u in diagnosis.unreadable}
     lines: list[str] = []
     for verdict in diagnosis.layers:
-        line = f"{_STATUS_MARKS[verdict.status]} *{LAYER_NAMES[verdict.layer]}*  {mrkdwn(verdict.summary)}"
+        title = mrkdwn(layer_title(verdict.layer, verdict.subject))
+        line = f"{_STATUS_MARKS[verdict.status]} *{title}*  {mrkdwn(verdict.summary)}"
         if verdict.policies:
             line += " · " + ", ".join(code(p, 200) for p in verdict.policies[:5])
         why = unreadable.pop(verdict.layer, None)
         if why and why not in verdict.summary:
             line += f" ({mrkdwn(why)})"
         lines.append(line)
-    lines.extend(f"⚠️ *{LAYER_NAMES[layer]}*  could not be read: {mrkdwn(why)}" for layer, why in unreadable.items())
+    lines.extend(f"⚠️ *{LAYER_TITLES[layer]}*  could not be read: {mrkdwn(why)}" for layer, why in unreadable.items())
     if not lines:
         return ""
     return "*Layers*\n" + "\n".join(lines)
@@ -516,7 +462,7 @@ def _has_evidence(blocker: Blocker) -> bool:
 
 def _blocker_text(blocker: Blocker, *, statement_limit: int = STATEMENT_PREVIEW) -> str:
     mark = "⛔" if blocker.kind is DenialKind.EXPLICIT else "🚫"
-    parts = [f"{mark} *{_KIND_NAMES[blocker.kind]}* · {LAYER_NAMES[blocker.layer]}"]
+    parts = [f"{mark} *{KIND_TITLES[blocker.kind]}* · {mrkdwn(layer_title(blocker.layer, blocker.subject))}"]
     if blocker.policy:
         parts.append(f"policy {code(blocker.policy, 300)}")
     if blocker.sid:
@@ -535,7 +481,7 @@ def _blocker_text(blocker: Blocker, *, statement_limit: int = STATEMENT_PREVIEW)
     if blocker.statement is not None:
         room = min(statement_limit, SECTION_TEXT - len(text) - 1)
         if room > 40:
-            block, _ = code_block(_json(blocker.statement), room)
+            block, _ = code_block(policy_json(blocker.statement), room)
             text += "\n" + block
     return text
 
@@ -549,9 +495,10 @@ def _fix_heading(fix: Fix, title: str) -> str:
 
 def _resolution(fix: Fix) -> str | None:
     if fix.resolves is True:
-        return "✅ re-evaluated: this change alone makes the request allowed"
+        assuming = f", assuming {mrkdwn(fix.assuming)}" if fix.assuming else ""
+        return f"✅ re-evaluated: this change alone makes the request allowed{assuming}"
     if fix.resolves is False:
-        still = ", ".join(LAYER_NAMES[layer] for layer in fix.still_blocked_by)
+        still = ", ".join(LAYER_TITLES[layer] for layer in fix.still_blocked_by)
         return f"⚠️ re-evaluated: still denied by {still}" if still else "⚠️ re-evaluated: still denied"
     return None
 
@@ -564,7 +511,7 @@ def _fix_blocks(diagnosis: Diagnosis) -> list[Block]:
     blocks: list[Block] = [_section(text)]
     notes: list[str] = []
     if fix.policy is not None:
-        policy, clipped = code_block(_json(fix.policy), FIX_PREVIEW)
+        policy, clipped = code_block(policy_json(fix.policy), FIX_PREVIEW)
         blocks.append(_section(policy))
         if clipped:
             notes.append("The policy is clipped here: *Show full fix* has all of it.")
@@ -674,6 +621,7 @@ def render_help(facts: HelpFacts) -> Message:
             f"• paste an error in {watched}: I react 👀 and answer in the thread",
             "• `@iamwhy <error>` in a channel, or a direct message to me",
             "• *Explain AccessDenied* in a message's ⋮ menu, for messages anywhere",
+            "• `/iamwhy status`: is iamwhy set up right? Every check, with the fix for what is not",
         ]
     )
     if facts.alert_channels:
@@ -744,7 +692,7 @@ def full_fix_modal(diagnosis: Diagnosis) -> View:
         title = "Fix" if position == 0 else f"Also ({position + 1} of {len(diagnosis.fixes)})"
         blocks.extend(_long_text_sections(f"{_fix_heading(fix, title)}\n{mrkdwn(fix.summary)}"))
         if fix.policy is not None:
-            blocks.extend(_section(chunk) for chunk in code_chunks(_json(fix.policy), SECTION_TEXT))
+            blocks.extend(_section(chunk) for chunk in code_chunks(policy_json(fix.policy), SECTION_TEXT))
         resolution = _resolution(fix)
         if resolution:
             blocks.append(_context(resolution))
@@ -763,7 +711,7 @@ def evidence_modal(diagnosis: Diagnosis) -> View:
         for blocker in diagnosis.blocked_by:
             blocks.append(_section(_blocker_text(blocker, statement_limit=SECTION_TEXT)))
     if diagnosis.unreadable:
-        lines = "\n".join(f"⚠️ *{LAYER_NAMES[u.layer]}*: {mrkdwn(u.why)}" for u in diagnosis.unreadable)
+        lines = "\n".join(f"⚠️ *{LAYER_TITLES[u.layer]}*: {mrkdwn(u.why)}" for u in diagnosis.unreadable)
         blocks.append(_section(f"*Could not read*\n{lines}"))
     if diagnosis.unknown_context_keys:
         keys = ", ".join(code(k, 200) for k in diagnosis.unknown_context_keys)

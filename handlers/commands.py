@@ -1,4 +1,5 @@
-"""`/iamwhy`: `<error>` answers privately with a Share button, nothing opens the input box, `help` explains usage."""
+"""`/iamwhy`: `<error>` answers privately with a Share button, nothing opens the input box, `help` explains usage,
+`status` runs the setup checklist."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers import ids
 from handlers.blocks import INVESTIGATING, input_modal, render_help
 from handlers.deps import Deps
-from handlers.replies import Trigger, answer_privately, prepare, via_response_url
+from handlers.replies import Trigger, answer_privately, prepare
+from handlers.status import STATUS_WORDS, answer_status
+from handlers.status_blocks import render_checking
 
 HELP_WORDS = frozenset({"help", "-h", "--help", "?"})
 
@@ -29,16 +32,20 @@ def register(app: AsyncApp, deps: Deps) -> None:
         elif text.lower() in HELP_WORDS:
             help_message = render_help(deps.help)
             await ack(text=help_message.text, blocks=help_message.blocks, response_type="ephemeral")
+        elif text.lower() in STATUS_WORDS:
+            checking = render_checking()
+            await ack(text=checking.text, blocks=checking.blocks, response_type="ephemeral")
+            await answer_status(deps, respond)
         else:
             await ack(text=INVESTIGATING)
             prepared = await prepare(text)
             await answer_privately(
                 deps,
-                via_response_url(respond, deps.retries),
                 prepared,
                 trigger=Trigger.COMMAND,
                 channel=channel,
-                user=command.get("user_id"),
+                user=str(command.get("user_id") or ""),
+                response_url=respond.response_url,
             )
 
     app.command(ids.Command.IAMWHY)(handle_iamwhy_command)

@@ -1,7 +1,8 @@
 """Getting messages to Slack despite its passing failures: retries with backoff, then a failure raised, not lost.
 
-The Web API client retries connection errors and 5xx answers itself (the handlers below). A response_url post
-does not raise on an error status at all, so every one goes through `send_response`, which retries and raises
+The Web API client retries Slack's 5xx answers with the handler below (handlers.limits puts it beside the
+handlers for broken connections and 429s). A response_url post does not raise on an error status at all, so
+every one goes through `send_response`, which retries with the same handlers as the client and raises
 `DeliveryFailed` when Slack still refuses.
 """
 
@@ -9,13 +10,11 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from aiohttp import ClientOSError, ServerConnectionError, ServerDisconnectedError
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.http_retry.request import HttpRequest
@@ -27,7 +26,9 @@ from handlers.blocks import Message
 
 logger = logging.getLogger("iamwhy.slack")
 
-_CONNECTION_ERRORS = (ServerConnectionError, ServerDisconnectedError, ClientOSError)
+# Slack's 5xx answers are retried this many times, waiting about BACKOFF seconds, then twice as long each time.
+SERVER_ERROR_RETRIES = 3
+SERVER_ERROR_BACKOFF = 0.5
 
 
 class DeliveryFailed(Exception):
@@ -46,8 +47,8 @@ class _Spread(Jitter):
         return duration * (0.5 + random.random())
 
 
-class _SlackUnavailable(AsyncRetryHandler):
-    """Retries Slack's own failures: a connection that broke, or a 5xx answer (a proxy's 502 and 504 included)."""
+class ServerErrorRetryHandler(AsyncRetryHandler):
+    """Retries Slack's own failures, 5xx answers (a proxy's 502 and 504 included), and logs each retry."""
 
     async def _can_retry_async(
         self,
@@ -57,8 +58,6 @@ class _SlackUnavailable(AsyncRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        if error is not None:
-            return isinstance(error, _CONNECTION_ERRORS)
         return response is not None and response.status_code >= 500
 
     async def prepare_for_next_attempt_async(
@@ -69,46 +68,45 @@ class _SlackUnavailable(AsyncRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> None:
-        failure = f"HTTP {response.status_code}" if response is not None else type(error).__name__
+        status = response.status_code if response is not None else None
         logger.warning(
             "Slack failed; retrying",
-            extra={"fields": {"url": _path(request.url), "failure": failure, "attempt": state.current_attempt + 1}},
+            extra={
+                "fields": {"url": _path(request.url), "failure": f"HTTP {status}", "attempt": state.current_attempt + 1}
+            },
         )
         await super().prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)
 
 
-@dataclass(frozen=True)
-class Retries:
-    """How hard a message is pushed to Slack: retries after the first attempt, and the first backoff (doubling)."""
-
-    attempts: int = 3
-    backoff: float = 0.5
-
-    def handlers(self) -> list[AsyncRetryHandler]:
-        """Retry handlers for the Web API client (Slack's 429 answers are left to the rate limiter)."""
-        return [_SlackUnavailable(max_retry_count=self.attempts, interval_calculator=self._intervals())]
-
-    def webhook_handlers(self) -> list[AsyncRetryHandler]:
-        """For response_url posts: Slack's failures, and a 429 waited out as its Retry-After says."""
-        return [*self.handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=self.attempts)]
-
-    def _intervals(self) -> BackoffRetryIntervalCalculator:
-        return BackoffRetryIntervalCalculator(backoff_factor=self.backoff, jitter=_Spread())
+def server_error_retries(backoff: float = SERVER_ERROR_BACKOFF) -> ServerErrorRetryHandler:
+    intervals = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=_Spread())
+    return ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES, interval_calculator=intervals)
 
 
-async def send_response(respond: AsyncRespond, message: Message | None, retries: Retries, **options: Any) -> None:
-    """Post to the interaction's response_url (like Bolt's respond), retried; raises DeliveryFailed if refused.
-
-    `options` are response_url fields: response_type, replace_original, delete_original."""
+async def send_response(
+    respond: AsyncRespond, message: Message | None, handlers: Sequence[AsyncRetryHandler], **options: Any
+) -> None:
+    """Post to the interaction's response_url (like Bolt's respond) with `handlers` (the Web API client's), and
+    raise DeliveryFailed if Slack still refuses. `options` are response_url fields (response_type,
+    replace_original, delete_original)."""
     if respond.response_url is None:
         raise ValueError("this request has no response_url")
+    await post_to_response_url(respond.response_url, message, handlers, proxy=respond.proxy, **options)
+
+
+async def post_to_response_url(
+    url: str,
+    message: Message | None,
+    handlers: Sequence[AsyncRetryHandler],
+    *,
+    proxy: str | None = None,
+    **options: Any,
+) -> None:
     body: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
     if message is not None:
         body["text"] = message.text
         body["blocks"] = message.blocks_json()
-    client = AsyncWebhookClient(
-        url=respond.response_url, proxy=respond.proxy, ssl=respond.ssl, retry_handlers=retries.webhook_handlers()
-    )
+    client = AsyncWebhookClient(url=url, proxy=proxy, retry_handlers=list(handlers))
     response = await client.send_dict(body)
     if response.status_code != 200:
         raise DeliveryFailed("response_url", response.status_code, str(response.body or ""))

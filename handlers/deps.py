@@ -1,14 +1,19 @@
-"""What every Slack surface is given at registration: the investigator, the state, where to listen, who sees what."""
+"""What every Slack surface is given at registration: the investigator, the state, the worker, where to listen,
+who sees what."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from diagnostics.doctor import StatusSource
 from diagnostics.investigate import Investigator
 from diagnostics.state import State
 from handlers.access import Access
 from handlers.blocks import HelpFacts
-from handlers.delivery import Retries
+
+if TYPE_CHECKING:
+    from handlers.jobs import Worker
 
 
 @dataclass(frozen=True)
@@ -33,5 +38,9 @@ class Deps:
     state: State
     channels: Channels
     help: HelpFacts
+    # Runs the journaled answers (a bounded number of investigations at once) and keeps storm counts.
+    worker: Worker
+    # The doctor's checklist for `/iamwhy status` and the Home tab; None where it is not offered.
+    status: StatusSource | None = None
+    # Which accounts each channel's questions may read, and where details may be shown to a channel.
     access: Access = field(default_factory=Access)
-    retries: Retries = field(default_factory=Retries)

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from diagnostics import metrics
 from diagnostics.reader import CallOutcome, ReadError
 from handlers.blocks import Message, render_notice
-from handlers.delivery import DeliveryFailed, Retries, send_response
+from handlers.delivery import DeliveryFailed, send_response
 from handlers.deps import Deps
 
 logger = logging.getLogger("iamwhy.slack")
@@ -97,6 +97,31 @@ def slack_failure(error: BaseException) -> dict[str, Any] | None:
     return None
 
 
+# What reporting an error may itself run into: Slack refusing that message too, or not answering at all.
+UNDELIVERABLE = (SlackApiError, DeliveryFailed, aiohttp.ClientConnectionError)
+
+
+def log_failure(error: Exception, fields: Mapping[str, Any]) -> str:
+    """Log `error` as it deserves and return what to tell the person.
+
+    Slack refusing a message after the retries is logged with what Slack answered (no traceback: nothing in iamwhy
+    went wrong) and counted; any other unexpected error with its traceback under a reference the person is given."""
+    text, ref = user_message(error)
+    refused = slack_failure(error)
+    if refused is not None:
+        metrics.slack_delivery_failed(str(refused["method"]))
+        logger.error("Slack did not take a message", extra={"fields": {"ref": ref, **fields, **refused}})
+    elif ref is not None:
+        logger.error(
+            "unhandled error",
+            exc_info=error,
+            extra={"fields": {"ref": ref, **fields, "error_type": type(error).__name__}},
+        )
+    else:
+        logger.info("user-facing error", extra={"fields": {**fields, "error_type": type(error).__name__}})
+    return text
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     async def handle_error(
         error: Exception,
@@ -106,26 +131,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         respond: AsyncRespond | None,
         ack: AsyncAck,
     ) -> None:
-        text, ref = user_message(error)
-        refused = slack_failure(error)
-        if refused is not None:
-            # Slack's own failure outlasted the retries: said loudly, without a traceback of our code.
-            metrics.slack_delivery_failed(str(refused["method"]))
-            logger.error(
-                "Slack did not take a message",
-                extra={"fields": {"ref": ref, "request_type": body.get("type"), **refused}},
-            )
-        elif ref is not None:
-            logger.error(
-                "unhandled error",
-                exc_info=error,
-                extra={"fields": {"ref": ref, "request_type": body.get("type"), "error_type": type(error).__name__}},
-            )
-        else:
-            logger.info("user-facing error", extra={"fields": {"error_type": type(error).__name__}})
+        text = log_failure(error, {"request_type": body.get("type")})
         try:
-            await _deliver(render_notice(text), body, context, client, respond, deps.retries)
-        except (SlackApiError, DeliveryFailed, aiohttp.ClientConnectionError) as exc:
+            await _deliver(render_notice(text), body, context, client, respond)
+        except UNDELIVERABLE as exc:
             logger.warning("could not deliver an error message", extra={"fields": slack_failure(exc) or {}})
         finally:
             _keep_acknowledgement(ack)
@@ -151,14 +160,15 @@ async def _deliver(
     context: AsyncBoltContext,
     client: AsyncWebClient,
     respond: AsyncRespond | None,
-    retries: Retries,
 ) -> None:
     progress = context.get(PROGRESS)
     if isinstance(progress, Progress):
         await client.chat_update(channel=progress.channel, ts=progress.ts, text=message.text, blocks=message.blocks)
         return
     if respond is not None and respond.response_url:
-        await send_response(respond, message, retries, response_type="ephemeral", replace_original=False)
+        await send_response(
+            respond, message, client.retry_handlers or [], response_type="ephemeral", replace_original=False
+        )
         return
     channel, user = context.channel_id, context.user_id
     event = body.get("event")

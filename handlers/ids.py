@@ -39,12 +39,13 @@ class Block(StrEnum):
 
 
 class View(StrEnum):
-    """callback_id of every modal."""
+    """callback_id of every modal and of the Home tab."""
 
     INPUT = "iamwhy_input"
     SHORTCUT = "iamwhy_shortcut"
     FULL_FIX = "iamwhy_full_fix"
     EVIDENCE = "iamwhy_evidence"
+    HOME = "iamwhy_home"
 
 
 class ReplyChoice(StrEnum):
@@ -59,19 +60,36 @@ class Event(StrEnum):
 
     MESSAGE = "message"
     APP_MENTION = "app_mention"
+    APP_HOME_OPENED = "app_home_opened"
 
 
 class Emoji(StrEnum):
     SEEN = "eyes"
-    REPEATED = "repeat"
 
 
 # The Events API subscriptions of the manifest, and the event type each delivers to the listeners above.
 SUBSCRIPTIONS: Mapping[str, Event] = MappingProxyType(
     {
+        "app_home_opened": Event.APP_HOME_OPENED,
         "app_mention": Event.APP_MENTION,
         "message.channels": Event.MESSAGE,
         "message.groups": Event.MESSAGE,
         "message.im": Event.MESSAGE,
+    }
+)
+
+# The bot token scopes manifest.yml asks for (tests/test_manifest.py keeps both exact); `iamwhy doctor` compares
+# them with what the installed app was granted.
+BOT_SCOPES: frozenset[str] = frozenset(
+    {
+        "app_mentions:read",
+        "channels:history",
+        "channels:read",
+        "chat:write",
+        "commands",
+        "groups:history",
+        "groups:read",
+        "im:history",
+        "reactions:write",
     }
 )

@@ -10,7 +10,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from diagnostics import metrics
 from handlers import ids
 from handlers.blocks import render_no_denial
 from handlers.deps import Deps
@@ -22,14 +21,11 @@ from handlers.replies import (
     Trigger,
     answer_in_thread,
     fingerprint,
-    mark_repeated,
     prepare,
 )
 
 # Subtypes that are someone saying something; the rest (joins, topic changes, deletions...) are not read.
 _SAID = frozenset({None, "bot_message", "thread_broadcast", "file_share", "me_message"})
-# The same denial posted again by an integration within this window gets a 🔁, not another diagnosis.
-ALERT_REPEAT_WINDOW = 600.0
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -71,11 +67,9 @@ async def _answer(
 ) -> None:
     channel = str(message.get("channel") or context.channel_id)
     thread = Thread.of(message, channel, user=None if is_from_bot(message) else message.get("user"))
-    if trigger is Trigger.ALERT and await _repeated(deps, channel, prepared):
-        metrics.storm_suppressed()
-        await mark_repeated(client, thread)
-        return
-    outcome = await answer_in_thread(deps, client, context, thread, prepared, trigger=trigger, react=True, only=only)
+    # An alert's placeholder says it is being looked at; a 👀 on every alert of a storm would only add calls.
+    react = trigger is not Trigger.ALERT
+    outcome = await answer_in_thread(deps, client, context, thread, prepared, trigger=trigger, react=react, only=only)
     if outcome is Outcome.NO_DENIAL and trigger is Trigger.DIRECT and only is None:
         reply = render_no_denial(prepared.scan)
         await client.chat_postMessage(channel=channel, thread_ts=thread.thread_ts, text=reply.text, blocks=reply.blocks)
@@ -98,10 +92,3 @@ async def _handle_edit(deps: Deps, event: Mapping[str, Any], context: AsyncBoltC
         prepared = dataclasses.replace(prepared, had_secrets=prepared.had_secrets and not before.had_secrets)
     if added or prepared.had_secrets:
         await _answer(deps, message, trigger, prepared, context, client, only=frozenset(added))
-
-
-async def _repeated(deps: Deps, channel: str, prepared: Prepared) -> bool:
-    """True when every denial of an alert was already posted in this channel within the repeat window."""
-    keys = [f"alert:{channel}:{fingerprint(d)}" for d in prepared.scan.denials]
-    first = [await deps.state.seen.first_sight(key, ttl=ALERT_REPEAT_WINDOW) for key in keys]
-    return bool(keys) and not any(first)

@@ -1,8 +1,9 @@
-"""How an answer reaches people, for every surface: in a thread (placeholder, then the result) or privately.
+"""How a question becomes an answer, for every surface: journaled as a job, answered in a thread or privately.
 
-Input is redacted before anything else sees it: the investigator, the store, the renderers and the log
-only ever get the redacted text. Parsing and redaction run in a worker thread so a large paste never
-holds up the acknowledgements of other requests.
+Input is redacted before anything else sees it: the investigator, the store, the journal, the renderers and
+the log only ever get the redacted text. Parsing and redaction run in a worker thread so a large paste never
+holds up the acknowledgements of other requests. The work itself (placeholder, investigation, answer) runs
+in handlers.jobs once the job is journaled, so an acknowledged request survives a crash.
 """
 
 from __future__ import annotations
@@ -10,35 +11,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from diagnostics import metrics
 from diagnostics.inputs import MAX_INPUT_BYTES
 from diagnostics.investigate import Investigation
 from diagnostics.model import DeniedRequest, ScanResult
 from diagnostics.parse import scan
 from diagnostics.secrets import redact
-from diagnostics.state import StoredInvestigation
+from diagnostics.state import Job, JobKind
 from diagnostics.tracing import current_correlation_id, new_correlation_id
-from handlers import ids
-from handlers.audit import Asker, audited
-from handlers.blocks import (
-    Message,
-    credentials_warning,
-    render_investigation,
-    render_no_denial,
-    render_placeholder,
-)
-from handlers.delivery import Retries, send_response
+from handlers.blocks import credentials_warning
 from handlers.deps import Deps
-from handlers.errors import PROGRESS, Progress, TextTooLarge
+from handlers.errors import TextTooLarge
+from handlers.storms import reported_key
 
 logger = logging.getLogger("iamwhy.slack")
 
@@ -62,9 +55,12 @@ class Trigger(StrEnum):
 
 
 class Outcome(StrEnum):
+    # Journaled: the answer is on its way.
     ANSWERED = "answered"
     NO_DENIAL = "no_denial"
     ALREADY_ANSWERED = "already_answered"
+    # An alert storm's repeat: counted under the first answer.
+    REPEATED = "repeated"
 
 
 @dataclass(frozen=True)
@@ -90,12 +86,6 @@ class Thread:
     def of(cls, message: Mapping[str, Any], channel: str, *, user: str | None) -> Thread:
         ts = str(message["ts"])
         return cls(channel, ts, str(message.get("thread_ts") or ts), user)
-
-
-class Responder(Protocol):
-    """Sends one message to the person who asked, however that person is reached."""
-
-    async def __call__(self, message: Message) -> None: ...
 
 
 def correlation_id() -> str:
@@ -143,11 +133,14 @@ async def answer_in_thread(
     react: bool,
     claim: bool = True,
     only: Collection[str] | None = None,
+    fallback_url: str | None = None,
 ) -> Outcome:
-    """React, post a placeholder in the thread, investigate, and replace the placeholder with the answer.
+    """Journal the answer for the thread: the worker reacts, posts a placeholder, investigates and answers.
 
     Each denial of a message is answered once (`claim`), whichever trigger sees it first. `only` restricts
-    the answer to the denials with those fingerprints (an edit answers what it added).
+    the answer to the denials with those fingerprints (an edit answers what it added). Alert posts that repeat a
+    denial already investigated within the storm window are counted, and pointed at the first thread instead.
+    `fallback_url` is where the answer goes privately when the bot cannot post in the channel.
     """
     seen = deps.state.seen
     # A mention in a watched channel arrives twice (app_mention and message): one warning, like one answer.
@@ -159,29 +152,77 @@ async def answer_in_thread(
     fresh = [d for d in wanted if not claim or await seen.first_sight(_answer_key(thread, d))]
     if not fresh:
         return Outcome.ALREADY_ANSWERED
-    if react:
-        await _react(client, thread, ids.Emoji.SEEN)
-    placeholder = render_placeholder(fresh)
-    posted = await client.chat_postMessage(
-        channel=thread.channel, thread_ts=thread.thread_ts, text=placeholder.text, blocks=placeholder.blocks
+    storms: list[str] = []
+    if trigger is Trigger.ALERT:
+        fresh, storms = await _storms(deps, thread, prepared, fresh)
+        if not fresh:
+            return Outcome.REPEATED
+    keys = tuple(fingerprint(d) for d in fresh)
+    job = new_job(
+        JobKind.ANSWER,
+        trigger,
+        prepared.text,
+        thread.channel,
+        thread.ts,
+        keys,
+        fallback_url or "",
+        channel=thread.channel,
+        thread_ts=thread.thread_ts,
+        message_ts=thread.ts,
+        user=thread.user,
+        response_url=fallback_url,
+        only=keys,
+        storms=tuple(storms),
+        react=react,
     )
-    context[PROGRESS] = Progress(thread.channel, str(posted["ts"]))
-    asker = Asker(trigger, thread.user, thread.channel, thread.thread_ts)
-    async with audited(deps, asker) as run:
-        investigation = await run.investigate(prepared.text)
-        ref = await deps.state.investigations.save(StoredInvestigation(prepared.text, investigation.diagnoses))
-        keys = {fingerprint(d) for d in fresh}
-        chosen = [i for i, d in enumerate(investigation.diagnoses) if fingerprint(d.request) in keys]
-        details = deps.access.shows_details(thread.channel)
-        first, *rest = render_investigation(investigation, ref=ref, only=chosen or None, details=details)
-        await client.chat_update(channel=thread.channel, ts=str(posted["ts"]), text=first.text, blocks=first.blocks)
-        del context[PROGRESS]
-        for message in rest:
-            await client.chat_postMessage(
-                channel=thread.channel, thread_ts=thread.thread_ts, text=message.text, blocks=message.blocks
-            )
-    log_answer(trigger, thread.channel, ref, investigation)
+    await deps.worker.submit(job)
     return Outcome.ANSWERED
+
+
+async def _storms(
+    deps: Deps, thread: Thread, prepared: Prepared, denials: list[DeniedRequest]
+) -> tuple[list[DeniedRequest], list[str]]:
+    """The denials of an alert that start a storm (to investigate) and their storms; repeats are counted."""
+    fresh: list[DeniedRequest] = []
+    started: list[str] = []
+    for denial in denials:
+        sighting = await deps.state.storms.sight(
+            reported_key(denial), channel=thread.channel, ts=thread.ts, window=deps.worker.window
+        )
+        if sighting.first:
+            fresh.append(denial)
+            started.append(sighting.storm.id)
+            continue
+        deps.worker.counts.counted(sighting.storm.id)
+        metrics.storm_suppressed()
+        if sighting.pointer:
+            pointer = new_job(
+                JobKind.POINTER,
+                Trigger.ALERT,
+                prepared.text,
+                thread.channel,
+                thread.ts,
+                sighting.storm.id,
+                channel=thread.channel,
+                thread_ts=thread.thread_ts,
+                message_ts=thread.ts,
+                only=(fingerprint(denial),),
+                storms=(sighting.storm.id,),
+            )
+            await deps.worker.submit(pointer)
+    return fresh, started
+
+
+def job_id(*parts: object) -> str:
+    """The same request always makes the same job id, so a second delivery of it is not journaled twice."""
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:24]
+
+
+def new_job(kind: JobKind, trigger: str, text: str, *parts: object, **fields: Any) -> Job:
+    """A job for `text`, identified by `parts` (where it came from and what it answers), carrying the correlation
+    id of the request it answers into the worker that runs it."""
+    fields.setdefault("correlation_id", correlation_id())
+    return Job(job_id(kind, trigger, *parts), kind, str(trigger), text, time.time(), **fields)
 
 
 def _answer_key(thread: Thread, denial: DeniedRequest) -> str:
@@ -190,27 +231,34 @@ def _answer_key(thread: Thread, denial: DeniedRequest) -> str:
 
 async def answer_privately(
     deps: Deps,
-    send: Responder,
     prepared: Prepared,
     *,
     trigger: Trigger,
     channel: str | None,
-    user: str | None = None,
+    user: str,
+    response_url: str | None = None,
     uses: int = RESPONSE_URL_USES,
+    notices: tuple[str, ...] = (),
 ) -> None:
-    """The answer for the asker alone, with a Share button; the credentials warning first when there were any."""
+    """Journal the answer for the asker alone, with a Share button; the credentials warning first when there were
+    any. It goes through `response_url` when there is one, else ephemerally in `channel` (or as a direct message)."""
     if prepared.had_secrets:
-        await send(credentials_warning())
-        uses -= 1
-    if not prepared.scan.denials:
-        await send(render_no_denial(prepared.scan))
-        return
-    async with audited(deps, Asker(trigger, user, channel)) as run:
-        investigation = await run.investigate(prepared.text)
-        ref = await deps.state.investigations.save(StoredInvestigation(prepared.text, investigation.diagnoses))
-        for message in render_investigation(investigation, ref=ref, shareable=True, limit=uses):
-            await send(message)
-    log_answer(trigger, channel, ref, investigation)
+        notices = ("credentials", *notices)
+    job = new_job(
+        JobKind.ANSWER,
+        trigger,
+        prepared.text,
+        response_url or "",
+        channel,
+        user,
+        correlation_id(),
+        channel=channel,
+        user=user,
+        response_url=response_url,
+        notices=notices,
+        limit=uses,
+    )
+    await deps.worker.submit(job)
 
 
 async def warn_credentials(client: AsyncWebClient, thread: Thread) -> None:
@@ -218,43 +266,6 @@ async def warn_credentials(client: AsyncWebClient, thread: Thread) -> None:
         return
     warning = credentials_warning()
     await client.chat_postEphemeral(channel=thread.channel, user=thread.user, text=warning.text, blocks=warning.blocks)
-
-
-def via_response_url(respond: AsyncRespond, retries: Retries) -> Responder:
-    async def send(message: Message) -> None:
-        await send_response(respond, message, retries, response_type="ephemeral", replace_original=False)
-
-    return send
-
-
-def via_ephemeral(client: AsyncWebClient, channel: str | None, user: str) -> Responder:
-    """Ephemeral in `channel`; the person's direct messages with the bot when the bot cannot post there."""
-    state = {"direct": not channel}
-
-    async def send(message: Message) -> None:
-        if channel and not state["direct"]:
-            try:
-                await client.chat_postEphemeral(channel=channel, user=user, text=message.text, blocks=message.blocks)
-                return
-            except SlackApiError as exc:
-                if exc.response.get("error") not in NOT_THERE:
-                    raise
-                state["direct"] = True
-        await client.chat_postMessage(channel=user, text=message.text, blocks=message.blocks)
-
-    return send
-
-
-async def _react(client: AsyncWebClient, thread: Thread, emoji: ids.Emoji) -> None:
-    try:
-        await client.reactions_add(channel=thread.channel, timestamp=thread.ts, name=emoji)
-    except SlackApiError as exc:
-        # A reaction is a courtesy: the answer still goes out without it.
-        logger.warning("reaction failed", extra={"fields": {"slack_error": exc.response.get("error")}})
-
-
-async def mark_repeated(client: AsyncWebClient, thread: Thread) -> None:
-    await _react(client, thread, ids.Emoji.REPEATED)
 
 
 def log_answer(trigger: Trigger, channel: str | None, ref: str, investigation: Investigation) -> None:

@@ -7,31 +7,19 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import ids
-from handlers.blocks import render_notice
 from handlers.deps import Deps
 from handlers.errors import AnswerExpired
 from handlers.replies import (
-    NOT_THERE,
-    RESPONSE_URL_USES,
     Thread,
     Trigger,
     answer_in_thread,
     answer_privately,
     prepare,
-    via_ephemeral,
-    via_response_url,
 )
 from handlers.shortcuts import ShortcutOrigin
-
-NOT_A_MEMBER = (
-    "I am not a member of that channel, so I cannot answer in its thread: only you see this answer. "
-    "Invite me (`/invite @iamwhy`) to answer in threads there."
-)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -44,10 +32,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         await ack()
         channel = view.get("private_metadata") or None
-        user = body["user"]["id"]
-        send = via_ephemeral(client, channel, user)
         prepared = await prepare(text)
-        await answer_privately(deps, send, prepared, trigger=Trigger.MODAL, channel=channel, user=user, uses=10)
+        await answer_privately(deps, prepared, trigger=Trigger.MODAL, channel=channel, user=body["user"]["id"], uses=10)
 
     async def handle_shortcut_view(
         ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
@@ -58,23 +44,28 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if stored is None:
             raise AnswerExpired()
         prepared = await prepare(stored.text)
-        respond = AsyncRespond(response_url=origin.response_url)
-        send = via_response_url(respond, deps.retries)
-        uses = RESPONSE_URL_USES
         if _choice(view) == ids.ReplyChoice.THREAD:
+            # When the bot cannot post in that channel, the worker answers through the response_url instead.
             thread = Thread(origin.channel, origin.ts, origin.thread_ts, origin.user)
-            try:
-                await answer_in_thread(
-                    deps, client, context, thread, prepared, trigger=Trigger.SHORTCUT, react=False, claim=False
-                )
-                return
-            except SlackApiError as exc:
-                if exc.response.get("error") not in NOT_THERE:
-                    raise
-            await send(render_notice(f"ℹ️ {NOT_A_MEMBER}"))
-            uses -= 1
+            await answer_in_thread(
+                deps,
+                client,
+                context,
+                thread,
+                prepared,
+                trigger=Trigger.SHORTCUT,
+                react=False,
+                claim=False,
+                fallback_url=origin.response_url,
+            )
+            return
         await answer_privately(
-            deps, send, prepared, trigger=Trigger.SHORTCUT, channel=origin.channel, user=origin.user, uses=uses
+            deps,
+            prepared,
+            trigger=Trigger.SHORTCUT,
+            channel=origin.channel,
+            user=origin.user,
+            response_url=origin.response_url,
         )
 
     app.view(ids.View.INPUT)(handle_input_view)

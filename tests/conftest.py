@@ -12,16 +12,18 @@ import aiohttp
 import pytest
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
-from app import Settings, create_app, create_web_app
+from app import Settings, build_slack_client, build_worker, create_app, create_web_app
 from diagnostics.aws import AwsAdapter
+from diagnostics.doctor import StatusSource
 from diagnostics.investigate import Investigator, OfflineInvestigator
 from diagnostics.reader import AwsConfig
 from diagnostics.state import State
-from handlers.delivery import Retries
 from handlers.health import Health, slack_probe
+from handlers.jobs import Worker
 from tests.harness.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sender
+from tests.harness.installed import Installed, install
+from tests.harness.redis_server import RedisServer, RedisUnavailable
 from tests.harness.sdk import botocore_session
 from tests.harness.servers import MotoServer, RecordingServer
 from tests.harness.toolbox import FakeToolbox
@@ -95,6 +97,12 @@ def aws_env(aws_world: AwsWorld, monkeypatch: pytest.MonkeyPatch) -> BotCredenti
     return BotCredentials(HUB_ACCOUNT, key)
 
 
+@pytest.fixture
+def installed(aws_world: AwsWorld, aws_env: BotCredentials) -> Installed:
+    """iamwhy's roles deployed right in the sandbox, for the bot of aws_env (see tests/harness/installed.py)."""
+    return install(aws_world, aws_env.key.user_arn)
+
+
 @pytest.fixture(scope="session")
 def _recording_server() -> Iterator[RecordingServer]:
     server = RecordingServer()
@@ -129,12 +137,33 @@ def make_adapter(aws_env: BotCredentials) -> Iterator[Callable[..., AwsAdapter]]
         adapter.close()
 
 
+# ------------------------------------------------------------------------------------------------- Redis
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis on loopback: IAMWHY_TEST_REDIS_URL when set, else a redis-server started (and stopped) here.
+
+    Tests keep to keys of their own (tests.harness.redis_server.with_prefix), so a shared server is never flushed.
+    """
+    given = os.environ.get("IAMWHY_TEST_REDIS_URL", "").strip()
+    if given:
+        yield given
+        return
+    try:
+        server = RedisServer().start()
+    except RedisUnavailable as exc:
+        pytest.skip(f"{exc}; CI installs it, so CI runs these tests")
+    yield server.url
+    server.stop()
+
+
 # ------------------------------------------------------------------------------------------------- Slack
 
 ALERT_CHANNEL = "CALERT01"
 WATCHED_CHANNEL = "CWATCH01"
-# The production retry counts with waits a hundred times shorter, so that Slack failures do not slow the tests.
-FAST_RETRIES = Retries(backoff=0.005)
+# Slack's 5xx answers are retried as in production, with waits a hundred times shorter, not to slow the tests.
+FAST_BACKOFF = 0.005
 
 
 @pytest.fixture
@@ -151,6 +180,7 @@ def slack_env(fake: FakeSlack, **overrides: str) -> dict[str, str]:
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "IAMWHY_SLACK_API_URL": fake.api_url,
         "IAMWHY_ALERT_CHANNELS": ALERT_CHANNEL,
+        "IAMWHY_STATE_URL": "memory:",
     }
     env.update(overrides)
     return env
@@ -165,12 +195,20 @@ class ServedSlackApp:
     fake: FakeSlack
     state: State
     app: AsyncApp
+    worker: Worker
 
     async def idle(self, timeout: float = 10.0) -> None:
-        """Wait until every listener Bolt started in the background has finished (events are acked first)."""
+        """Wait until every listener Bolt started in the background has finished (events are acked first) and
+        every job they journaled is done; storm counts waiting for their next update are shown now."""
         async with asyncio.timeout(timeout):
-            while busy := [t for t in asyncio.all_tasks() if _is_listener(t) and not t.done()]:
-                await asyncio.wait(busy)
+            while True:
+                if busy := [t for t in asyncio.all_tasks() if _is_listener(t) and not t.done()]:
+                    await asyncio.wait(busy)
+                elif self.worker.runner.in_flight():
+                    await self.worker.idle()
+                else:
+                    await self.worker.counts.flush()
+                    return
 
 
 def _is_listener(task: asyncio.Task[Any]) -> bool:
@@ -185,6 +223,7 @@ ServeSlackApp = Callable[..., Awaitable[ServedSlackApp]]
 async def serve_slack_app(fake_slack: FakeSlack) -> AsyncIterator[ServeSlackApp]:
     """Start the app with a given investigator, environment or state (offline investigator by default)."""
     runners: list[web.AppRunner] = []
+    workers: list[Worker] = []
     session = aiohttp.ClientSession()
 
     async def serve(
@@ -194,18 +233,22 @@ async def serve_slack_app(fake_slack: FakeSlack) -> AsyncIterator[ServeSlackApp]
         state: State | None = None,
         health: Health | None = None,
         reads_aws: bool | None = None,
-        retries: Retries = FAST_RETRIES,
+        status: StatusSource | None = None,
     ) -> ServedSlackApp:
         settings = Settings.from_env(slack_env(fake_slack, **(env or {})))
-        client = AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url, retry_handlers=retries.handlers())
         state = state if state is not None else State.in_memory()
+        client = build_slack_client(settings, state, server_error_backoff=FAST_BACKOFF)
+        investigator = investigator or OfflineInvestigator()
+        worker = build_worker(settings, investigator=investigator, state=state, client=client)
+        workers.append(worker)
         app = create_app(
             settings,
-            investigator=investigator or OfflineInvestigator(),
+            investigator=investigator,
             client=client,
             state=state,
             reads_aws=reads_aws,
-            retries=retries,
+            worker=worker,
+            status=status,
         )
         web_app = create_web_app(
             app, health or Health({"slack": slack_probe(client)}), signing_secret=settings.signing_secret
@@ -215,11 +258,13 @@ async def serve_slack_app(fake_slack: FakeSlack) -> AsyncIterator[ServeSlackApp]
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         runners.append(runner)
         url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
-        return ServedSlackApp(url, Sender(url, session), fake_slack, state, app)
+        return ServedSlackApp(url, Sender(url, session), fake_slack, state, app, worker)
 
     yield serve
     for runner in runners:
         await runner.cleanup()
+    for worker in workers:
+        await worker.close(grace=5)
     await session.close()
 
 

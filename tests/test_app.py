@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from app import DEFAULT_SLACK_API_URL, Settings
 from diagnostics.aws import AwsAdapter
 from diagnostics.reader import ConfigError
+from diagnostics.state import StateUrl
 from handlers.health import Health, slack_probe
 from tests.conftest import BotCredentials, slack_env
 from tests.handlers.seed import SEED_ERRORS
@@ -42,6 +43,13 @@ def test_the_smallest_http_configuration() -> None:
     assert settings.alert_channels == frozenset()
     assert (settings.port, settings.log_level, settings.socket_mode) == (3000, "INFO", False)
     assert settings.aws.role_name == "IamWhyReadOnly"
+    assert (settings.storm_window, settings.concurrency) == (900.0, 8)
+
+
+def test_the_state_is_a_file_unless_configured_otherwise() -> None:
+    settings = Settings.from_env({**BASE, "XDG_STATE_HOME": "/srv/state"})
+    assert settings.state_url == StateUrl("sqlite", "/srv/state/iamwhy/state.db")
+    assert Settings.from_env({**BASE, "IAMWHY_STATE_URL": "memory:"}).state_url == StateUrl("memory", "")
 
 
 def test_every_variable_is_read() -> None:
@@ -53,11 +61,16 @@ def test_every_variable_is_read() -> None:
         "IAMWHY_ACCOUNTS": "222222222222",
         "IAMWHY_ORG_ROLE_ARN": "arn:aws:iam::333333333333:role/IamWhyOrgRead",
         "IAMWHY_EXTERNAL_ID": "iamwhy-external",
-        "IAMWHY_STATE_URL": "memory:",
+        "IAMWHY_STATE_URL": "redis://:pw@cache:6379/1?key_prefix=prod:",
+        "IAMWHY_STORM_WINDOW": "5m",
+        "IAMWHY_CONCURRENCY": "16",
+        "IAMWHY_JOB_LEASE": "30s",
         "PORT": "8080",
         "LOG_LEVEL": "debug",
     }
     settings = Settings.from_env(env)
+    assert settings.state_url == StateUrl("redis", "redis://:pw@cache:6379/1", "prod:")
+    assert (settings.storm_window, settings.concurrency, settings.job_lease) == (300.0, 16, 30.0)
     assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
     assert settings.alert_channels == {"C0ALERT1", "G0ALERT2"}
     assert settings.watch_channels == {"C0WATCH1", "C0WATCH2"}
@@ -65,7 +78,8 @@ def test_every_variable_is_read() -> None:
     assert settings.aws.org_role_arn == "arn:aws:iam::333333333333:role/IamWhyOrgRead"
     assert (settings.port, settings.log_level) == (8080, "DEBUG")
     described = json.dumps(settings.describe())
-    for secret in (BOT_TOKEN, SIGNING_SECRET, "iamwhy-external"):
+    assert settings.describe()["state"] == "redis://cache:6379/1"
+    for secret in (BOT_TOKEN, SIGNING_SECRET, "iamwhy-external", ":pw@"):
         assert secret not in described
 
 
@@ -97,7 +111,12 @@ def test_socket_mode_needs_the_app_token_and_not_the_signing_secret() -> None:
         ({**BASE, "PORT": "http"}, False, "PORT", "not a TCP port"),
         ({**BASE, "PORT": "70000"}, False, "PORT", "not a TCP port"),
         ({**BASE, "LOG_LEVEL": "loud"}, False, "LOG_LEVEL", "not one of"),
-        ({**BASE, "IAMWHY_STATE_URL": "redis://cache:6379"}, False, "IAMWHY_STATE_URL", "in-process state"),
+        ({**BASE, "IAMWHY_STATE_URL": "postgres://db/iamwhy"}, False, "IAMWHY_STATE_URL", "is not memory:"),
+        ({**BASE, "IAMWHY_STATE_URL": "redis://"}, False, "IAMWHY_STATE_URL", "names no Redis host"),
+        ({**BASE, "IAMWHY_STORM_WINDOW": "soon"}, False, "IAMWHY_STORM_WINDOW", "not a positive duration"),
+        ({**BASE, "IAMWHY_STORM_WINDOW": "0"}, False, "IAMWHY_STORM_WINDOW", "not a positive duration"),
+        ({**BASE, "IAMWHY_CONCURRENCY": "0"}, False, "IAMWHY_CONCURRENCY", "from 1 to 1000"),
+        ({**BASE, "IAMWHY_JOB_LEASE": "-5"}, False, "IAMWHY_JOB_LEASE", "not a positive duration"),
         ({**BASE, "IAMWHY_ACCOUNTS": "12345"}, False, "IAMWHY_ACCOUNTS", "not a 12-digit"),
         ({**BASE, "IAMWHY_ROLE_NAME": "bad name!"}, False, "IAMWHY_ROLE_NAME", "not an IAM role name"),
     ],
@@ -122,7 +141,7 @@ def _serve(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[st
     return subprocess.run(
         [sys.executable, "-m", "app", "serve", *args],
         cwd=ROOT,
-        env={**clean, **env},
+        env={**clean, "IAMWHY_STATE_URL": "memory:", **env},
         capture_output=True,
         text=True,
         check=False,
@@ -229,7 +248,7 @@ async def _start_serve(env: Mapping[str, str], *args: str) -> tuple[asyncio.subp
         "serve",
         *args,
         cwd=ROOT,
-        env={**clean, **env, "PORT": "0"},
+        env={**clean, "IAMWHY_STATE_URL": "memory:", **env, "PORT": "0"},
         stderr=asyncio.subprocess.PIPE,
     )
     assert process.stderr is not None

@@ -3,6 +3,7 @@ line with exit code 2."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -13,7 +14,7 @@ import pytest
 
 from app import _JsonFormatter, main
 from diagnostics.audit import AUDIT_LOGGER, AUDIT_MESSAGE, entry_json
-from diagnostics.state import AuditedDiagnosis, AuditEntry, AuditRead
+from diagnostics.state import AuditedDiagnosis, AuditEntry, AuditRead, StateUrl, open_state
 
 
 def _entry(n: int, at: float) -> AuditEntry:
@@ -126,10 +127,42 @@ def test_bad_input_is_one_line_and_exit_code_2(
     assert capsys.readouterr().err == message + "\n"
 
 
+async def _record_in_sqlite(path: Path, entries: list[AuditEntry]) -> None:
+    state = await open_state(StateUrl("sqlite", str(path)))
+    try:
+        for entry in entries:
+            await state.audit.record(entry)
+    finally:
+        await state.close()
+
+
+def test_reads_the_state_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = time.time()
+    path = tmp_path / "state.db"
+    asyncio.run(_record_in_sqlite(path, [_entry(n, now - age) for n, age in enumerate((7200, 60))]))
+    monkeypatch.setenv("IAMWHY_STATE_URL", f"sqlite:///{path}")
+    assert main(["audit", "--since", "1h", "--json"]) == 0
+    assert [e["id"] for e in json.loads(capsys.readouterr().out)["entries"]] == ["id1"]
+    assert main(["audit"]) == 0
+    assert "paste by U0 in C0TEAM: answered" in capsys.readouterr().out
+
+
+def test_the_default_state_file_is_read_when_nothing_is_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IAMWHY_STATE_URL", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    asyncio.run(_record_in_sqlite(tmp_path / "iamwhy" / "state.db", [_entry(7, time.time())]))
+    assert main(["audit"]) == 0
+    assert "paste by U7 in C0TEAM" in capsys.readouterr().out
+
+
 def test_the_in_process_state_cannot_be_read_from_another_process(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("IAMWHY_STATE_URL", raising=False)
+    monkeypatch.setenv("IAMWHY_STATE_URL", "memory:")
     assert main(["audit"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("iamwhy: IAMWHY_STATE_URL: the in-process state keeps the audit trail inside the running")

@@ -66,15 +66,27 @@ def test_every_scenario_is_shown_in_order_with_its_root_cause_and_paste(demo: su
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
-def test_each_diagnosis_names_the_seeded_cause(demo: subprocess.CompletedProcess[str], scenario: Scenario) -> None:
+def test_each_diagnosis_is_exactly_the_seeded_cause(demo: subprocess.CompletedProcess[str], scenario: Scenario) -> None:
     section = _sections(demo.stdout)[scenario.name]
     diagnosis = section[section.index(f"{scenario.request.action} denied for ") :]
 
-    assert re.search(rf"^  Verdict    {VERDICTS[scenario.expected.decision]} · ", diagnosis, re.MULTILINE)
+    # Sure of the verdict: every layer read, nothing left to the unknown.
+    assert re.search(
+        rf"^  Verdict    {VERDICTS[scenario.expected.decision]} · (evaluated|verified) ", diagnosis, re.MULTILINE
+    )
+    # The checklist marks the seeded layers, and only those.
+    marked = re.findall(r"^  ✗ (\S+(?: \(\w+\))?) ", diagnosis, re.MULTILINE)
+    assert sorted(marked) == sorted(LAYER_NAMES[b.layer] for b in scenario.expected.blocked_by)
     for blocker in scenario.expected.blocked_by:
-        assert re.search(rf"^  ✗ {LAYER_NAMES[blocker.layer]} ", diagnosis, re.MULTILINE), blocker
         if blocker.sid is not None:
             assert f"Sid {blocker.sid}" in diagnosis
+    # Every fix works on its own.
+    fixes = re.findall(r"^(?:Fix|Also) \(owner: ", diagnosis, re.MULTILINE)
+    verdicts = re.findall(r"^  ([✓!]) re-evaluated: ", diagnosis, re.MULTILINE)
+    assert fixes
+    assert verdicts == ["✓"] * len(fixes)
+    for heading in ("Could flip the answer", "Could not read", "Warnings"):
+        assert f"\n{heading}\n" not in diagnosis
     assert re.search(r"^Checked as IamWhyReadOnly in 123456789012 · ", diagnosis, re.MULTILINE)
 
 

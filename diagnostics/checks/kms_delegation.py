@@ -5,20 +5,33 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from diagnostics.checks.base import Facts, principal_values, statements
+from diagnostics.model import Layer
+from diagnostics.policy.explain import KMS_NO_DELEGATION
 from diagnostics.snapshot import ResourceSide
 
 
 def check(facts: Facts) -> Iterator[str]:
     snapshot = facts.snapshot
-    keys = [side for side in (snapshot.resource, snapshot.kms.key if snapshot.kms else None) if side is not None]
-    for side in keys:
-        if side.service == "kms" and not side.aws_managed and side.policy is not None and not _delegates(side):
+    # The request's own resource, and the key of the KMS call S3 makes for it (whose blockers carry a subject).
+    keys = [(snapshot.resource, False), (snapshot.kms.key if snapshot.kms else None, True)]
+    for side, chained in keys:
+        if side is None or side.service != "kms":
+            continue
+        if not side.aws_managed and side.policy is not None and not _delegates(side) and _unsaid(facts, chained):
             yield (
                 f"The {side.label} has no statement for the account ({_root(side)}): it does not delegate to IAM, so "
                 "an identity policy's grant on this key has no effect unless the key policy names the caller itself."
             )
-        for fact in side.facts if side.service == "kms" else ():
+        for fact in side.facts:
             yield fact[:1].upper() + fact[1:] + ("" if fact.endswith(".") else ".")
+
+
+def _unsaid(facts: Facts, chained: bool) -> bool:
+    """Whether the key's policy blocks the request without its blocker already saying it does not delegate."""
+    return any(
+        b.layer is Layer.RESOURCE and (b.subject is not None) is chained and b.detail != KMS_NO_DELEGATION
+        for b in facts.blockers
+    )
 
 
 def _root(side: ResourceSide) -> str:

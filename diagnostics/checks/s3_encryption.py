@@ -1,4 +1,4 @@
-"""S3 default encryption with a customer managed KMS key: object reads and writes also need the key."""
+"""S3 default encryption: what the bucket's settings say, and a default KMS key that could not be checked."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ def check(facts: Facts) -> Iterator[str]:
     resource = snapshot.resource
     if resource is None or resource.service != "s3":
         return
-    yield from resource.facts
-    chain = snapshot.kms
-    if chain is not None:
+    for fact in resource.facts:
+        yield fact[:1].upper() + fact[1:] + ("" if fact.endswith(".") else ".")
+    # A key that was read is in the checklist ("Resource (KMS)") and, when it blocks, in the explanation.
+    if snapshot.kms is None and snapshot.kms_unreadable:
+        bucket = resource.arn.rsplit(":", 1)[-1]
         yield (
-            f"S3 calls KMS as the caller for this object: {chain.action} on {chain.key.arn} must be allowed by the "
-            "caller's policies and by the key policy (or a grant), or the request fails with a generic Access Denied."
+            f"Bucket {bucket} encrypts new objects with KMS key {resource.default_kms_key} by default, so S3 calls "
+            f"KMS as the caller for them; that key could not be checked: {snapshot.kms_unreadable}."
         )
-    elif snapshot.kms_unreadable:
-        yield f"The object's KMS key could not be checked: {snapshot.kms_unreadable}."

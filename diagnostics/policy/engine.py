@@ -25,7 +25,7 @@ from diagnostics.policy.documents import (
     PolicyKind,
     compile_policy,
 )
-from diagnostics.policy.explain import blockers, layer_order, verdicts
+from diagnostics.policy.explain import KMS_NO_DELEGATION, blockers, layer_order, verdicts
 from diagnostics.policy.matching import Grant, Hit
 from diagnostics.policy.request import (
     IAM_PRINCIPALS,
@@ -688,9 +688,7 @@ class Model:
             principal_side = [(Layer.IDENTITY, f.identity_ok, None), *limits]
         delegation_needed = ev.is_kms_key or ev.is_trust
         delegation_detail = (
-            "the key policy does not allow the account's IAM policies to grant this (no statement for the account)"
-            if ev.is_kms_key
-            else "the role trust policy does not trust this principal or its account"
+            KMS_NO_DELEGATION if ev.is_kms_key else "the role trust policy does not trust this principal or its account"
         )
         paths: list[list[tuple[Layer, bool, str | None]]] = []
         if ev.resource_only:
@@ -714,13 +712,12 @@ class Model:
         return paths
 
     def chosen_path(self, outcome: Outcome) -> list[tuple[Layer, bool, str | None]]:
-        """The path to allowed that needs the fewest further changes (explicit denies must go anyway)."""
+        """The path to allowed that needs the fewest layers changed."""
         paths = self.paths(outcome)
         for path in paths:
             if all(ok for _, ok, _ in path):
                 return path
-        deny_layers = {a.layer for a in outcome.denials}
-        return min(paths, key=lambda path: _cost(path, deny_layers))
+        return min(paths, key=_cost)
 
     def grants(self, outcome: Outcome) -> list[Applied]:
         """The Allow statements that carried an allowed request."""
@@ -748,8 +745,10 @@ class Model:
 _NO_LAYERS: frozenset[Layer] = frozenset()
 
 
-def _cost(path: list[tuple[Layer, bool, str | None]], deny_layers: set[Layer]) -> int:
-    return len({layer for layer, ok, _ in path if not ok and layer not in deny_layers})
+def _cost(path: list[tuple[Layer, bool, str | None]]) -> int:
+    # A layer with an explicit deny counts like any other: removing the Deny does not make it grant what the
+    # path needs from it.
+    return len({layer for layer, ok, _ in path if not ok})
 
 
 _matches: dict[tuple[bool, int], tuple[CompiledStatement, StatementMatch]] = {}

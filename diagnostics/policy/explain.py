@@ -30,6 +30,11 @@ from diagnostics.policy.variables import Context
 if TYPE_CHECKING:
     from diagnostics.policy.engine import Applied, Evaluation, Model, Outcome
 
+# Why a key policy blocks when it does not let the account's IAM policies grant the key's use.
+KMS_NO_DELEGATION: Final = (
+    "the key policy does not allow the account's IAM policies to grant this (no statement for the account)"
+)
+
 
 def blockers(model: Model, outcome: Outcome) -> tuple[Blocker, ...]:
     """Every layer that stops the request: explicit denies, then the unmet requirements of the closest path."""
@@ -140,18 +145,21 @@ def _level_detail(model: Model, layer: Layer, level: int | None) -> str | None:
 
 
 def verdicts(model: Model, outcome: Outcome, *, unknown: bool) -> tuple[LayerVerdict, ...]:
-    """The per-layer checklist."""
+    """The per-layer checklist: a layer reads as denying exactly when it is one of the request's blockers."""
     assignment = outcome.assignment
     ev = model.ev
     deny_layers = {a.layer for a in outcome.denials}
-    blocking = {layer for layer, ok, _ in outcome.path if not ok}
+    path = outcome.path
+    blocking = {layer for layer, ok, _ in path if not ok}
+    # Why a layer blocks when no policy of its own does (an AWS rule rather than a statement).
+    rules = {layer: detail for layer, ok, detail in path if not ok and detail}
     out: list[LayerVerdict] = []
     for layer in layer_order(ev):
         names = _policy_names(ev, layer)
         reason = _not_applicable(ev, layer)
         applied = [a for a in ev.applied if a.layer is layer]
         undecided = any(a.value is None for a in applied)
-        if reason is not None:
+        if reason is not None and layer not in blocking and layer not in deny_layers:
             out.append(LayerVerdict(layer, LayerStatus.NOT_APPLICABLE, reason, names))
         elif unknown and undecided:
             out.append(
@@ -161,35 +169,43 @@ def verdicts(model: Model, outcome: Outcome, *, unknown: bool) -> tuple[LayerVer
             denial = next(a for a in outcome.denials if a.layer is layer)
             out.append(LayerVerdict(layer, LayerStatus.EXPLICIT_DENY, f"denied by {_describe(denial)}", names))
         elif layer in blocking:
-            out.append(LayerVerdict(layer, LayerStatus.IMPLICIT_DENY, _no_allow_text(ev, layer, bool(names)), names))
+            rule = rules.get(layer)
+            text = rule if rule and not names else _no_allow_text(ev, layer, bool(names))
+            if names and rule == KMS_NO_DELEGATION:
+                text += "; no delegation to IAM (no statement for the account)"
+            out.append(LayerVerdict(layer, LayerStatus.IMPLICIT_DENY, text, names))
         else:
             allowing = [a for a in applied if a.statement.allow and (a.value or assignment.get(a.uid, False))]
             if allowing:
                 summary = "allowed by " + "; ".join(_describe(a) for a in allowing[:3])
                 out.append(LayerVerdict(layer, LayerStatus.ALLOWS, summary, names))
             elif layer in (Layer.RESOURCE, Layer.TRUST):
-                out.append(
-                    LayerVerdict(
-                        layer,
-                        LayerStatus.IMPLICIT_DENY,
-                        "no statement grants this principal; not needed on its own",
-                        names,
-                    )
-                    if names
-                    else LayerVerdict(layer, LayerStatus.NOT_APPLICABLE, "no resource policy", names)
-                )
+                out.append(_unneeded_resource(model, layer, names))
             elif layer is Layer.RCP:
                 out.append(
                     LayerVerdict(layer, LayerStatus.ALLOWS, "no RCP denies it (RCPFullAWSAccess applies)", names)
                 )
-            elif outcome.decision is Decision.ALLOWED:
+            else:
+                # Off the way the request is (or would be) allowed: the resource policy grants it without this layer.
                 summary = f"does not allow {ev.request.action}; not needed: the resource policy grants it directly"
                 out.append(LayerVerdict(layer, LayerStatus.NOT_APPLICABLE, summary, names))
-            else:
-                out.append(
-                    LayerVerdict(layer, LayerStatus.IMPLICIT_DENY, _no_allow_text(ev, layer, bool(names)), names)
-                )
     return tuple(out)
+
+
+def _unneeded_resource(model: Model, layer: Layer, names: tuple[str, ...]) -> LayerVerdict:
+    """The resource side of a request that did not need it to allow: in the same account an identity-based Allow
+    is enough, so a resource policy without a statement for the caller stops nothing."""
+    grants = [g for found in model.grant_allows.values() for g in found]
+    if grants:
+        return LayerVerdict(
+            layer, LayerStatus.ALLOWS, f"allowed by KMS grant {grants[0].name or grants[0].grant_id}", names
+        )
+    if not names:
+        return LayerVerdict(layer, LayerStatus.NOT_APPLICABLE, "no resource policy", names)
+    where = "in the same account" if model.ev.same_account else "for this request"
+    return LayerVerdict(
+        layer, LayerStatus.NOT_APPLICABLE, f"no statement allows this principal; not needed {where}", names
+    )
 
 
 def layer_order(ev: Evaluation) -> tuple[Layer, ...]:

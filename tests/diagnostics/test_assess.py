@@ -148,6 +148,48 @@ def test_an_unread_layer_does_not_change_a_story_the_read_layers_tell() -> None:
     assert all(not (b.policy or "").startswith(STAND_IN) for b in found.blockers)
 
 
+def tls_only() -> NamedPolicy:
+    return NamedPolicy(
+        "bucket policy of prod-artifacts",
+        doc(
+            {
+                "Sid": "TlsOnly",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ),
+    )
+
+
+def test_a_denial_certain_either_way_still_takes_the_way_aws_reported() -> None:
+    # No grant at all, so denied whatever the transport; AWS's "explicit deny in a resource-based policy" says the
+    # call also used plain HTTP, which the bucket policy denies.
+    policies = PolicySet(resource=tls_only())
+    unknown = {"aws:SecureTransport"}
+
+    silent = assess(request(unknown=unknown), policies)
+    told = assess(request(unknown=unknown), policies, Reported(Layer.RESOURCE, DenialKind.EXPLICIT))
+
+    assert (silent.decision, [b.layer for b in silent.blockers]) == (Decision.IMPLICIT_DENY, [Layer.IDENTITY])
+    assert told.decision is Decision.EXPLICIT_DENY
+    assert [(b.layer, b.kind) for b in told.blockers] == [
+        (Layer.IDENTITY, DenialKind.IMPLICIT),
+        (Layer.RESOURCE, DenialKind.EXPLICIT),
+    ]
+    (deduction,) = told.deductions
+    assert (deduction.key, deduction.possible) == ("aws:SecureTransport", ("false",))
+    assert told.conflicts_with_report is False
+
+
+def test_a_denial_certain_either_way_keeps_its_answer_when_no_reading_fits_the_report() -> None:
+    policies = PolicySet(resource=tls_only())
+    found = assess(request(unknown={"aws:SecureTransport"}), policies, Reported(Layer.SCP, DenialKind.EXPLICIT))
+    assert (found.decision, [b.layer for b in found.blockers]) == (Decision.IMPLICIT_DENY, [Layer.IDENTITY])
+
+
 def test_a_report_no_reading_can_produce_is_flagged() -> None:
     found = assess(
         request(unknown={"aws:MultiFactorAuthPresent"}),

@@ -173,6 +173,28 @@ async def test_existing_resources_without_a_policy_are_not_found(
     assert codes == ["NoSuchBucketPolicy", "RepositoryPolicyNotFoundException", "ResourceNotFoundException"]
 
 
+async def test_calls_that_share_a_failed_assume_role_are_not_counted_as_sent(
+    make_adapter: MakeAdapter, aws_world: AwsWorld
+) -> None:
+    aws_world.moto.fault("sts", "AssumeRole", "AccessDenied", "not authorized to perform: sts:AssumeRole")
+    adapter = make_adapter()
+    scope = adapter.scope()
+    reads = [("iam", "GetRole", {"RoleName": f"app-{n}"}) for n in range(6)]
+
+    outcomes = await asyncio.gather(
+        *(scope.call(service, operation, params, account=TARGET_ACCOUNT) for service, operation, params in reads),
+        return_exceptions=True,
+    )
+
+    assert all(isinstance(o, AssumeRoleFailed) for o in outcomes)
+    # Only AssumeRole went out (a call asked after an attempt had failed tries once more); no GetRole did.
+    wire = aws_world.moto.seen()
+    assert {(c.service, c.operation) for c in wire} == {("sts", "AssumeRole")}
+    assert requests_sent(scope.records) == len(wire)
+    assert {r.operation for r in scope.records if r.sent} == {"AssumeRole"}
+    assert len([r for r in scope.records if r.operation == "GetRole" and not r.sent]) == len(reads)
+
+
 async def test_a_role_that_cannot_be_assumed_is_named_and_not_retried_within_a_diagnosis(
     make_adapter: MakeAdapter, aws_world: AwsWorld
 ) -> None:
@@ -200,12 +222,13 @@ async def test_a_role_that_cannot_be_assumed_is_named_and_not_retried_within_a_d
     )
     assert (again.value.service, again.value.operation) == ("s3", "GetBucketPolicy")
     assert len(aws_world.moto.seen("sts", "AssumeRole")) == 1
-    assert [(r.operation, r.outcome, r.cached) for r in scope.records] == [
-        ("AssumeRole", CallOutcome.ASSUME_ROLE_FAILED, False),
-        ("GetRole", CallOutcome.ASSUME_ROLE_FAILED, False),
-        ("GetBucketPolicy", CallOutcome.ASSUME_ROLE_FAILED, True),
+    assert [(r.operation, r.outcome, r.cached, r.sent) for r in scope.records] == [
+        ("AssumeRole", CallOutcome.ASSUME_ROLE_FAILED, False, True),
+        ("GetRole", CallOutcome.ASSUME_ROLE_FAILED, False, False),
+        ("GetBucketPolicy", CallOutcome.ASSUME_ROLE_FAILED, True, False),
     ]
-    assert requests_sent(scope.records) == 2
+    # Only the AssumeRole went over the wire.
+    assert requests_sent(scope.records) == 1
 
     # The next diagnosis tries again (the trust policy may have been fixed meanwhile).
     aws_world.moto.faults.clear()

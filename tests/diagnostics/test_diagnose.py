@@ -90,6 +90,15 @@ def test_a_complete_read_is_evaluated_with_the_scp_path_in_the_checklist() -> No
     assert f"--target-id {ACCOUNT} --filter RESOURCE_CONTROL_POLICY" in " ".join(found.commands)
 
 
+def test_the_scp_path_names_each_level_by_its_name() -> None:
+    policies = PolicySet(
+        scp_levels=((FULL,), (FULL,), (FULL,)), scp_level_names=("Root", "Workloads (ou-ab12-cdefgh34)", ACCOUNT)
+    )
+    found = diagnose(snapshot(request(), policies, scp_path=("Root", "Workloads", ACCOUNT), in_organization=True))
+    scp = next(v for v in found.layers if v.layer is Layer.SCP)
+    assert scp.summary == f"FullAWSAccess at Root › Workloads › {ACCOUNT}"
+
+
 def test_the_rcp_command_names_the_account_that_owns_the_bucket() -> None:
     found = diagnose(snapshot(request(), PolicySet(), resource_account="444455556666"))
     assert (
@@ -191,7 +200,10 @@ def test_the_kms_chain_explains_a_denial_s3_itself_allows() -> None:
     assert "so role build-bot-role's own kms:Decrypt grant has no effect" in found.explanation
     assert found.fixes[0].attach_to == KEY
     assert found.fixes[0].resolves is True
-    assert [v.summary.split(":")[0] for v in found.layers if v.summary.startswith("KMS key")] == ["KMS key abcd-1234"]
+    assert blocker.subject == "KMS key abcd-1234"
+    assert [(v.layer, v.status, v.subject) for v in found.layers if v.subject] == [
+        (Layer.RESOURCE, LayerStatus.IMPLICIT_DENY, "KMS key abcd-1234")
+    ]
 
 
 def test_an_authorization_record_is_verified_and_wins_over_the_local_answer() -> None:
@@ -251,3 +263,176 @@ def test_when_not_one_read_succeeded_the_answer_is_the_messages() -> None:
     assert found.confidence is Confidence.REPORTED
     assert found.warnings[-1] == f"Answered from the message alone: none of iamwhy's reads succeeded ({why})."
     assert [u.why for u in found.unreadable] == [why]
+
+
+def _key(*statements: dict[str, Any]) -> ResourceSide:
+    return ResourceSide(
+        layer=Layer.RESOURCE,
+        service="kms",
+        arn=KEY,
+        label="key policy of key abcd-1234",
+        account=ACCOUNT,
+        policy=NamedPolicy("key policy of abcd-1234", doc(*statements), KEY),
+    )
+
+
+ROOT_DELEGATION = {"Sid": "Delegate", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}
+S3_READ = NamedPolicy("Read", doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}))
+VIA_S3 = {"kms:ViaService": "s3.us-east-1.amazonaws.com", "aws:RequestedRegion": "us-east-1"}
+
+
+def test_an_scp_on_the_kms_call_reads_naturally_and_has_its_own_row() -> None:
+    deny_kms = NamedPolicy("NoKms", doc({"Sid": "NoKms", "Effect": "Deny", "Action": "kms:*", "Resource": "*"}))
+    policies = PolicySet(
+        identity=(
+            NamedPolicy("Read", doc({"Effect": "Allow", "Action": ["s3:GetObject", "kms:Decrypt"], "Resource": "*"})),
+        ),
+        scp_levels=((FULL,), (FULL, deny_kms), (FULL,)),
+        scp_level_names=("Root", "Workloads (ou-ab12-cdefgh34)", ACCOUNT),
+    )
+    chain = KmsChain("kms:Decrypt", _key({**ROOT_DELEGATION, "Action": "kms:*", "Resource": "*"}), VIA_S3)
+
+    found = diagnose(
+        snapshot(request(SESSION), policies, kms=chain, in_organization=True, scp_path=("Root", "Workloads", ACCOUNT))
+    )
+
+    assert (found.decision, found.confidence) == (Decision.EXPLICIT_DENY, Confidence.EVALUATED)
+    (blocker,) = found.blocked_by
+    assert (blocker.layer, blocker.sid, blocker.subject) == (Layer.SCP, "NoKms", "KMS key abcd-1234")
+    assert blocker.detail == "at Workloads (ou-ab12-cdefgh34)"
+    assert found.explanation == (
+        "The object is encrypted with KMS key abcd-1234 (the bucket's default), so S3 also asks KMS for kms:Decrypt "
+        "as role build-bot-role (session ci-42). Service control policy NoKms at Workloads (ou-ab12-cdefgh34) denies "
+        "the kms:Decrypt call S3 makes on KMS key abcd-1234 as the caller (Sid NoKms); an explicit deny overrides "
+        "every Allow, so no Allow anywhere can fix it."
+    )
+    rows = [(v.layer, v.status, v.subject) for v in found.layers]
+    assert (Layer.SCP, LayerStatus.ALLOWS, None) in rows
+    assert rows[-2:] == [
+        (Layer.SCP, LayerStatus.EXPLICIT_DENY, "KMS key abcd-1234"),
+        (Layer.RESOURCE, LayerStatus.ALLOWS, "KMS key abcd-1234"),
+    ]
+    scp = next(v for v in found.layers if v.subject and v.layer is Layer.SCP)
+    assert scp.summary == "denied by NoKms (Sid NoKms) at Workloads (ou-ab12-cdefgh34)"
+
+
+def test_a_missing_grant_on_the_key_reads_naturally_and_has_its_own_row() -> None:
+    chain = KmsChain("kms:Decrypt", _key({**ROOT_DELEGATION, "Action": "kms:*", "Resource": "*"}), VIA_S3)
+
+    found = diagnose(snapshot(request(SESSION), PolicySet(identity=(S3_READ,)), kms=chain))
+
+    assert (found.decision, found.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    (blocker,) = found.blocked_by
+    assert (blocker.layer, blocker.subject) == (Layer.IDENTITY, "KMS key abcd-1234")
+    assert (
+        "No identity-based policy of role build-bot-role (session ci-42) allows the kms:Decrypt call S3 makes on KMS "
+        "key abcd-1234 as the caller (policies read: Read)." in found.explanation
+    )
+    assert [(v.layer, v.status) for v in found.layers if v.subject] == [
+        (Layer.IDENTITY, LayerStatus.IMPLICIT_DENY),
+        (Layer.RESOURCE, LayerStatus.ALLOWS),
+    ]
+    fix = found.fixes[0]
+    assert fix.policy is not None
+    assert fix.policy["Statement"][0]["Action"] == "kms:Decrypt"
+    assert fix.resolves is True
+
+
+def test_a_request_denied_for_its_own_sake_does_not_guess_at_its_kms_call() -> None:
+    # The region of the KMS call is not known, and an SCP denies outside the US: the request is denied by its own
+    # identity policies whatever the region, so nothing is deduced about the KMS call, and nothing blamed on it.
+    us_only = NamedPolicy(
+        "DenyOutsideUS",
+        doc(
+            {
+                "Sid": "DenyOutsideUS",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringNotLike": {"aws:RequestedRegion": "us-*"}},
+            }
+        ),
+    )
+    policies = PolicySet(
+        identity=(NamedPolicy("Other", doc({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"})),),
+        scp_levels=((FULL,), (FULL, us_only), (FULL,)),
+        scp_level_names=("Root", "Workloads (ou-ab12-cdefgh34)", ACCOUNT),
+    )
+    chain = KmsChain(
+        "kms:Decrypt",
+        _key({"Effect": "Allow", "Principal": {"AWS": USER.arn}, "Action": "kms:Decrypt", "Resource": "*"}),
+        {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
+    )
+    denied = request(
+        reported=Reported(
+            Layer.IDENTITY,
+            DenialKind.IMPLICIT,
+            phrase="because no identity-based policy allows the s3:GetObject action",
+        )
+    )
+
+    found = diagnose(snapshot(denied, policies, kms=chain, in_organization=True))
+
+    assert [(b.layer, b.subject) for b in found.blocked_by] == [(Layer.IDENTITY, None)]
+    assert "KMS" not in found.explanation
+    assert [v.layer for v in found.layers if v.subject] == [Layer.RESOURCE]
+    # The region decides nothing the fix is about: it is judged where the region lets the request through.
+    assert (found.fixes[0].resolves, found.fixes[0].assuming) == (True, 'aws:RequestedRegion was like "us-*"')
+
+
+def test_only_deductions_the_explanation_rests_on_are_stated() -> None:
+    # Both keys are unknown; AWS's reason phrase rules out a non-US region too (the SCP would have made it an
+    # explicit deny), but the answer rests on MFA alone: the region is not worth a sentence.
+    us_only = NamedPolicy(
+        "DenyOutsideUS",
+        doc(
+            {
+                "Sid": "DenyOutsideUS",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringNotLike": {"aws:RequestedRegion": "us-*"}},
+            }
+        ),
+    )
+    mfa = NamedPolicy(
+        "S3Access",
+        doc(
+            {
+                "Sid": "WithMfa",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            }
+        ),
+    )
+    policies = PolicySet(
+        identity=(mfa,),
+        scp_levels=((FULL,), (FULL, us_only), (FULL,)),
+        scp_level_names=("Root", "Workloads (ou-ab12-cdefgh34)", ACCOUNT),
+    )
+    denied = request(
+        reported=Reported(
+            Layer.IDENTITY,
+            DenialKind.IMPLICIT,
+            phrase="because no identity-based policy allows the s3:GetObject action",
+        )
+    )
+
+    found = diagnose(snapshot(denied, policies, in_organization=True))
+
+    assert (found.decision, found.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    assert "aws:MultiFactorAuthPresent cannot have been true" in found.explanation
+    assert "aws:RequestedRegion" not in found.explanation
+
+
+def test_a_reported_layer_that_is_not_among_the_blockers_is_not_said_to_agree() -> None:
+    denied = request(
+        reported=Reported(
+            Layer.BOUNDARY, DenialKind.IMPLICIT, phrase="because no permissions boundary allows the s3:GetObject action"
+        )
+    )
+    found = diagnose(snapshot(denied, PolicySet()))
+    assert [b.layer for b in found.blocked_by] == [Layer.IDENTITY]
+    assert "agrees with what AWS reported" not in found.explanation

@@ -213,3 +213,82 @@ def test_the_s3_grant_carries_the_kms_statement_the_object_needs() -> None:
     assert [s["Action"] for s in fix.policy["Statement"]] == ["s3:GetObject", "kms:Decrypt"]
     assert "may also need" not in fix.summary
     assert fix.resolves is True
+
+
+TLS_ONLY = NamedPolicy(
+    "bucket policy of prod-artifacts",
+    doc(
+        {
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ),
+    "arn:aws:s3:::prod-artifacts",
+)
+
+
+def test_an_unknown_that_no_blocker_names_is_assumed_to_let_the_request_through() -> None:
+    # Denied by the identity guardrail whatever the transport; whether the call used HTTPS is not known, and only
+    # the bucket policy, which blocks nothing here, cares.
+    guard = NamedPolicy(
+        "Guardrail", doc({"Sid": "NoReads", "Effect": "Deny", "Action": "s3:GetObject", "Resource": OBJECT})
+    )
+    work = NamedPolicy("Work", doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))
+    policies = PolicySet(identity=(guard, work), resource=TLS_ONLY)
+    request = EvalRequest(USER, "s3:GetObject", OBJECT, None, {}, frozenset({"aws:SecureTransport"}))
+    found = assess(request, policies)
+    assert [(b.layer, b.sid) for b in found.blockers] == [(Layer.IDENTITY, "NoReads")]
+
+    involved = [c.key for b in found.blockers for c in b.conditions]
+    (fix,), _ = verify(proposals(denied(), found.blockers), Side(found.requests, policies), None, involved=involved)
+
+    assert (fix.resolves, fix.still_blocked_by, fix.assuming) == (True, (), "the call used HTTPS")
+
+
+def test_a_blocker_that_remains_is_still_named_whatever_is_assumed() -> None:
+    # The call used plain HTTP, so the bucket policy blocks it besides an SCP that allows only EC2; where the call
+    # came from is not known and matters only to an office-only Deny. Each fix alone leaves the other blocker.
+    office = {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}
+    work = NamedPolicy(
+        "Work",
+        doc(
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": office},
+        ),
+    )
+    ec2_only = NamedPolicy("Ec2Only", doc({"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}))
+    policies = PolicySet(identity=(work,), scp_levels=((ec2_only,),), resource=TLS_ONLY)
+    context = {"aws:SecureTransport": "false"}
+    request = EvalRequest(USER, "s3:GetObject", OBJECT, None, context, frozenset({"aws:SourceIp"}))
+    found = assess(request, policies)
+    assert {b.layer for b in found.blockers} == {Layer.SCP, Layer.RESOURCE}
+
+    involved = [c.key for b in found.blockers for c in b.conditions]
+    fixes, _ = verify(proposals(denied(), found.blockers), Side(found.requests, policies), None, involved=involved)
+
+    judged = {f.owner: (f.resolves, f.still_blocked_by, f.assuming) for f in fixes}
+    assert judged[OWNER_ORG] == (False, (Layer.RESOURCE,), None)
+    assert judged[OWNER_CALLER] == (False, (Layer.SCP,), None)
+
+
+def test_an_unknown_that_cannot_let_the_request_through_is_not_assumed_away() -> None:
+    # Once the deny is gone, the only Allow needs a tag the caller does not carry in any reading of the unknown
+    # region: still blocked by identity.
+    region = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}, "Null": {"aws:PrincipalTag/team": "false"}}
+    guard = NamedPolicy(
+        "Guardrail", doc({"Sid": "NoReads", "Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"})
+    )
+    allow = NamedPolicy(
+        "Read", doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": region})
+    )
+    policies = PolicySet(identity=(guard, allow))
+    request = EvalRequest(USER, "s3:GetObject", OBJECT, None, {}, frozenset({"aws:RequestedRegion"}))
+    found = assess(request, policies)
+
+    (fix,), _ = verify(proposals(denied(), found.blockers), Side(found.requests, policies), None)
+
+    assert (fix.resolves, fix.still_blocked_by, fix.assuming) == (False, (Layer.IDENTITY,), None)

@@ -67,7 +67,8 @@ async def test_a_session_reads_its_role_and_its_tags_stay_incomplete(
     )
 
     assert found.principal is not None
-    assert found.principal.path == "/teams/"
+    assert (found.principal.path, found.principal.path_known) == ("/teams/", True)
+    assert found.principal.role_arn == f"arn:aws:iam::{T}:role/teams/app"
     assert found.context["aws:PrincipalArn"] == f"arn:aws:iam::{T}:role/teams/app"
     assert str(found.context["aws:userid"]).endswith(":ci-42")
     assert [p.name for p in found.policies.boundary] == ["DevBoundary"]
@@ -114,7 +115,9 @@ async def test_the_ou_chain_is_walked_to_the_root(make_adapter: MakeAdapter, aws
         config={"allowed_accounts": frozenset({account}), "org_role_arn": ORG_ROLE},
     )
 
-    assert found.policies.scp_level_names == ("Root", outer, inner, account)
+    # OUs by name for people, with the id that policies and paths use.
+    assert found.policies.scp_level_names == ("Root", f"Workloads ({outer})", f"Team ({inner})", account)
+    assert found.scp_path == ("Root", "Workloads", "Team", account)
     assert [[p.name for p in level] for level in found.policies.scp_levels] == [
         ["FullAWSAccess"],
         ["FullAWSAccess"],
@@ -225,3 +228,59 @@ async def test_cloudtrail_is_not_asked_about_a_data_event_even_without_a_caller(
     assert found.why_unreadable(Layer.IDENTITY) == (
         "the message does not name the caller (CloudTrail's event history has no s3:GetObject data events)"
     )
+
+
+async def test_an_s3_request_is_in_the_buckets_region(make_adapter: MakeAdapter, aws_world: AwsWorld) -> None:
+    aws_world.create_user(T, "build-bot")
+    aws_world.create_bucket(T, "eu-artifacts", region="eu-west-1")
+
+    found = await gathered(
+        make_adapter, denial(f"arn:aws:iam::{T}:user/build-bot", "s3:GetObject", "arn:aws:s3:::eu-artifacts/k")
+    )
+
+    # S3 ARNs name no region: the bucket's location does.
+    assert found.context["aws:RequestedRegion"] == "eu-west-1"
+    (call,) = aws_world.moto.seen("iam", "SimulatePrincipalPolicy")
+    entries = {e["ContextKeyName"]: e["ContextKeyValues"] for e in call.params["ContextEntries"]}
+    assert entries["aws:RequestedRegion"] == ["eu-west-1"]
+
+
+async def test_the_kms_call_s3_makes_is_in_the_keys_region(make_adapter: MakeAdapter, aws_world: AwsWorld) -> None:
+    aws_world.create_user(T, "build-bot")
+    aws_world.create_bucket(T, "prod-artifacts")
+    key = aws_world.create_kms_key(T)
+    aws_world.client("s3", T).put_bucket_encryption(
+        Bucket="prod-artifacts",
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]
+        },
+    )
+
+    found = await gathered(
+        make_adapter, denial(f"arn:aws:iam::{T}:user/build-bot", "s3:GetObject", "arn:aws:s3:::prod-artifacts/k")
+    )
+
+    assert found.kms is not None
+    assert found.kms.key.arn == key
+    assert found.kms.context["aws:RequestedRegion"] == "us-east-1"
+    assert found.kms.context["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+
+
+async def test_an_ou_whose_name_cannot_be_read_goes_by_its_id(make_adapter: MakeAdapter, aws_world: AwsWorld) -> None:
+    org = aws_world.create_organization()
+    ou = aws_world.create_ou(org, "Workloads")
+    account = aws_world.create_member_account(org, "workload", parent_id=ou)
+    aws_world.create_user(account, "deployer")
+    aws_world.moto.deny("organizations", "DescribeOrganizationalUnit")
+
+    found = await gathered(
+        make_adapter,
+        denial(f"arn:aws:iam::{account}:user/deployer", "ec2:RunInstances", "*"),
+        config={"allowed_accounts": frozenset({account}), "org_role_arn": ORG_ROLE},
+    )
+
+    assert found.policies.scp_level_names == ("Root", ou, account)
+    assert found.scp_path == ("Root", ou, account)
+    # Only the name is missing: the SCPs themselves were read.
+    assert Layer.SCP not in found.unreadable_layers()
+    assert found.denied_permissions == ("organizations:DescribeOrganizationalUnit",)

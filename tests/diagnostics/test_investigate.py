@@ -75,6 +75,16 @@ def layers(diagnosis: Diagnosis) -> dict[Layer, LayerStatus]:
     return {v.layer: v.status for v in diagnosis.layers}
 
 
+def assert_sound(diagnosis: Diagnosis) -> None:
+    """The checklist marks exactly the blocking layers, and every fix alone makes the request allowed."""
+    denying = (LayerStatus.EXPLICIT_DENY, LayerStatus.IMPLICIT_DENY)
+    assert {(v.layer, v.subject) for v in diagnosis.layers if v.status in denying} == {
+        (b.layer, b.subject) for b in diagnosis.blocked_by
+    }
+    assert diagnosis.fixes
+    assert [(f.resolves, f.still_blocked_by) for f in diagnosis.fixes] == [(True, ())] * len(diagnosis.fixes)
+
+
 def bucket_owned_by(world: AwsWorld, bucket: str, owner: str, *others: str) -> None:
     """Real S3 refuses GetBucketPolicy with ExpectedBucketOwner outside the owner's account; moto has one bucket
     namespace and does not check, so the other accounts' refusals are injected."""
@@ -100,6 +110,7 @@ async def test_no_policy_grants_the_action(live: Callable[..., LiveInvestigator]
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     ((blocker),) = diagnosis.blocked_by
     assert (blocker.layer, blocker.kind) == (Layer.IDENTITY, DenialKind.IMPLICIT)
     fix = diagnosis.fixes[0]
@@ -144,6 +155,7 @@ async def test_an_explicit_deny_overrides_the_allow(live: Callable[..., LiveInve
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.EXPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert (blocker.layer, blocker.policy, blocker.policy_arn, blocker.sid) == (
         Layer.IDENTITY,
@@ -196,6 +208,7 @@ async def test_an_scp_region_guardrail(live: Callable[..., LiveInvestigator], aw
     diagnosis = await one(live(allowed_accounts=frozenset({account}), org_role_arn=ORG_ROLE), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.EXPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert (blocker.layer, blocker.kind, blocker.policy, blocker.sid) == (
         Layer.SCP,
@@ -222,6 +235,8 @@ async def test_an_scp_denial_without_a_region_is_explained_by_what_aws_reported(
     _, account = await seed_org(aws_world)
     aws_world.create_user(account, "deployer", inline={"Admin": ADMIN})
     aws_world.create_bucket(account, "prod-artifacts")
+    # The bucket's location is what would tell the region; here the read role may not ask for it.
+    aws_world.moto.deny("s3", "GetBucketLocation")
     text = message(
         f"arn:aws:iam::{account}:user/deployer",
         "s3:GetObject",
@@ -231,13 +246,16 @@ async def test_an_scp_denial_without_a_region_is_explained_by_what_aws_reported(
 
     diagnosis = await one(live(allowed_accounts=frozenset({account}), org_role_arn=ORG_ROLE), text)
 
-    assert diagnosis.decision is Decision.EXPLICIT_DENY
+    # The reason phrase settles the region: the answer is as sure as if it had been read.
+    assert (diagnosis.decision, diagnosis.confidence) == (Decision.EXPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert (blocker.layer, blocker.sid) == (Layer.SCP, "DenyOutsideUS")
     (condition,) = blocker.conditions
     assert (condition.actual, condition.unknown) == (None, True)
     # S3 object ARNs carry no region: AWS's denial is what says the region was outside the US.
     assert 'aws:RequestedRegion cannot have been like "us-*"' in diagnosis.explanation
+    assert any("s3:GetBucketLocation" in n for n in diagnosis.notes)
     assert diagnosis.unknown_context_keys == ()
 
 
@@ -255,6 +273,7 @@ async def test_a_permissions_boundary_caps_the_role(live: Callable[..., LiveInve
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert (blocker.layer, blocker.policy, blocker.policy_arn) == (Layer.BOUNDARY, "DevBoundary", boundary)
     fix = diagnosis.fixes[0]
@@ -294,6 +313,7 @@ async def test_a_bucket_policy_requiring_tls(live: Callable[..., LiveInvestigato
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.EXPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert (blocker.layer, blocker.sid) == (Layer.RESOURCE, "DenyInsecureTransport")
     assert [c.key for c in blocker.conditions] == ["aws:SecureTransport"]
@@ -327,6 +347,7 @@ async def test_an_mfa_condition_is_not_met(live: Callable[..., LiveInvestigator]
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert (blocker.policy, blocker.sid, blocker.unmet) == ("S3Access", "ReadWithMfa", "condition")
     (condition,) = blocker.conditions
@@ -353,6 +374,7 @@ async def test_an_mfa_condition_with_a_long_term_key_in_the_paste(
 
     # The long-term key says there was no MFA: nothing is left to deduce, even without AWS's reason phrase.
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (condition,) = diagnosis.blocked_by[0].conditions
     assert (condition.actual, condition.unknown) == (None, False)
     assert "cannot have been" not in diagnosis.explanation
@@ -389,9 +411,12 @@ async def test_a_key_policy_that_never_mentions_the_role(
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert (blocker.layer, blocker.kind) == (Layer.RESOURCE, DenialKind.IMPLICIT)
-    assert "does not delegate to IAM" in " ".join(diagnosis.notes)
+    # The explanation says the key policy does not delegate to IAM; no note repeats it.
+    assert "does not delegate to IAM" in diagnosis.explanation
+    assert "does not delegate to IAM" not in " ".join(diagnosis.notes)
     fix = diagnosis.fixes[0]
     assert (fix.owner, fix.attach_to, fix.resolves) == (OWNER_KEY, key, True)
     assert fix.policy is not None
@@ -414,15 +439,15 @@ async def test_the_s3_to_kms_chain(live: Callable[..., LiveInvestigator], aws_wo
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
-    assert blocker.layer is Layer.RESOURCE
-    assert blocker.detail is not None
-    assert blocker.detail.startswith("kms:Decrypt on KMS key")
+    assert (blocker.layer, blocker.kind) == (Layer.RESOURCE, DenialKind.IMPLICIT)
+    assert blocker.subject == f"KMS key {key.rsplit('/', 1)[-1]}"
     assert "S3 also asks KMS for kms:Decrypt" in diagnosis.explanation
     fix = diagnosis.fixes[0]
     assert (fix.owner, fix.attach_to, fix.resolves) == (OWNER_KEY, key, True)
-    kms_line = [v for v in diagnosis.layers if v.summary.startswith("KMS key")]
-    assert [v.status for v in kms_line] == [LayerStatus.IMPLICIT_DENY]
+    kms_line = [v for v in diagnosis.layers if v.subject]
+    assert [(v.layer, v.status) for v in kms_line] == [(Layer.RESOURCE, LayerStatus.IMPLICIT_DENY)]
     assert any(c.operation == "GetKeyPolicy" for c in aws_world.moto.seen("kms"))
     assert role in json.dumps(fix.policy)
 
@@ -444,6 +469,7 @@ async def test_a_cross_account_bucket_needs_both_sides(
     diagnosis = await one(live(allowed_accounts=frozenset({T, owner})), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert blocker.layer is Layer.RESOURCE
     fix = diagnosis.fixes[0]
@@ -476,6 +502,7 @@ async def test_an_rcp_keeps_outsiders_out(live: Callable[..., LiveInvestigator],
     diagnosis = await one(live(allowed_accounts=frozenset({account, OUTSIDE_ACCOUNT}), org_role_arn=ORG_ROLE), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.EXPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert (blocker.layer, blocker.policy, blocker.sid) == (Layer.RCP, "OrgOnlyAccess", "OrgOnly")
     assert diagnosis.fixes[0].owner == OWNER_ORG
@@ -513,6 +540,7 @@ async def test_a_trust_policy_that_does_not_trust_the_caller(
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert blocker.layer is Layer.TRUST
     fix = diagnosis.fixes[0]
@@ -543,6 +571,7 @@ async def test_a_vpc_endpoint_condition(live: Callable[..., LiveInvestigator], a
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.EXPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     assert [b.sid for b in diagnosis.blocked_by] == ["OnlyThroughTheEndpoint"]
     assert 'aws:SourceVpce cannot have been "vpce-1a2b3c4d"' in diagnosis.explanation
     meet = diagnosis.fixes[0]
@@ -572,15 +601,19 @@ async def test_several_layers_block_at_once(live: Callable[..., LiveInvestigator
 
     diagnosis = await one(live(allowed_accounts=frozenset({account}), org_role_arn=ORG_ROLE), text)
 
-    assert diagnosis.decision is Decision.EXPLICIT_DENY
-    assert {(b.layer, b.sid) for b in diagnosis.blocked_by} >= {
-        (Layer.IDENTITY, "NoDeletes"),
-        (Layer.RESOURCE, "KeepReleases"),
-    }
+    assert (diagnosis.decision, diagnosis.confidence) == (Decision.EXPLICIT_DENY, Confidence.EVALUATED)
+    assert [(b.layer, b.kind, b.sid) for b in diagnosis.blocked_by] == [
+        (Layer.IDENTITY, DenialKind.EXPLICIT, "NoDeletes"),
+        (Layer.RESOURCE, DenialKind.EXPLICIT, "KeepReleases"),
+    ]
+    assert layers(diagnosis)[Layer.IDENTITY] is LayerStatus.EXPLICIT_DENY
+    assert layers(diagnosis)[Layer.RESOURCE] is LayerStatus.EXPLICIT_DENY
     assert "Several layers block it" in diagnosis.explanation
     identity_fix = next(f for f in diagnosis.fixes if f.attach_to == f"arn:aws:iam::{account}:user/deployer")
-    assert identity_fix.resolves is False
-    assert Layer.RESOURCE in identity_fix.still_blocked_by
+    assert (identity_fix.resolves, identity_fix.still_blocked_by) == (False, (Layer.RESOURCE,))
+    bucket_fix = next(f for f in diagnosis.fixes if f.attach_to == "arn:aws:s3:::prod-artifacts")
+    assert (bucket_fix.resolves, bucket_fix.still_blocked_by) == (False, (Layer.IDENTITY,))
+    assert "No single change is enough: applied together, the fixes above make the request allowed." in diagnosis.notes
 
 
 async def test_the_bots_role_lacking_a_read_permission(
@@ -648,6 +681,10 @@ async def test_a_read_role_that_cannot_be_assumed(live: Callable[..., LiveInvest
     assert diagnosis.confidence is Confidence.REPORTED
     (warning,) = [w for w in diagnosis.warnings if "Answered from the message alone" in w]
     assert f"arn:aws:iam::{T}:role/IamWhyReadOnly" in warning
+    # Every read waited on that one AssumeRole: it is the only request that went out.
+    assert aws_world.moto.seen("sts", "AssumeRole") != []
+    sent = [c for c in aws_world.moto.seen() if c.operation != "GetCallerIdentity"]
+    assert diagnosis.provenance.aws_reads == len(sent)
 
 
 async def test_an_identity_center_role_is_fixed_in_its_permission_set(
@@ -663,6 +700,7 @@ async def test_an_identity_center_role_is_fixed_in_its_permission_set(
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     fix = diagnosis.fixes[0]
     assert (fix.owner, fix.attach_to, fix.resolves) == (OWNER_SSO, None, True)
     assert "permission set DataEngineer" in fix.summary
@@ -757,6 +795,7 @@ async def test_an_authorization_record_is_verified_evidence(
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.EXPLICIT_DENY, Confidence.VERIFIED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert (blocker.layer, blocker.policy, blocker.policy_arn, blocker.sid) == (
         Layer.IDENTITY,
@@ -802,6 +841,7 @@ async def test_an_encoded_message_is_decoded_into_verified_evidence(
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.EXPLICIT_DENY, Confidence.VERIFIED)
+    assert_sound(diagnosis)
     (blocker,) = diagnosis.blocked_by
     assert (blocker.layer, blocker.policy, blocker.sid) == (Layer.IDENTITY, "Ops", "NoLargeInstances")
     assert aws_world.moto.seen("sts", "DecodeAuthorizationMessage")[0].account == T
@@ -842,6 +882,7 @@ async def test_cloudtrail_supplies_the_request_context(
     diagnosis = await one(live(), text)
 
     assert (diagnosis.decision, diagnosis.confidence) == (Decision.IMPLICIT_DENY, Confidence.EVALUATED)
+    assert_sound(diagnosis)
     (condition,) = diagnosis.blocked_by[0].conditions
     assert (condition.key, condition.actual) == ("aws:SourceIp", "203.0.113.9")
     assert any("CloudTrail recorded this denial" in n for n in diagnosis.notes)

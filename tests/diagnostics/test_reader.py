@@ -172,6 +172,7 @@ def test_the_organization_actions_belong_to_the_org_role() -> None:
         "organizations:DescribeOrganization",
         "organizations:ListRoots",
         "organizations:ListParents",
+        "organizations:DescribeOrganizationalUnit",
         "organizations:ListPoliciesForTarget",
         "organizations:DescribePolicy",
     }
@@ -205,11 +206,12 @@ def test_an_error_reads_as_its_reason_and_clones_independently() -> None:
 
 
 def test_requests_sent_counts_only_calls_that_reached_aws() -> None:
-    def record(outcome: CallOutcome, cached: bool = False) -> CallRecord:
-        return CallRecord("iam", "GetRole", "222222222222", "us-east-1", outcome, cached, 1.0)
+    def record(outcome: CallOutcome, cached: bool = False, sent: bool = True) -> CallRecord:
+        return CallRecord("iam", "GetRole", "222222222222", "us-east-1", outcome, cached, 1.0, sent)
 
     records = [
         record(CallOutcome.OK),
+        record(CallOutcome.ASSUME_ROLE_FAILED, sent=False),
         record(CallOutcome.OK, cached=True),
         record(CallOutcome.NOT_FOUND),
         record(CallOutcome.DENIED),

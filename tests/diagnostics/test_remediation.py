@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -219,6 +220,27 @@ def test_resource_grant_on_a_key_is_for_key_administrators() -> None:
     assert fix.policy["Principal"] == {"AWS": ROLE}
     assert "key policy of key abcd-1234" in fix.summary
     assert f"arn:aws:iam::{ACCOUNT}:root" in fix.summary
+
+
+def test_resource_grant_in_the_same_account_needs_nothing_on_the_callers_side() -> None:
+    fix = resource_grant_fix(denial(ROLE, "kms:Decrypt", KEY))
+    assert "another account" not in fix.summary
+    assert "both sides" not in fix.summary
+
+
+def test_a_sessions_role_is_named_with_its_path_once_iam_told_it() -> None:
+    guessed = denial(SESSION, "kms:Decrypt", KEY)
+    assert guessed.principal is not None
+    told = replace(guessed, principal=replace(guessed.principal, path="/ci/", path_known=True))
+
+    before, after = resource_grant_fix(guessed), resource_grant_fix(told)
+
+    assert before.policy is not None
+    assert after.policy is not None
+    assert before.policy["Principal"] == {"AWS": ROLE}
+    assert "The session ARN does not show the role's path" in before.summary
+    assert after.policy["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:role/ci/build-bot-role"}
+    assert "path" not in after.summary
 
 
 def test_resource_grant_across_accounts_names_both_accounts() -> None:

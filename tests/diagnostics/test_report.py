@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -114,10 +115,10 @@ DENIAL_KEYS = {
     "provenance",
 }
 PROVENANCE_KEYS = {"checked_as", "aws_reads", "duration_ms"}
-BLOCKER_KEYS = {"layer", "kind", "policy", "policy_arn", "sid", "conditions", "detail"}
+BLOCKER_KEYS = {"layer", "kind", "policy", "policy_arn", "sid", "conditions", "detail", "subject"}
 CONDITION_KEYS = {"key", "operator", "values", "actual"}
-FIX_KEYS = {"summary", "owner", "attach_to", "policy", "resolves", "still_blocked_by"}
-LAYER_KEYS = {"layer", "status", "summary", "policies"}
+FIX_KEYS = {"summary", "owner", "attach_to", "policy", "resolves", "still_blocked_by", "assuming"}
+LAYER_KEYS = {"layer", "status", "summary", "policies", "subject"}
 VOCABULARY = {
     "layer": {str(layer) for layer in Layer},
     "kind": {str(kind) for kind in DenialKind},
@@ -203,7 +204,7 @@ def _live_like_diagnosis() -> Diagnosis:
         unknown_context_keys=("aws:SourceVpce",),
         unreadable=(Unreadable(Layer.SCP, "no organizations read role configured"),),
         fixes=(
-            Fix("use MFA", "account admins", USER, None, resolves=True),
+            Fix("use MFA", "account admins", USER, None, resolves=True, assuming="the call used HTTPS"),
             Fix("also", "org admins", None, {"Version": "2012-10-17", "Statement": []}, False, (Layer.SCP,)),
         ),
         commands=("aws sts get-caller-identity",),
@@ -252,7 +253,7 @@ def test_contract_holds_for_a_fully_populated_diagnosis() -> None:
     assert item["blocked_by"][0]["detail"] == "the Allow needs MFA"
     assert item["unreadable"] == [{"layer": "scp", "why": "no organizations read role configured"}]
     assert item["unknown_context_keys"] == ["aws:SourceVpce"]
-    assert item["fix"]["resolves"] is True
+    assert (item["fix"]["resolves"], item["fix"]["assuming"]) == (True, "the call used HTTPS")
     assert item["fixes"][1]["still_blocked_by"] == ["scp"]
     assert document["secrets_found"] is True
 
@@ -343,7 +344,7 @@ def test_text_never_shows_the_encoded_blob() -> None:
     text = render_text(_scan_of(diagnosis), [diagnosis], color=False)
     assert "EncodedBlob" not in text
     assert "set the shell variable ENCODED" in text.replace("\n  ", " ")
-    assert "Unknown · confidence unknown (the message gives no reason)" in text
+    assert "Could not tell · confidence unknown (the message gives no reason)" in text
     assert f"resource-policy commands from account {OTHER_ACCOUNT}, which owns the resource" in text.replace(
         "\n  ", " "
     )
@@ -397,9 +398,27 @@ def test_text_shows_live_only_sections() -> None:
     text = render_text(_scan_of(diagnosis), [diagnosis], color=False)
     assert "Could not read\n  SCPs: no organizations read role configured" in text
     assert "unknown request context: aws:SourceVpce" in text
-    assert "✓ re-evaluated: this change alone makes the request allowed" in text
+    assert "✓ re-evaluated: this change alone makes the request allowed, assuming the call used HTTPS" in text
     assert "! re-evaluated: still denied by SCPs" in text
     assert "Warnings\n  ! clipped" in text
+
+
+def test_rows_about_the_kms_call_are_qualified() -> None:
+    kms = "KMS key abcd-1234"
+    diagnosis = replace(
+        _live_like_diagnosis(),
+        layers=(
+            LayerVerdict(Layer.IDENTITY, LayerStatus.ALLOWS, "allowed by Read", ("Read",)),
+            LayerVerdict(Layer.SCP, LayerStatus.EXPLICIT_DENY, "denied by NoKms (Sid NoKms)", ("NoKms",), kms),
+            LayerVerdict(Layer.RESOURCE, LayerStatus.ALLOWS, "allowed by key policy of abcd-1234", (), kms),
+        ),
+    )
+    text = render_text(_scan_of(diagnosis), [diagnosis], color=False)
+    assert "\n  ✓ Identity        allowed by Read [Read]\n" in text
+    assert "\n  ✗ SCPs (KMS)      denied by NoKms (Sid NoKms) [NoKms]\n" in text
+    assert "\n  ✓ Resource (KMS)  allowed by key policy of abcd-1234\n" in text
+    layers = to_json(_scan_of(diagnosis), [diagnosis])["denials"][0]["layers"]
+    assert [row["subject"] for row in layers] == [None, kms, kms]
 
 
 def test_a_ten_kilobyte_policy_still_renders() -> None:

@@ -10,7 +10,15 @@ import pytest
 from diagnostics.aws import AwsAdapter
 from diagnostics.model import Layer
 from diagnostics.remediation import policy_holder
-from diagnostics.resources import READERS, ResourceMissing, ResourceTarget, document, read_bucket, reader_for
+from diagnostics.resources import (
+    READERS,
+    ResourceMissing,
+    ResourceTarget,
+    bucket_region,
+    document,
+    read_bucket,
+    reader_for,
+)
 from tests.harness.world import HUB_ACCOUNT, MANAGEMENT_ACCOUNT, TARGET_ACCOUNT, AwsWorld, allow, policy
 
 MakeAdapter = Callable[..., AwsAdapter]
@@ -156,3 +164,38 @@ async def test_a_bucket_nobody_readable_owns(make_adapter: MakeAdapter, aws_worl
     scope = make_adapter().scope()
     with pytest.raises(ResourceMissing, match=r"could not find the account that owns bucket elsewhere \(asked "):
         await read_bucket(scope, target("arn:aws:s3:::elsewhere/x", T, HUB_ACCOUNT))
+
+
+async def test_a_bucket_is_read_with_its_region(make_adapter: MakeAdapter, aws_world: AwsWorld) -> None:
+    aws_world.create_bucket(T, "home-artifacts")
+    aws_world.create_bucket(T, "eu-artifacts", region="eu-west-1")
+    scope = make_adapter().scope()
+
+    home = await read_bucket(scope, target("arn:aws:s3:::home-artifacts/x", T))
+    abroad = await read_bucket(scope, target("arn:aws:s3:::eu-artifacts/x", T))
+
+    assert (home.region, abroad.region) == ("us-east-1", "eu-west-1")
+    assert [(c.account, c.params["Bucket"]) for c in aws_world.moto.seen("s3", "GetBucketLocation")] == [
+        (T, "home-artifacts"),
+        (T, "eu-artifacts"),
+    ]
+
+
+def test_a_bucket_location_names_its_region_the_way_aws_spells_the_old_ones() -> None:
+    # Buckets in us-east-1 have no location constraint; the oldest EU buckets say "EU".
+    assert bucket_region({"LocationConstraint": None}) == "us-east-1"
+    assert bucket_region({"LocationConstraint": ""}) == "us-east-1"
+    assert bucket_region({}) == "us-east-1"
+    assert bucket_region({"LocationConstraint": "EU"}) == "eu-west-1"
+    assert bucket_region({"LocationConstraint": "ap-southeast-2"}) == "ap-southeast-2"
+
+
+async def test_a_bucket_whose_region_cannot_be_read_says_so(make_adapter: MakeAdapter, aws_world: AwsWorld) -> None:
+    aws_world.create_bucket(T, "prod-artifacts")
+    aws_world.moto.deny("s3", "GetBucketLocation")
+    scope = make_adapter().scope()
+
+    side = await read_bucket(scope, target("arn:aws:s3:::prod-artifacts/x", T))
+
+    assert side.region is None
+    assert any(f.startswith("the bucket's region could not be read") for f in side.facts)

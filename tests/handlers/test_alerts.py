@@ -93,18 +93,3 @@ async def test_a_person_posting_in_an_alert_channel_is_answered_too(serve_slack_
     await slack.send.event(message_event(SEED_ERROR, channel="CALERT01"))
     (update,) = await slack.fake.wait_for("chat.update")
     assert update.body["channel"] == "CALERT01"
-
-
-async def test_an_alert_storm_gets_one_diagnosis_and_a_repeat_mark(slack: ServedSlackApp) -> None:
-    posts = [bot_post("CALERT01", text=f"Alert #{n}: {SEED_ERROR}") for n in range(3)]
-    for post in posts:
-        await slack.send.event(post)
-    await slack.idle()
-    assert len(slack.fake.calls_of("chat.postMessage")) == 1
-    assert len(slack.fake.calls_of("chat.update")) == 1
-    repeats = slack.fake.calls_of("reactions.add", lambda c: c.body["name"] == "repeat")
-    assert sorted(c.body["timestamp"] for c in repeats) == sorted(p["ts"] for p in posts[1:])
-    # A different denial in the same channel is a new alert.
-    other = SEED_ERROR.replace("GetObject", "PutObject")
-    await slack.send.event(bot_post("CALERT01", text=other))
-    await slack.fake.wait_for("chat.update", count=2)

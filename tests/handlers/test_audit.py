@@ -163,8 +163,7 @@ async def test_a_store_that_fails_does_not_fail_the_answer(
             return ()
 
     caplog.set_level(logging.INFO)
-    memory = State.in_memory()
-    state = State(memory.seen, memory.investigations, memory.feedback, BrokenAudit())
+    state = dataclasses.replace(State.in_memory(), audit=BrokenAudit())
     slack = await serve_slack_app(state=state)
     await slack.send.command(SEED_ERROR, response_url=slack.fake.response_url())
     (answer,) = await slack.fake.wait_for("response")

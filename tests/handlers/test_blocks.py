@@ -365,3 +365,25 @@ def test_button_labels_fit() -> None:
     blocks = [b.to_dict() for b in render_diagnosis(_live_like({}), ref="r:0", shareable=True)]
     actions = next(b for b in blocks if b["type"] == "actions")
     assert all(len(e["text"]["text"]) <= BUTTON_TEXT for e in actions["elements"])
+
+
+def test_a_chained_call_is_named_by_its_subject_and_a_fix_states_its_assumption() -> None:
+    request = DeniedRequest(None, "s3:GetObject", "arn:aws:s3:::prod-artifacts/a", "123456789012")
+    key = "KMS key abcd-1234"
+    diagnosis = Diagnosis(
+        request,
+        Decision.IMPLICIT_DENY,
+        Confidence.EVALUATED,
+        "why",
+        blocked_by=(Blocker(Layer.RESOURCE, DenialKind.IMPLICIT, policy="key policy of abcd-1234", subject=key),),
+        layers=(
+            LayerVerdict(Layer.RESOURCE, LayerStatus.NOT_APPLICABLE, "bucket policy: not needed"),
+            LayerVerdict(Layer.RESOURCE, LayerStatus.IMPLICIT_DENY, "no statement allows kms:Decrypt", subject=key),
+        ),
+        fixes=(Fix("add a statement", "key administrators", resolves=True, assuming="the call used HTTPS"),),
+    )
+    text = json.dumps([b.to_dict() for b in render_diagnosis(diagnosis, ref="r1")], ensure_ascii=False)
+    assert "🚫 *Resource (KMS)*  no statement allows kms:Decrypt" in text
+    assert "⚪ *Resource*  bucket policy: not needed" in text
+    assert "*Implicit deny* · Resource (KMS)" in text
+    assert "this change alone makes the request allowed, assuming the call used HTTPS" in text

@@ -26,7 +26,11 @@ TEAM = "T0000TEAM"
 BOT_USER = "UBOT0001"
 BOT_ID = "BBOT0001"
 APP_ID = "A0000APP"
-SCOPES = "app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,reactions:write"
+SCOPES = (
+    "app_mentions:read,channels:history,channels:read,chat:write,commands,groups:history,groups:read,im:history,"
+    "reactions:write"
+)
+HUMAN = "UHUMAN01"
 
 Predicate = Callable[["Call"], bool]
 
@@ -60,9 +64,50 @@ class Call:
 class _Failure:
     error: str
     times: int | None
-    # An HTTP status other than 200 (Slack's 5xx, 429), with its headers (Retry-After).
+    # Set for a 429: Slack's HTTP status and its Retry-After (seconds).
+    retry_after: int | None = None
+    # Another HTTP status than 200 (Slack's 5xx), or 0: the connection is dropped without an answer.
     status: int = 200
-    headers: Mapping[str, str] | None = None
+
+
+@dataclass
+class _ChannelPace:
+    """Slack's posting limit as the fake enforces it: a token bucket per channel."""
+
+    interval: float
+    burst: int
+    # channel -> (tokens, when last counted)
+    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def take(self, channel: str, now: float) -> bool:
+        tokens, then = self.buckets.get(channel, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - then) / self.interval)
+        if tokens < 1:
+            self.buckets[channel] = (tokens, now)
+            return False
+        self.buckets[channel] = (tokens - 1, now)
+        return True
+
+
+@dataclass
+class FakeChannel:
+    """A channel as conversations.info and users.conversations see it; `members` are user ids (the bot's too)."""
+
+    id: str
+    name: str
+    private: bool = False
+    archived: bool = False
+    members: set[str] = field(default_factory=set)
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "is_channel": True,
+            "is_private": self.private,
+            "is_archived": self.archived,
+            "is_member": BOT_USER in self.members,
+        }
 
 
 @dataclass
@@ -72,22 +117,39 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     bot_token: str = BOT_TOKEN
     app_token: str = APP_TOKEN
+    # What auth.test says was granted (its x-oauth-scopes header); conversation lookups honour it.
+    scopes: str = SCOPES
+    channels: dict[str, FakeChannel] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._changed = asyncio.Condition()
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
         self._failures: dict[str, list[_Failure]] = {}
+        self._pace: _ChannelPace | None = None
+        # Calls answered 429 (rate limited), by method.
+        self.rate_limited: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
         self._sockets: list[web.WebSocketResponse] = []
         self._connected = asyncio.Event()
         self.base = ""
+        # The channels of conftest's configuration: both have the bot and a person in them.
+        self.add_channel("CALERT01", "alerts", members={BOT_USER, HUMAN})
+        self.add_channel("CWATCH01", "general", members={BOT_USER, HUMAN})
+
+    def add_channel(
+        self, id: str, name: str, *, private: bool = False, archived: bool = False, members: set[str] | None = None
+    ) -> FakeChannel:
+        channel = FakeChannel(id, name, private, archived, set(members or ()))
+        self.channels[id] = channel
+        return channel
 
     # ------------------------------------------------------------------------------------------------ lifecycle
 
     async def start(self) -> FakeSlack:
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
         app.router.add_get("/link", self._socket)
         self._runner = web.AppRunner(app)
@@ -122,9 +184,19 @@ class FakeSlack:
 
         429 carries Slack's {"ok": false, "error": "ratelimited"} and Retry-After; 5xx an error page; status 0
         drops the connection without answering."""
-        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-        reason = error or ("ratelimited" if status == 429 else "service_unavailable")
-        self._failures.setdefault(method, []).append(_Failure(reason, times, status, headers))
+        if status == 429:
+            failure = _Failure(error or "ratelimited", times, retry_after if retry_after is not None else 1)
+        else:
+            failure = _Failure(error or "service_unavailable", times, status=status)
+        self._failures.setdefault(method, []).append(failure)
+
+    def rate_limit(self, method: str, *, retry_after: int = 1, times: int | None = 1) -> None:
+        """Answer `method` with HTTP 429 and Retry-After, `times` times, as Slack does past its limits."""
+        self._failures.setdefault(method, []).append(_Failure("ratelimited", times, retry_after))
+
+    def pace_posts(self, *, interval: float = 1.0, burst: int = 3) -> None:
+        """Enforce Slack's posting limit: chat.postMessage beyond it in a channel gets 429 (Retry-After: 1)."""
+        self._pace = _ChannelPace(interval, burst)
 
     # ------------------------------------------------------------------------------------------------ queries
 
@@ -175,12 +247,21 @@ class FakeSlack:
         if auth.removeprefix("Bearer ") != token:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         failure = self._take_failure(method)
+        paced = failure is None and method == "chat.postMessage" and self._pace is not None
+        if paced and self._pace is not None and not self._pace.take(str(body.get("channel")), time.monotonic()):
+            failure = _Failure("ratelimited", 1, 1)
+        if failure is not None and failure.retry_after is not None:
+            self.rate_limited[method] = self.rate_limited.get(method, 0) + 1
+            headers = {"Retry-After": str(failure.retry_after)}
+            return web.json_response({"ok": False, "error": failure.error}, status=429, headers=headers)
+        if failure is not None and failure.status == 0:
+            _drop(request)
+        if failure is not None and failure.status != 200:
+            return web.Response(status=failure.status, text="<html>upstream trouble</html>", content_type="text/html")
         if failure is not None:
-            if failure.status == 0:
-                _drop(request)
-            return _failure_response(failure)
+            return web.json_response({"ok": False, "error": failure.error})
         reply = self._reply(method, body)
-        headers = {"x-oauth-scopes": SCOPES} if method == "auth.test" else None
+        headers = {"x-oauth-scopes": self.scopes} if method == "auth.test" else None
         return web.json_response(reply, headers=headers)
 
     def _take_failure(self, method: str) -> _Failure | None:
@@ -218,12 +299,56 @@ class FakeSlack:
                 return {"ok": True, "message_ts": self._next_ts()}
             case "reactions.add":
                 return {"ok": True}
-            case "views.open" | "views.update" | "views.push":
+            case "conversations.info":
+                return self._conversation(str(body.get("channel") or ""))
+            case "users.conversations":
+                return self._user_conversations(body)
+            case "chat.getPermalink":
+                ts = str(body.get("message_ts") or "")
+                link = f"https://fake.slack.test/archives/{channel}/p{ts.replace('.', '')}"
+                return {"ok": True, "channel": channel, "permalink": link}
+            case "views.open" | "views.update" | "views.push" | "views.publish":
                 view = body.get("view") if isinstance(body.get("view"), dict) else {}
                 return {"ok": True, "view": {**view, "id": f"V{next(self._views):08d}"}}
             case "apps.connections.open":
                 return {"ok": True, "url": f"ws://{self.base.removeprefix('http://')}/link"}
         return {"ok": False, "error": "unknown_method"}
+
+    def _missing_scope(self, *private: bool) -> dict[str, Any] | None:
+        granted = set(self.scopes.split(","))
+        needed = [scope for scope, wanted in (("channels:read", False), ("groups:read", True)) if wanted in private]
+        missing = [scope for scope in needed if scope not in granted]
+        if missing:
+            return {"ok": False, "error": "missing_scope", "needed": ",".join(missing), "provided": self.scopes}
+        return None
+
+    def _conversation(self, channel_id: str) -> dict[str, Any]:
+        channel = self.channels.get(channel_id)
+        if channel is None or (channel.private and BOT_USER not in channel.members):
+            return self._missing_scope(False) or {"ok": False, "error": "channel_not_found"}
+        return self._missing_scope(channel.private) or {"ok": True, "channel": channel.json()}
+
+    def _user_conversations(self, body: dict[str, Any]) -> dict[str, Any]:
+        types = str(body.get("types") or "public_channel").split(",")
+        private = [kind == "private_channel" for kind in types if kind in ("public_channel", "private_channel")]
+        refused = self._missing_scope(*private)
+        if refused is not None:
+            return refused
+        user = str(body.get("user") or BOT_USER)
+        shared = [
+            c
+            for c in self.channels.values()
+            if user in c.members
+            and BOT_USER in c.members
+            and (c.private in private)
+            and not (c.archived and str(body.get("exclude_archived")).lower() in ("1", "true"))
+        ]
+        start = int(body.get("cursor") or 0)
+        size = int(body.get("limit") or 100)
+        page = shared[start : start + size]
+        following = str(start + size) if start + size < len(shared) else ""
+        listed = [{"id": c.id, "name": c.name, "is_private": c.private} for c in page]
+        return {"ok": True, "channels": listed, "response_metadata": {"next_cursor": following}}
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
@@ -231,8 +356,10 @@ class FakeSlack:
     async def _response(self, request: web.Request) -> web.Response:
         await self._record("response", await _parse(request), request)
         failure = self._take_failure("response")
+        if failure is not None and failure.retry_after is not None:
+            return web.Response(status=429, text=failure.error, headers={"Retry-After": str(failure.retry_after)})
         if failure is not None and failure.status != 200:
-            return web.Response(status=failure.status, text=failure.error, headers=failure.headers)
+            return web.Response(status=failure.status, text=failure.error)
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -250,12 +377,6 @@ class FakeSlack:
 def _drop(request: web.Request) -> None:
     if request.transport is not None:
         request.transport.abort()
-
-
-def _failure_response(failure: _Failure) -> web.Response:
-    if failure.status >= 500:
-        return web.Response(status=failure.status, text="<html>upstream trouble</html>", content_type="text/html")
-    return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=failure.headers)
 
 
 async def _parse(request: web.Request) -> dict[str, Any]:

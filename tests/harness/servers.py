@@ -115,6 +115,7 @@ class MotoServer(ThreadedMotoServer):
         # (222222222222.127.0.0.1), as they do for AWS's own host names: resolve those to loopback.
         socket.getaddrinfo = _getaddrinfo
         super().start()
+        EXTENSIONS.ports.add(self.get_host_and_port()[1])
 
     def stop(self) -> None:
         super().stop()

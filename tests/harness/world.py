@@ -226,9 +226,14 @@ class AwsWorld:
 
     # --- resources with resource policies
 
-    def create_bucket(self, account: str, name: str, *, bucket_policy: Document | None = None) -> str:
-        s3 = self.client("s3", account)
-        s3.create_bucket(Bucket=name)
+    def create_bucket(
+        self, account: str, name: str, *, bucket_policy: Document | None = None, region: str | None = None
+    ) -> str:
+        s3 = self.client("s3", account, region)
+        if region is None or region == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
         if bucket_policy is not None:
             s3.put_bucket_policy(Bucket=name, Policy=json.dumps(bucket_policy))
         return f"arn:aws:s3:::{name}"

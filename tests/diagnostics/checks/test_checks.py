@@ -10,8 +10,9 @@ import pytest
 
 from diagnostics.arn import parse_principal
 from diagnostics.checks import CHECKS, Check, Facts, Finding, run_checks
-from diagnostics.model import Decision, DeniedRequest, Layer
+from diagnostics.model import Blocker, Decision, DenialKind, DeniedRequest, Layer
 from diagnostics.policy import NamedPolicy, PolicySet, PublicAccessBlock
+from diagnostics.policy.explain import KMS_NO_DELEGATION
 from diagnostics.snapshot import KmsChain, ResourceSide, Snapshot
 
 ACCOUNT = "111122223333"
@@ -24,7 +25,7 @@ def doc(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
-def facts(principal: Any = USER, **kwargs: Any) -> Facts:
+def facts(principal: Any = USER, blockers: tuple[Blocker, ...] = (), **kwargs: Any) -> Facts:
     denied = DeniedRequest(principal, "s3:GetObject", "arn:aws:s3:::prod-artifacts/a", ACCOUNT)
     snapshot = Snapshot(
         request=denied,
@@ -34,7 +35,7 @@ def facts(principal: Any = USER, **kwargs: Any) -> Facts:
         policies=PolicySet(),
         **kwargs,
     )
-    return Facts(snapshot, denied, Decision.IMPLICIT_DENY, ())
+    return Facts(snapshot, denied, Decision.IMPLICIT_DENY, blockers)
 
 
 def findings(found: Facts, check: str) -> list[str]:
@@ -92,29 +93,38 @@ def test_a_key_policy_that_does_not_delegate_to_iam() -> None:
         )
     )
     by_id = key(doc({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "kms:*", "Resource": "*"}))
+    blocked = (Blocker(Layer.RESOURCE, DenialKind.IMPLICIT),)
 
-    (text,) = findings(facts(resource=closed), "kms-delegation")
+    (text,) = findings(facts(resource=closed, blockers=blocked), "kms-delegation")
 
     assert "does not delegate to IAM" in text
     assert f"arn:aws:iam::{ACCOUNT}:root" in text
-    assert findings(facts(resource=delegating), "kms-delegation") == []
-    assert findings(facts(resource=by_id), "kms-delegation") == []
+    assert findings(facts(resource=delegating, blockers=blocked), "kms-delegation") == []
+    assert findings(facts(resource=by_id, blockers=blocked), "kms-delegation") == []
+    # A key that blocks nothing, or whose blocker already says it does not delegate, needs no note.
+    assert findings(facts(resource=closed), "kms-delegation") == []
+    said = (Blocker(Layer.RESOURCE, DenialKind.IMPLICIT, detail=KMS_NO_DELEGATION),)
+    assert findings(facts(resource=closed, blockers=said), "kms-delegation") == []
     chain = KmsChain("kms:Decrypt", closed, {})
-    assert len(findings(facts(resource=bucket(default_kms_key=KEY), kms=chain), "kms-delegation")) == 1
+    on_the_kms_call = (Blocker(Layer.RESOURCE, DenialKind.IMPLICIT, subject="KMS key abcd-1234"),)
+    assert len(findings(facts(resource=bucket(), kms=chain, blockers=on_the_kms_call), "kms-delegation")) == 1
+    assert findings(facts(resource=bucket(), kms=chain, blockers=blocked), "kms-delegation") == []
 
 
-def test_default_encryption_and_the_kms_call_it_implies() -> None:
-    side = bucket(
-        default_kms_key=KEY, facts=(f"bucket prod-artifacts encrypts new objects with KMS key {KEY} by default",)
-    )
+def test_default_encryption_speaks_only_where_the_checklist_does_not() -> None:
+    managed = "bucket prod-artifacts encrypts new objects with the AWS managed key aws/s3 by default"
+    side = bucket(default_kms_key=KEY, facts=(managed,))
     chain = KmsChain("kms:Decrypt", key(doc()), {})
 
-    texts = findings(facts(resource=side, kms=chain), "s3-encryption")
-
-    assert texts[0].startswith("bucket prod-artifacts encrypts")
-    assert "S3 calls KMS as the caller for this object: kms:Decrypt" in texts[1]
+    # The key was read: its row in the checklist says how it stands.
+    assert findings(facts(resource=side, kms=chain), "s3-encryption") == [
+        "Bucket prod-artifacts encrypts new objects with the AWS managed key aws/s3 by default."
+    ]
     unreadable = findings(facts(resource=side, kms_unreadable="the key is in another account"), "s3-encryption")
-    assert unreadable[-1] == "The object's KMS key could not be checked: the key is in another account."
+    assert unreadable[-1] == (
+        f"Bucket prod-artifacts encrypts new objects with KMS key {KEY} by default, so S3 calls KMS as the caller "
+        "for them; that key could not be checked: the key is in another account."
+    )
 
 
 def test_block_public_access_that_hides_a_public_bucket_policy() -> None:

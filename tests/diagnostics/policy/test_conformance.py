@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from policy_builders import CONFORMANCE
 
+from diagnostics.model import Decision, LayerStatus
 from diagnostics.policy import Case, evaluate, load_cases
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -97,3 +98,18 @@ def test_disputed_case_follows_aws_documentation(case: Case) -> None:
     result = evaluate(case.request, case.policies)
     _record(case, "passed" if result.decision is not case.expected.decision else "failed")
     assert result.decision is not case.expected.decision
+
+
+def test_the_checklist_marks_exactly_the_blocking_layers() -> None:
+    # Every case of the suite and of tests/cases: a row reads as denying if and only if its layer blocks.
+    own = [case for path in sorted(OWN_CASES.glob("*.json")) for case in load_cases(path)]
+    denying = {LayerStatus.EXPLICIT_DENY, LayerStatus.IMPLICIT_DENY}
+    checked = 0
+    for case in (*CASES, *own):
+        result = evaluate(case.request, case.policies)
+        if result.decision is Decision.UNKNOWN:
+            continue
+        rows = {v.layer for v in result.layers if v.status in denying}
+        assert rows == set(result.blocking_layers), case.label
+        checked += 1
+    assert checked >= 400

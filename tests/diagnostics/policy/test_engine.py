@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from policy_builders import allow, deny, policy, request
 
 from diagnostics.model import ConditionCheck, Decision, DenialKind, Layer, LayerStatus
-from diagnostics.policy import PolicyError, PolicySet, evaluate
+from diagnostics.policy import KmsGrant, PolicyError, PolicySet, evaluate
 
 BUCKET = "arn:aws:s3:::prod-artifacts/release.tar.gz"
 USER = "arn:aws:iam::123456789012:user/build-bot"
@@ -130,6 +130,74 @@ def test_layer_checklist() -> None:
     assert Layer.TRUST not in layers
 
 
+def test_a_resource_policy_without_the_caller_stops_nothing_in_the_same_account() -> None:
+    tls_only = policy(
+        "bucket policy of prod-artifacts",
+        {"Sid": "TlsOnly", **deny("s3:*", Principal="*", Condition={"Bool": {"aws:SecureTransport": "false"}})},
+    )
+    secure = {"aws:SecureTransport": "true"}
+    denied = evaluate(ask(context=secure), PolicySet(resource=tls_only))
+    allowed = evaluate(
+        ask(context=secure), PolicySet(identity=(policy("Read", allow("s3:GetObject")),), resource=tls_only)
+    )
+
+    assert (denied.decision, denied.blocking_layers) == (Decision.IMPLICIT_DENY, (Layer.IDENTITY,))
+    for result in (denied, allowed):
+        resource = next(v for v in result.layers if v.layer is Layer.RESOURCE)
+        assert (resource.status, resource.summary) == (
+            LayerStatus.NOT_APPLICABLE,
+            "no statement allows this principal; not needed in the same account",
+        )
+
+
+def test_a_cross_account_request_without_a_resource_policy_is_blocked_there() -> None:
+    result = evaluate(
+        request(principal=USER, resource=BUCKET, account="444455556666"),
+        PolicySet(identity=(policy("Read", allow("s3:GetObject")),)),
+    )
+    assert result.blocking_layers == (Layer.RESOURCE,)
+    resource = next(v for v in result.layers if v.layer is Layer.RESOURCE)
+    assert (resource.status, resource.summary) == (LayerStatus.IMPLICIT_DENY, "no resource policy allows s3:GetObject")
+
+
+def test_an_identity_policy_the_resource_policy_makes_unneeded_is_not_a_blocker() -> None:
+    bucket = policy(
+        "bucket policy", allow("s3:GetObject", Principal={"AWS": "arn:aws:iam::123456789012:role/build-bot-role"})
+    )
+    result = evaluate(
+        request(principal=SESSION, resource=BUCKET, account="123456789012"),
+        PolicySet(boundary=(policy("DevBoundary", allow("ec2:*")),), resource=bucket),
+    )
+    assert result.blocking_layers == (Layer.BOUNDARY,)
+    identity = next(v for v in result.layers if v.layer is Layer.IDENTITY)
+    assert identity.status is LayerStatus.NOT_APPLICABLE
+
+
+def test_an_explicit_deny_and_a_missing_grant_are_both_blockers() -> None:
+    # Removing the bucket policy's Deny does not make the bucket policy grant anything: the missing identity grant
+    # is as much in the way.
+    bucket = policy("bucket policy", {"Sid": "KeepOut", **deny("s3:*", Principal="*")})
+    result = evaluate(ask(), PolicySet(resource=bucket))
+    assert result.decision is Decision.EXPLICIT_DENY
+    assert [(b.layer, b.kind) for b in result.blocked_by] == [
+        (Layer.IDENTITY, DenialKind.IMPLICIT),
+        (Layer.RESOURCE, DenialKind.EXPLICIT),
+    ]
+
+
+def test_a_kms_grant_that_allows_the_request_is_the_key_sides_allow() -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/abcd-1234"
+    admins = policy("key policy", allow("kms:*", Principal={"AWS": "arn:aws:iam::123456789012:role/KeyAdmins"}))
+    grant = KmsGrant("g-1", "arn:aws:iam::123456789012:role/build-bot-role", ("Decrypt",), key, name="ci-decrypt")
+    result = evaluate(
+        request(principal=SESSION, action="kms:Decrypt", resource=key, account="123456789012"),
+        PolicySet(resource=admins, kms_grants=(grant,)),
+    )
+    assert result.decision is Decision.ALLOWED
+    resource = next(v for v in result.layers if v.layer is Layer.RESOURCE)
+    assert (resource.status, resource.summary) == (LayerStatus.ALLOWS, "allowed by KMS grant ci-decrypt")
+
+
 def test_kms_blocker_explains_missing_delegation() -> None:
     key = "arn:aws:kms:us-east-1:123456789012:key/abcd-1234"
     key_policy = policy(
@@ -144,6 +212,11 @@ def test_kms_blocker_explains_missing_delegation() -> None:
     assert blocker.layer is Layer.RESOURCE
     assert blocker.detail is not None
     assert "does not allow the account's IAM policies" in blocker.detail
+    row = next(v for v in result.layers if v.layer is Layer.RESOURCE)
+    assert (row.status, row.summary) == (
+        LayerStatus.IMPLICIT_DENY,
+        "no statement allows kms:Decrypt for this request; no delegation to IAM (no statement for the account)",
+    )
 
 
 def test_trust_layer_and_root_rule() -> None:
