@@ -257,7 +257,7 @@ SHAPES: tuple[Shape, ...] = (
         "go-sdk",
         Role.HEAD,
         re.compile(
-            r"operation\s*error\s+(?P<service>[A-Za-z0-9][A-Za-z0-9 .-]{0,60}?)\s*:\s*(?P<operation>\w{1,100})\s*,"
+            r"operation\s*error\s*(?P<service>[A-Za-z0-9][A-Za-z0-9 .-]{0,60}?)\s*:\s*(?P<operation>\w{1,100})\s*,"
             r"\s*(?:exceeded\s*maximum\s*number\s*of\s*attempts\s*,\s*\d+\s*,\s*)?"
             r"https\s*response\s*error\s*StatusCode\s*:\s*(?P<status>\d{3})\s*,"
             r"\s*RequestID\s*:\s*[^,\s]{0,100}\s*,\s*(?:HostID\s*:\s*[^,\s]{0,300}\s*,\s*)?"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -74,6 +75,8 @@ _SQUEEZE = re.compile(r"\n[ \t>│]*")
 # The re-joined reading is for pasted text (a Slack message holds at most 40,000 characters); a larger
 # input is a file or a log, whose lines are records rather than wrapped sentences.
 _REJOIN_LIMIT = 65_536
+# What a denial must add to a reading's score to be worth counting (see _score).
+_DENIAL_COST = 4
 
 
 def scan(text: str) -> ScanResult:
@@ -91,12 +94,138 @@ def scan(text: str) -> ScanResult:
     reading = _Pass(normalized, spans if normalized == text else None)
     secrets = bool(spans or reading.secret_spans)
     denials, others = reading.run()
-    if len(normalized) <= _REJOIN_LIMIT and _SOFT_BREAK.search(normalized):
-        joined_denials, joined_others = _Pass(_SOFT_BREAK.sub("", normalized)).run()
-        pasted, joined = _score(denials), _score(joined_denials)
-        if joined > pasted or (joined == pasted and _cut_by_wrap(normalized, denials)):
-            denials, others = joined_denials, joined_others
+    if len(text) <= _REJOIN_LIMIT and "\n" in text:
+        # The wrap is judged on the lines as the terminal or client produced them (only the quote
+        # markers before them removed): normalising can change a line's width.
+        lines = _without_markers(text)
+        if any(len(paragraph) > 1 for paragraph in _paragraph_lines(lines)):
+            denials, others = _best_reading(lines, denials, others)
     return ScanResult(denials=tuple(denials), other_errors=tuple(others), secrets_found=secrets)
+
+
+def _best_reading(
+    text: str, denials: list[DeniedRequest], others: list[OtherError]
+) -> tuple[list[DeniedRequest], list[OtherError]]:
+    """The most complete of up to three readings of a text with line breaks inside paragraphs.
+
+    ``text`` is the paste without quote markers; ``denials`` and ``others`` are what its normalised
+    form gave. The readings: as pasted; re-wrapped (see _unwrap); and, where a paragraph may have
+    been wrapped by a terminal, with every line re-joined with nothing between, which undoes a
+    terminal wrap exactly. Where a paragraph certainly was, the pasted reading is not used (its
+    pieces of cut sentences can add up to more than the sentences) and ties go to the last reading;
+    otherwise ties go to the first.
+    """
+    kinds = [_wrap_kind(lines)[0] for lines in _paragraph_lines(text)]
+    terminal = _TERMINAL in kinds
+    # Each reading is normalised after re-joining: a wrap can split an HTML entity or a Slack link.
+    readings = [(denials, others), _Pass(_normalize(_unwrap(text))).run()]
+    # Gluing every line also glues words together: it is only tried where a terminal may have wrapped.
+    if terminal or _AMBIGUOUS in kinds:
+        readings.append(_Pass(_normalize(_join_lines(text))).run())
+    ranks = [_rank(reading[0]) for reading in readings]
+    candidates = range(1, len(readings)) if terminal else range(len(readings))
+    best = max(ranks[index] for index in candidates)
+    order = reversed(candidates) if terminal else candidates
+    return next(readings[index] for index in order if ranks[index] == best)
+
+
+_PARAGRAPH_BREAK = re.compile(r"(\n(?:[ \t]*\n)+)")
+_HYPHEN_BREAK = re.compile(r"[A-Za-z0-9]-$")
+# A shell prompt starting a line: "$ aws ...", "# ...", "PS C:\> ...", "C:\work> ...".
+_PROMPT = re.compile(r"\s*(?:[$#%]\s|PS\s|[A-Za-z]:\\)")
+# How a paragraph was wrapped, as far as its line widths tell.
+_UNWRAPPED, _WORDS, _AMBIGUOUS, _TERMINAL = range(4)
+
+
+def _paragraph_lines(text: str) -> list[list[str]]:
+    return [part.split("\n") for part in _PARAGRAPH_BREAK.split(text) if not _PARAGRAPH_BREAK.fullmatch(part)]
+
+
+def _wrap_kind(lines: list[str]) -> tuple[int, int]:
+    """How a paragraph was wrapped, and the line its wrapped block starts at.
+
+    A terminal cuts lines at one width, inside words: a block of lines of the paragraph's widest
+    width, then one no wider, ending the paragraph (lines before the block, such as the command that
+    failed, are left alone). Four or more lines in the block are taken for a terminal wrap; two or
+    three could be a word wrap too: two lines meeting without a space are taken for a terminal wrap;
+    otherwise a space kept at a break, a line starting with the punctuation that ends a word (word
+    wrappers do neither) or a token visibly cut settles it.
+    Anything else was wrapped at spaces, or not wrapped at all.
+    """
+    if len(lines) == 1:
+        return _UNWRAPPED, 0
+    width = max(len(line) for line in lines)
+    start = next(index for index, line in enumerate(lines) if len(line) == width)
+    block = lines[start:]
+    if len(block) < 2 or any(len(line) != width for line in block[:-1]):
+        return _WORDS, 0
+    if len(block) >= 4:
+        return _TERMINAL, start
+    # Two lines meeting without a space, alone or under the shell prompt that ran the command: a line
+    # as wide as the terminal, and what did not fit. (A long error line with a comment starting right
+    # under it reads the same; the wrap is likelier.)
+    alone = all(_PROMPT.match(line) for line in lines[:start])
+    if alone and len(block) == 2 and block[0][-1:].strip() and block[1][:1].strip():
+        return _TERMINAL, start
+    # Word wrappers drop the spaces at a break and never start a line with the punctuation that ends a
+    # word; a terminal does both.
+    spaced = any(line[-1:] in (" ", "\t") for line in block[:-1]) or any(line[:1] in " \t" for line in block[1:])
+    attached = any(line[:1] in _ATTACHED_PUNCTUATION for line in block[1:])
+    if spaced or attached or _cuts_a_token(block):
+        return _TERMINAL, start
+    return _AMBIGUOUS, start
+
+
+def _cuts_a_token(lines: list[str]) -> bool:
+    """Whether a line break in these lines cuts a token.
+
+    The line's last word is token-like (a ":" or "/" inside it: an ARN, a URL, a path) and ends on a
+    separator, or the next line goes on with more of it, or holds its rest and ends the lines. Or the
+    break cuts a long run of base64 characters (an encoded authorization message).
+    """
+    for index, (previous, line) in enumerate(itertools.pairwise(lines)):
+        if _BASE64_RUN.fullmatch(previous[-40:]) and _WORD_START.match(line):
+            return True
+        words = previous.split()
+        if not words or not previous[-1:].strip() or not _TOKEN_LIKE.search(words[-1]):
+            continue
+        last_line = index == len(lines) - 2
+        if words[-1][-1] in "/._:-" and _WORD_START.match(line):
+            return True
+        if _TOKEN_GOES_ON.match(line) or (last_line and _TOKEN_REST.match(line)):
+            return True
+    return False
+
+
+def _join_lines(text: str) -> str:
+    """Each paragraph's lines joined with nothing between (a terminal wrap keeps its spaces: they are the text's)."""
+    return "".join(
+        part if _PARAGRAPH_BREAK.fullmatch(part) else part.replace("\n", "") for part in _PARAGRAPH_BREAK.split(text)
+    )
+
+
+def _unwrap(text: str) -> str:
+    """Paragraphs re-joined as they were before a wrap, as far as _wrap_kind can tell how.
+
+    A terminal-wrapped block is joined with nothing between its lines, and the lines before it keep
+    their breaks. Lines wrapped at spaces (which the wrap removed) are joined with a space, or with
+    nothing after a hyphen the wrap broke at.
+    """
+    out: list[str] = []
+    for part in _PARAGRAPH_BREAK.split(text):
+        lines = part.split("\n")
+        kind, start = _wrap_kind(lines)
+        if len(lines) == 1 or _PARAGRAPH_BREAK.fullmatch(part):
+            out.append(part)
+        elif kind == _TERMINAL:
+            out.append("\n".join([*lines[:start], "".join(lines[start:])]))
+        else:
+            joined = lines[0].rstrip(" \t")
+            for previous, line in itertools.pairwise(lines):
+                line = line.strip(" \t")
+                joined += line if _HYPHEN_BREAK.search(previous) else " " + line
+            out.append(joined)
+    return "".join(out)
 
 
 def find_denials(text: str) -> list[DeniedRequest]:
@@ -119,9 +248,12 @@ _ENTITIES = {
     "&#x27;": "'",
 }
 _FENCE = re.compile(r"```[A-Za-z0-9_+-]{0,20}[ \t]*(?=\n|$)|```")
-# Slack and e-mail quote markers, and the box-drawing gutter Terraform prints its errors in.
-_QUOTE_MARKERS = re.compile(r"\n[ \t]*(?:[>│┃║╷╵][ \t]?)+")
-_FIRST_QUOTE_MARKER = re.compile(r"[ \t]*(?:[>│┃║╷╵][ \t]?)+")
+# Slack quote markers: Slack escapes the ">" a quote starts with, so these are always markers.
+_SLACK_QUOTE = re.compile(r"(?m)^[ \t]*(?:&gt;[ \t]?)+")
+# E-mail quote markers and the box-drawing gutter Terraform prints its errors in: only markers when
+# every line of the paragraph has one (a wrapped line can start with the ">" closing a Slack link).
+_MARKER = re.compile(r"[ \t]*(?:[>│┃║╷╵](?=[ \t>│]|$)[ \t]?)+")
+_MARKER_CHARACTERS = ">│┃║╷╵"
 _TRANSLATION = str.maketrans(
     {
         **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
@@ -131,24 +263,34 @@ _TRANSLATION = str.maketrans(
         **dict.fromkeys("\u2010\u2011\u2012\u2013", "-"),
     }
 )
-# A line break inside a paragraph: the reading with re-joined lines removes it.
-_SOFT_BREAK = re.compile(r"\n(?![ \t]*\n)[ \t]*")
 
 
 def _normalize(text: str) -> str:
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _without_markers(text)
     if "<" in text:
         text = _SLACK_LINK.sub(_unlink, text)
     if "&" in text:
         text = _ENTITY.sub(lambda m: _ENTITIES[m.group()], text)
     if "`" in text:
         text = _FENCE.sub(" ", text)
-    text = text.translate(_TRANSLATION)
-    first = _FIRST_QUOTE_MARKER.match(text)
-    if first:
-        text = text[first.end() :]
-    return _QUOTE_MARKERS.sub("\n", text)
+    return text.translate(_TRANSLATION)
+
+
+def _without_markers(text: str) -> str:
+    """``text`` with Unix line ends and without the quote markers and gutters at the start of its lines."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "&gt;" in text:
+        text = _SLACK_QUOTE.sub("", text)
+    if not any(character in text for character in _MARKER_CHARACTERS):
+        return text
+    out: list[str] = []
+    for part in _PARAGRAPH_BREAK.split(text):
+        lines = part.split("\n")
+        if all(_MARKER.match(line) for line in lines if line.strip()):
+            lines = [_MARKER.sub("", line, count=1) for line in lines]
+        out.append("\n".join(lines))
+    return "".join(out)
 
 
 def _unlink(match: re.Match[str]) -> str:
@@ -162,12 +304,12 @@ _REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
 _REGION_RE = re.compile(_REGION)
 # Where an unquoted token ends, also when re-joined lines glued the next words to it.
 _TOKEN_END = (
-    r"(?=because\s*no\b|because\s*the\s*resource\b|with\s*an\s*explicit\b|\.\s*Go\s*to\b|User\s*:"
+    r"(?=because\s*no|because\s*the\s*resource|with\s*an\s*explicit|\.\s*Go\s*to|User\s*:|\(\s*Service\s*:"
     r"|An\s*error\s*occurred|Encoded\s*authori|[\s\"'<>\\]|$)"
 )
 _ACTION = re.compile(
     r"\s*:?\s*(?P<action>[A-Za-z][A-Za-z0-9-]{0,60}:[A-Za-z0-9*]{1,128}?)"
-    r"(?=on\s*(?:the\s*)?resources?\b|because\b|with\s*an\b|[^A-Za-z0-9*]|$)"
+    r"(?=on\s*(?:the\s*)?resources?\b|because|with\s*an|[^A-Za-z0-9*]|$)"
 )
 # Read backwards from the "authorized to perform" anchor: "is not", "are not" or a bare "Not".
 _NOT_BEFORE = re.compile(r"(?:(?P<verb>is|are)\s*)?[Nn]ot\s*$")
@@ -179,7 +321,7 @@ _UNQUOTED = re.compile(r"(?P<value>[^\s\"'<>]{1,2048}?)" + _TOKEN_END)
 _REASON_LEAD = re.compile(r"[\s.,;]*")
 _POLICY_ARN = re.compile(
     r"\s*(?::|,?\s*with\s*policy\s*ARN\s*:?)\s*(?P<arn>arn:[^\s\"'<>]{1,2048}?)"
-    r"(?=\.\s*Go\s*to\b|\.(?:\s|$)|[\s\"'<>,;)\\]|$)"
+    r"(?=\.\s*Go\s*to|\.(?:\s|$)|[\s\"'<>,;)\\]|$)"
 )
 _AUTH_URL = re.compile(
     r"https?://(?P<host>[a-z0-9.-]{1,100})/iam/home\?(?P<query>[^#\s]{0,300})#/authorization-details/"
@@ -196,11 +338,20 @@ _SQS_QUEUE_URL = re.compile(
 )
 _BLOB_LINE = re.compile(r"\n[ \t]*([\w-]+)[ \t]*(?=\n|$)")
 _BLOB_TAIL = re.compile(r"[0-9_-]")
+_SPACED_HYPHEN = re.compile(r"\s+-\s*|-\s+")
 _PHRASE_WORD = re.compile("|".join(re.escape(w) for w in sorted(PHRASE_WORDS, key=len, reverse=True)) + "|[,.;]")
-_CONTINUED = re.compile(
-    r"[ \t>]*(?:(?!--)(?=[\w./*:-]*[:/._*0-9-])[\w./*:-]+(?=[\s\"'),;]|$)"
+# What follows a line break that cut a token: more token characters (":/._*", digits, "-"), or the
+# token's rest and then the error sentence.
+_TOKEN_GOES_ON = re.compile(
+    r"[ \t]*(?:(?=[\w./*:-]*[:/._*0-9-])[\w./*:-]+(?=[\s\"'),;]|$)"
     r"|\S+\s+(?:because\b|with\s+an\b|is\s+not\b|\.?\s*Go\s+to\b|\(Service\b))"
 )
+_TOKEN_REST = re.compile(r"[ \t]*[\w./*:-]+\s*$")
+_TOKEN_LIKE = re.compile(r"[^:/][:/].")
+_ATTACHED_PUNCTUATION = frozenset(":;,.!?)]}\"'”’")
+_FIRST_SENTENCE = re.compile(r".*?(?:\.(?=\s|$)|$)", re.DOTALL)
+_BASE64_RUN = re.compile(r"[\w-]{40}")
+_WORD_START = re.compile(r"[ \t]*[\w*-]")
 _QUALIFIED = re.compile(r"[\w.$]*\.$")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _ENDPOINT_HOST = re.compile(r"https?://(?P<host>[a-z0-9.-]{1,200}?)\.(?:amazonaws\.com(?:\.cn)?|api\.aws)\b")
@@ -241,13 +392,13 @@ _CLI_BUCKET_REF = 4
 _CLI_KEY = re.compile(r"--key[= ]+[\"']?(?P<key>[^\s\"']{1,1024})")
 
 _BACK_WINDOW = 1024
-# A "line" or "paragraph" is never taken to reach further than this from where a lookup starts.
+# A "line" is never taken to reach further than this from where a lookup starts.
 _LINE_LIMIT = 4096
-_PARAGRAPH_LIMIT = 8192
 _FORWARD_WINDOW = 8192
 _TAIL_WINDOW = 1500
 _ENCODED_REACH = 800
 _S3_BEFORE, _S3_AFTER = 1500, 500
+_COMMAND_BEFORE = 2000
 _GROUP_GAP = 600
 # CloudTrail puts errorCode near the start of a record (also with sorted keys); what follows can be long.
 _RECORD_BACK = 16_384
@@ -426,7 +577,6 @@ class _Pass:
         self._words: dict[str, bool] = {}
         self.secret_spans: list[SecretSpan] = find_secrets(text) if secret_spans is None else secret_spans
         self.secret_starts = [span.start for span in self.secret_spans]
-        self._blank_lines: _Positions | None = None
         self.claimed = _Spans(())
         self._s3_refs: list[tuple[int, int, re.Match[str]]] | None = None
         self._s3_positions: list[int] = []
@@ -450,19 +600,6 @@ class _Pass:
 
     def _blank_between(self, lo: int, hi: int) -> bool:
         return hi > lo and _BLANK_LINE.search(self.text, lo, hi) is not None
-
-    def _paragraph_start(self, position: int) -> int:
-        blank = self._blanks().last_before(position)
-        return max(0 if blank is None else blank + 1, position - _PARAGRAPH_LIMIT)
-
-    def _paragraph_end(self, position: int) -> int:
-        blank = self._blanks().first_from(position)
-        return min(len(self.text) if blank is None else blank, position + _PARAGRAPH_LIMIT)
-
-    def _blanks(self) -> _Positions:
-        if self._blank_lines is None:
-            self._blank_lines = _Positions(m.start() for m in _BLANK_LINE.finditer(self.text))
-        return self._blank_lines
 
     def _has(self, words: tuple[str, ...]) -> bool:
         """Whether the text contains one of these lower-case words (always true for an empty tuple)."""
@@ -565,7 +702,7 @@ class _Pass:
             )
         elif shape.name == "service-assume":
             core.action = "sts:AssumeRole"
-            core.reported = Reported(layer=Layer.TRUST, phrase=_squash(match.group()))
+            core.reported = Reported(layer=Layer.TRUST, phrase=_respace(match.group()))
             core.resource_unnamed = True
         elif shape.name == "not-allowed":
             core.resource_unnamed = True
@@ -896,7 +1033,10 @@ class _Pass:
         )
         if code in _LOOK_ALIKE_BY_CODE and code not in STATUS_CODES:
             return OtherError(code, _LOOK_ALIKE_BY_CODE[code].explanation, self._snippet(start, end))
-        look_alike = next((la for la in LOOK_ALIKES if la.pattern.search(message)), None)
+        # The message's first sentence: a wrapper's message runs to the end of its line, which can hold more.
+        sentence = _FIRST_SENTENCE.match(message)
+        first = sentence.group() if sentence else message
+        look_alike = next((la for la in LOOK_ALIKES if la.pattern.search(first)), None)
         if look_alike is not None:
             return OtherError(look_alike.code, look_alike.explanation, self._snippet(start, end))
         operation = fields.get("operation")
@@ -915,7 +1055,7 @@ class _Pass:
             end=end,
             source_order=min(w.order for w in group),
             error_code=code,
-            operation=operation or self._code_operation(self._paragraph_start(start), start),
+            operation=operation or self._code_operation(max(0, start - _COMMAND_BEFORE), start),
             service=service,
             endpoint=fields.get("endpoint"),
         )
@@ -939,7 +1079,8 @@ class _Pass:
 
     def _finish(self, draft: _Draft) -> _Found:
         warnings = draft.warnings
-        paragraph = self._paragraph_start(draft.start)
+        # The command that failed is looked for nearby, across the blank line the AWS CLI prints.
+        paragraph = max(0, draft.start - _COMMAND_BEFORE)
         service = draft.service or self._endpoint_service(draft) or self._cli_service(paragraph, draft.start)
         action = draft.action
         if action:
@@ -1062,8 +1203,9 @@ class _Pass:
         refs, positions = self._s3_refs, self._s3_positions
         if not refs:
             return None
-        lo = max(self._paragraph_start(start), start - _S3_BEFORE)
-        hi = min(self._paragraph_end(end), end + _S3_AFTER)
+        # Not bounded by the paragraph: the AWS CLI prints a blank line between the command and its error.
+        lo = max(0, start - _S3_BEFORE)
+        hi = min(len(self.text), end + _S3_AFTER)
         line_lo, line_hi = self._line_start(start), self._line_end(end)
         before = bisect.bisect_left(positions, start) - 1
         after = bisect.bisect_left(positions, end)
@@ -1442,10 +1584,6 @@ def _unknown_action(action: str) -> str:
     return f"{action} is not a known IAM action."
 
 
-def _squash(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _phrase(match: re.Match[str]) -> str:
     """A reason phrase with single spaces, also where re-joined lines had glued its words together."""
     if match.groupdict().get("allowed") is None:
@@ -1457,7 +1595,7 @@ def _phrase(match: re.Match[str]) -> str:
 
 def _respace(text: str) -> str:
     words: list[str] = []
-    for chunk in text.split():
+    for chunk in _SPACED_HYPHEN.sub("-", text).split():
         pieces = _PHRASE_WORD.findall(chunk)
         words.extend(pieces if "".join(pieces) == chunk else [chunk])
     return " ".join(words).replace(" ,", ",").replace(" .", ".")
@@ -1553,22 +1691,36 @@ def _s3_arn(ref: _S3Ref, action: str | None, partition: str) -> str | None:
 
 
 def _dedupe(found: list[_Found]) -> list[DeniedRequest]:
-    """One request per distinct denial: SDKs and CLIs often print the same one twice."""
-    kept: dict[tuple[Any, ...], DeniedRequest] = {}
-    for item in found:
+    """One request per distinct denial: SDKs and CLIs often print the same one twice.
+
+    Two denials that differ only in that one's resource is cut short (a prefix of the other's, as a
+    wrap or a truncating SDK leaves it) are the same denial.
+    """
+    kept: dict[tuple[Any, ...], list[tuple[int, DeniedRequest]]] = {}
+    for position, item in enumerate(found):
         request = item.request
         key = (
             request.principal_arn,
             request.action,
-            request.resource_arn,
             request.reported.layer,
             request.reported.kind,
             request.reported.policy_arn,
             request.authorization_id,
             request.encoded_message,
         )
-        kept[key] = _fill(kept[key], request) if key in kept else request
-    return list(kept.values())
+        same = kept.setdefault(key, [])
+        resource = request.resource_arn or ""
+        for index, (first, other) in enumerate(same):
+            known = other.resource_arn or ""
+            if known == resource or (known and resource and (known.startswith(resource) or resource.startswith(known))):
+                merged = _fill(other, request)
+                if len(resource) > len(known):
+                    merged = replace(merged, resource_arn=request.resource_arn, region=merged.region or request.region)
+                same[index] = (first, merged)
+                break
+        else:
+            same.append((position, request))
+    return [request for _, request in sorted(entry for group in kept.values() for entry in group)]
 
 
 def _fill(first: DeniedRequest, later: DeniedRequest) -> DeniedRequest:
@@ -1592,37 +1744,47 @@ def _dedupe_others(others: list[OtherError]) -> list[OtherError]:
     return list(seen.values())
 
 
-def _cut_by_wrap(text: str, denials: list[DeniedRequest]) -> bool:
-    """Whether a token of these denials ends at a line break that the next line visibly continues.
-
-    The next line continues a token when its first word carries ARN or path characters, or when what
-    follows that word is the rest of the sentence ("because no ...", "is not authorized ...").
-    """
-    for denial in denials:
-        tokens = (
-            denial.principal_arn,
-            denial.resource_arn,
-            denial.reported.policy_arn,
-            denial.authorization_id,
-            denial.encoded_message,
-        )
-        for token in tokens:
-            if not token:
-                continue
-            at = text.find(token + "\n")
-            if at >= 0 and _CONTINUED.match(text, at + len(token) + 1, at + len(token) + 400):
-                return True
-    return False
+def _rank(denials: list[DeniedRequest]) -> tuple[bool, int]:
+    """Readings compare on whether they found a denial at all, then on how completely they parsed them."""
+    return bool(denials), _score(denials)
 
 
 def _score(denials: list[DeniedRequest]) -> int:
-    """How complete a reading's denials are; the re-joined reading must beat the pasted one to be used."""
+    """How completely a reading parsed its denials.
+
+    Every denial costs something, so a reading that breaks one denial into fragments (each with a
+    part of the fields) scores below the reading that parsed it whole.
+    """
     total = 0
     for d in denials:
         principal = d.principal
-        total += 1 + (3 if principal and principal.type is not PrincipalType.UNKNOWN else 1 if principal else 0)
+        total -= _DENIAL_COST
+        total += 3 if principal and principal.type is not PrincipalType.UNKNOWN else 1 if principal else 0
         total += (3 if catalog.action_exists(d.action) else 1) if d.action else 0
-        total += (2 if d.resource_arn.startswith("arn:") else 1) if d.resource_arn else 0
-        total += sum(1 for value in (d.reported.layer, d.authorization_id, d.encoded_message, d.api_operation) if value)
-        total -= len(d.warnings)
+        total += (2 if _is_arn(d.resource_arn) else 1) if d.resource_arn else 0
+        total += sum(
+            1
+            for value in (
+                d.reported.layer,
+                d.reported.kind,
+                d.reported.policy_arn,
+                d.authorization_id,
+                d.authorization_region,
+                d.encoded_message,
+                d.api_operation,
+                d.error_code,
+                d.region,
+            )
+            if value
+        )
+        # A longer reason phrase is a more specific one (the chained VPC endpoint/SCP wording).
+        total += len(d.reported.phrase.split()) if d.reported.phrase else 0
     return total
+
+
+def _is_arn(text: str | None) -> bool:
+    try:
+        parse_arn(text or "")
+    except ArnError:
+        return False
+    return True

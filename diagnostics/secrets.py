@@ -25,13 +25,11 @@ class SecretSpan:
 # ahead to it, making each scan ten times slower); the boundary before it is checked in code.
 
 # AKIA: long-term access key; ASIA: temporary (STS) access key. AIDA/AROA/... are unique ids, not credentials.
-_ACCESS_KEY_ID = re.compile(r"A[KS]IA[A-Z0-9]{16}(?![A-Z0-9])")
+_ACCESS_KEY_ID = re.compile(r"A[KS]IA[A-Z0-9]{16}")
 # Matched on the lower-cased text. A 40-character secret key only counts where the text labels it
 # (aws_secret_access_key, SecretAccessKey, AWS_SECRET_ACCESS_KEY=, secret_key = ...): a bare 40-character
 # base64 run is far too common.
-_SECRET_KEY = re.compile(
-    r"secret(?:_?access)?(?:_?key)?[\"']?\s*(?:[:=]|\s)\s*[\"']?(?P<secret>[a-z0-9/+]{40})(?![a-z0-9/+])"
-)
+_SECRET_KEY = re.compile(r"secret(?:_?access)?(?:_?key)?[\"']?\s*(?:[:=]|\s)\s*[\"']?(?P<secret>[a-z0-9/+]{40})")
 # Matched on the lower-cased text: aws_session_token, SessionToken, X-Amz-Security-Token, security_token.
 _SESSION_TOKEN_LABELLED = re.compile(
     r"se(?:ssion|curity)[_-]?token[\"']?\s*(?:[:=]|\s)\s*[\"']?(?P<secret>[a-z0-9/+=%]{40,})"
@@ -102,15 +100,20 @@ def redact_spans(text: str, spans: list[SecretSpan], offset: int = 0) -> str:
     return "".join(out)
 
 
-def _detect(text: str) -> list[SecretSpan]:
+def _detect(text: str, breaks: frozenset[int] = frozenset()) -> list[SecretSpan]:
+    """Credentials in ``text``; a fixed-length one may also end at one of ``breaks`` (removed line breaks)."""
     lower = text.lower()
+
+    def ends(position: int, characters: frozenset[str]) -> bool:
+        return position == len(text) or text[position] not in characters or position in breaks
+
     short = len(text) <= _SHORT
     if short and not any(hint in text for hint in _CASED_HINTS) and not any(hint in lower for hint in _LOWER_HINTS):
         return []
     spans = [
         SecretSpan(SecretKind.ACCESS_KEY_ID, m.start(), m.end())
         for m in _ACCESS_KEY_ID.finditer(text)
-        if m.start() == 0 or text[m.start() - 1] not in _KEY_CHARS
+        if (m.start() == 0 or text[m.start() - 1] not in _KEY_CHARS) and ends(m.end(), _KEY_CHARS)
     ]
     for key_id in list(spans):
         spans.extend(_secrets_beside(text, key_id))
@@ -121,19 +124,18 @@ def _detect(text: str) -> list[SecretSpan]:
             if m.start() == 0 or text[m.start() - 1] not in _BASE64
         )
     # Lower-casing keeps every position only when no character changes length (always, for ASCII).
-    if len(lower) == len(text):
-        for pattern, kind in (
-            (_SECRET_KEY, SecretKind.SECRET_ACCESS_KEY),
-            (_SESSION_TOKEN_LABELLED, SecretKind.SESSION_TOKEN),
-        ):
-            spans.extend(SecretSpan(kind, m.start("secret"), m.end("secret")) for m in pattern.finditer(lower))
-    else:
-        for pattern, kind in (
-            (_SECRET_KEY, SecretKind.SECRET_ACCESS_KEY),
-            (_SESSION_TOKEN_LABELLED, SecretKind.SESSION_TOKEN),
-        ):
-            folded = re.compile(pattern.pattern, re.IGNORECASE)
-            spans.extend(SecretSpan(kind, m.start("secret"), m.end("secret")) for m in folded.finditer(text))
+    same_length = len(lower) == len(text)
+    searched = lower if same_length else text
+    for pattern, kind in (
+        (_SECRET_KEY, SecretKind.SECRET_ACCESS_KEY),
+        (_SESSION_TOKEN_LABELLED, SecretKind.SESSION_TOKEN),
+    ):
+        found = pattern if same_length else re.compile(pattern.pattern, re.IGNORECASE)
+        spans.extend(
+            SecretSpan(kind, m.start("secret"), m.end("secret"))
+            for m in found.finditer(searched)
+            if kind is SecretKind.SESSION_TOKEN or ends(m.end("secret"), _BASE64)
+        )
     return spans
 
 
@@ -150,10 +152,6 @@ def _secrets_beside(text: str, key_id: SecretSpan) -> list[SecretSpan]:
 
 def _detect_wrapped(text: str) -> list[SecretSpan]:
     """Secrets that only appear once line breaks are removed, mapped back onto ``text``."""
-    joined = _BREAK.sub("", text)
-    found = _detect(joined)
-    if not found:
-        return []
     # Position of each break in the joined text, and how many characters were removed up to and including it.
     joined_at: list[int] = []
     removed_through: list[int] = []
@@ -162,6 +160,9 @@ def _detect_wrapped(text: str) -> list[SecretSpan]:
         joined_at.append(match.start() - removed)
         removed += match.end() - match.start()
         removed_through.append(removed)
+    found = _detect(_BREAK.sub("", text), frozenset(joined_at))
+    if not found:
+        return []
 
     def original(index: int) -> int:
         count = bisect.bisect_right(joined_at, index)
