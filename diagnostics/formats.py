@@ -355,7 +355,8 @@ SHAPES: tuple[Shape, ...] = (
             r"\s*AWS\s*HTTP\s*error\s*:\s*"
         ),
         reach=600,
-        example='Error executing "AssumeRole" on "https://sts.amazonaws.com"; AWS HTTP error: Client error',
+        example='Error executing "AssumeRole" on "https://sts.amazonaws.com"; AWS HTTP error: Client error: '
+        "`POST https://sts.amazonaws.com` resulted in a `403 Forbidden` response",
         needs=("error",),
     ),
     Shape(

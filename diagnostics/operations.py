@@ -84,7 +84,7 @@ _OPERATIONS_BY_SERVICE: Mapping[str, str] = {
     ),
     "dynamodb": (
         "GetItem PutItem UpdateItem DeleteItem Query Scan BatchGetItem BatchWriteItem DescribeTable "
-        "CreateTable DeleteTable UpdateTable ListTables TransactWriteItems TransactGetItems"
+        "CreateTable DeleteTable UpdateTable ListTables"
     ),
     "kms": (
         "Decrypt Encrypt GenerateDataKey GenerateDataKeyWithoutPlaintext GenerateDataKeyPair DescribeKey "
@@ -280,7 +280,10 @@ def resolve(operation: str, service: str | None = None) -> Resolution:
                 "so its IAM action is unknown.",
             )
         if not owners:
-            return Resolution(None, warning=f"{op} is not an API operation iamwhy knows; its IAM action is unknown.")
+            return Resolution(
+                None,
+                warning=f"{op} is neither an IAM action name nor an operation iamwhy maps; its IAM action is unknown.",
+            )
         prefix = owners[0]
     action = ACTION_OF_OPERATION.get((prefix, op)) or _apigateway_action(prefix, op) or f"{prefix}:{op}"
     canonical = catalog.canonical_action(action)
