@@ -240,6 +240,7 @@ def clean_operation(operation: str) -> str:
     return _VERSION_SUFFIX.sub("", operation.strip())
 
 
+@lru_cache(maxsize=4096)
 def service_prefix(name: str) -> str | None:
     """The IAM prefix of a service as an SDK, CLI, endpoint or CloudTrail names it; None when unknown."""
     host = name.strip().lower().removesuffix(".amazonaws.com").removesuffix(".amazonaws.com.cn")
@@ -262,6 +263,7 @@ def _strip_vendor(key: str) -> str:
     return key
 
 
+@lru_cache(maxsize=4096)
 def resolve(operation: str, service: str | None = None) -> Resolution:
     """The IAM action for an API operation, using the service when the text names one."""
     op = clean_operation(operation)

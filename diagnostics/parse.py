@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from diagnostics import catalog, operations
@@ -26,6 +26,7 @@ from diagnostics.arn import ArnError, is_account_id, parse_arn, parse_principal
 from diagnostics.formats import (
     DENIAL_CODES,
     HTTP_403,
+    LAYER_PHRASE_STARTS,
     LAYER_PHRASES,
     LOOK_ALIKES,
     PHRASE_WORDS,
@@ -46,7 +47,7 @@ from diagnostics.model import (
     Reported,
     ScanResult,
 )
-from diagnostics.secrets import SecretSpan, find_secrets, redact, redact_spans
+from diagnostics.secrets import SecretSpan, find_secrets, might_hold_secrets, redact, redact_spans
 
 SNIPPET_LIMIT = 1000
 # How much of an encoded authorization message a snippet shows (the whole blob is in encoded_message).
@@ -71,6 +72,9 @@ _HINTS = (
     "accesskeyid",
     "access key id",
 )
+# Lower-case words one of which every credential find_secrets looks for contains (or its label: a
+# labelled token follows "session" or "security"; YXdz is the base64 of "aws" unlabelled tokens start with).
+_SECRET_HINTS = ("akia", "asia", "secret", "session", "security", "yxdz", "iqoj")
 _SQUEEZE = re.compile(r"\n[ \t>│]*")
 # The re-joined reading is for pasted text (a Slack message holds at most 40,000 characters); a larger
 # input is a file or a log, whose lines are records rather than wrapped sentences.
@@ -83,50 +87,61 @@ def scan(text: str) -> ScanResult:
     """Every access denial in ``text``, plus look-alikes (``other_errors``) and whether it held credentials."""
     if not text:
         return _EMPTY
-    spans = find_secrets(text)
     lower = text.lower()
     # Lines re-joined, so a terminal wrap inside a word cannot hide it (only texts small enough to be
-    # read re-joined need this).
-    probe = _SQUEEZE.sub("", lower) if "\n" in lower and len(lower) <= _REJOIN_LIMIT else lower
-    if not any(hint in probe for hint in _HINTS):
+    # read re-joined need this; on a longer one, credentials are always looked for).
+    probe = lower
+    if "\n" in lower:
+        probe = _SQUEEZE.sub("", lower) if len(lower) <= _REJOIN_LIMIT else ""
+    if probe and not _mentions(probe, _HINTS) and not _mentions(probe, _SECRET_HINTS):
+        return _EMPTY
+    spans = find_secrets(text)
+    if probe and not _mentions(probe, _HINTS):
         return _EMPTY_WITH_SECRETS if spans else _EMPTY
     normalized = _normalize(text)
-    reading = _Pass(normalized, spans if normalized == text else None)
-    secrets = bool(spans or reading.secret_spans)
-    denials, others = reading.run()
-    if len(text) <= _REJOIN_LIMIT and "\n" in text:
-        # The wrap is judged on the lines as the terminal or client produced them (only the quote
-        # markers before them removed): normalising can change a line's width.
-        lines = _without_markers(text)
-        if any(len(paragraph) > 1 for paragraph in _paragraph_lines(lines)):
-            denials, others = _best_reading(lines, denials, others)
-    return ScanResult(denials=tuple(denials), other_errors=tuple(others), secrets_found=secrets)
+    normalized_spans = spans if normalized == text else find_secrets(normalized)
+    # The wrap is judged on the lines as the terminal or client produced them (only the quote markers
+    # before them removed): normalising can change a line's width.
+    lines = _without_markers(text) if "\n" in text and len(text) <= _REJOIN_LIMIT else ""
+    if any(len(paragraph) > 1 for paragraph in _paragraph_lines(lines)):
+        denials, others = _best_reading(lines, normalized, normalized_spans)
+    else:
+        denials, others = _Pass(normalized, normalized_spans).run()
+    return ScanResult(denials=tuple(denials), other_errors=tuple(others), secrets_found=bool(spans or normalized_spans))
 
 
-def _best_reading(
-    text: str, denials: list[DeniedRequest], others: list[OtherError]
-) -> tuple[list[DeniedRequest], list[OtherError]]:
+def _mentions(lower: str, words: tuple[str, ...]) -> bool:
+    return any(word in lower for word in words)
+
+
+def _best_reading(text: str, normalized: str, spans: list[SecretSpan]) -> tuple[list[DeniedRequest], list[OtherError]]:
     """The most complete of up to three readings of a text with line breaks inside paragraphs.
 
-    ``text`` is the paste without quote markers; ``denials`` and ``others`` are what its normalised
-    form gave. The readings: as pasted; re-wrapped (see _unwrap); and, where a paragraph may have
-    been wrapped by a terminal, with every line re-joined with nothing between, which undoes a
-    terminal wrap exactly. Where a paragraph certainly was, the pasted reading is not used (its
-    pieces of cut sentences can add up to more than the sentences) and ties go to the last reading;
-    otherwise ties go to the first.
+    ``text`` is the paste without quote markers, ``normalized`` the whole paste normalised and
+    ``spans`` the credentials in it. The readings: as pasted; re-wrapped (see _unwrap); and, where a
+    paragraph may have been wrapped by a terminal, with every line re-joined with nothing between,
+    which undoes a terminal wrap exactly. Where a paragraph certainly was, the pasted reading is not
+    used (its pieces of cut sentences can add up to more than the sentences) and ties go to the last
+    reading; otherwise ties go to the first. Readings that come out the same text are parsed once.
     """
     kinds = [_wrap_kind(lines)[0] for lines in _paragraph_lines(text)]
     terminal = _TERMINAL in kinds
     # Each reading is normalised after re-joining: a wrap can split an HTML entity or a Slack link.
-    readings = [(denials, others), _Pass(_normalize(_unwrap(text))).run()]
+    texts = [] if terminal else [normalized]
+    texts.append(_normalize(_unwrap(text)))
     # Gluing every line also glues words together: it is only tried where a terminal may have wrapped.
     if terminal or _AMBIGUOUS in kinds:
-        readings.append(_Pass(_normalize(_join_lines(text))).run())
-    ranks = [_rank(reading[0]) for reading in readings]
-    candidates = range(1, len(readings)) if terminal else range(len(readings))
-    best = max(ranks[index] for index in candidates)
-    order = reversed(candidates) if terminal else candidates
-    return next(readings[index] for index in order if ranks[index] == best)
+        texts.append(_normalize(_join_lines(text)))
+    parsed: dict[str, tuple[list[DeniedRequest], list[OtherError]]] = {}
+    # A reading only removes line breaks: where no credential can hide across them, none is in any reading.
+    hidden = might_hold_secrets(normalized)
+    for reading in texts:
+        if reading not in parsed:
+            parsed[reading] = _Pass(reading, spans if reading == normalized or not hidden else None).run()
+    ranks = [_rank(parsed[reading][0]) for reading in texts]
+    best = max(ranks)
+    order = reversed(range(len(texts))) if terminal else range(len(texts))
+    return next(parsed[texts[index]] for index in order if ranks[index] == best)
 
 
 _PARAGRAPH_BREAK = re.compile(r"(\n(?:[ \t]*\n)+)")
@@ -307,8 +322,9 @@ _TOKEN_END = (
     r"(?=because\s*no|because\s*the\s*resource|with\s*an\s*explicit|\.\s*Go\s*to|User\s*:|\(\s*Service\s*:"
     r"|An\s*error\s*occurred|Encoded\s*authori|[\s\"'<>\\]|$)"
 )
+# (An ARN where the action belongs is no action: no service is called "arn".)
 _ACTION = re.compile(
-    r"\s*:?\s*(?P<action>[A-Za-z][A-Za-z0-9-]{0,60}:[A-Za-z0-9*]{1,128}?)"
+    r"\s*:?\s*(?P<action>(?![Aa][Rr][Nn]:)[A-Za-z][A-Za-z0-9-]{0,60}:[A-Za-z0-9*]{1,128}?)"
     r"(?=on\s*(?:the\s*)?resources?\b|because|with\s*an|[^A-Za-z0-9*]|$)"
 )
 # Read backwards from the "authorized to perform" anchor: "is not", "are not" or a bare "Not".
@@ -408,19 +424,57 @@ _RECORD_ATTEMPTS = 40
 # JSON decoding attempts one reading may spend looking for records, so a hostile paste stays cheap.
 _DECODE_BUDGET = 2_000
 
-_SHAPE_ORDER = {id(shape): index for index, shape in enumerate(SHAPES)}
+_SHAPE_ORDER = {shape: index for index, shape in enumerate(SHAPES)}
 _CORE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.CORE)
 _ENCODED_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.ENCODED)
 _WRAPPER_SHAPES = tuple(shape for shape in SHAPES if shape.role in (Role.HEAD, Role.TAIL, Role.BODY))
 _TERSE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.TERSE)
 _RECORD_SHAPE = next(shape for shape in SHAPES if shape.role is Role.RECORD)
+_Row = TypeVar("_Row", Shape, LookAlike)
+# Each word a row of the table needs, with the rows that need it: a pass checks every word once. (A
+# row must name the words it needs: one that names none is never tried.)
+_ROWS_NEEDING: dict[str, list[Shape | LookAlike]] = {}
+_ALL_ROWS: tuple[Shape | LookAlike, ...] = (*SHAPES, *LOOK_ALIKES, HTTP_403)
+for _row in _ALL_ROWS:
+    for _word in _row.needs:
+        _ROWS_NEEDING.setdefault(_word, []).append(_row)
+# Shorter words inside several of those (not needed by any row themselves).
+_GATE_FILTERS = ("expired", "token", "signature", "credentials", "invalid", "error")
+
+
+def _gate_tree(words: Iterable[str], filters: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The words as a tree, each under the longest other word inside it ("" is the root).
+
+    A word is only looked for where the word above it was found: a text without "denied" cannot
+    hold "accessdenied". On a long text that halves the searches; each is a pass over the text.
+    """
+    words = set(words)
+    nodes = words | {f for f in filters if any(f in word and f != word for word in words)}
+    children: dict[str, list[str]] = {}
+    for node in sorted(nodes):
+        parent = max((other for other in nodes if other != node and other in node), key=len, default="")
+        children.setdefault(parent, []).append(node)
+    return {parent: tuple(nodes) for parent, nodes in children.items()}
+
+
+_GATE_TREE = _gate_tree(_ROWS_NEEDING, _GATE_FILTERS)
 _LOOK_ALIKE_BY_CODE = {look_alike.code: look_alike for look_alike in LOOK_ALIKES}
 _DECODER = json.JSONDecoder()
 _LOOKUP_EVENT = re.compile(r"[\"']CloudTrailEvent[\"']\s*:\s*\"")
 
 
+def _holds_words(row: Shape | LookAlike, lower: str) -> bool:
+    """Whether a lower-cased text holds the words every match of the row contains."""
+    return _mentions(lower, row.needs) and _mentions_any(lower, row.needs_also)
+
+
+def _mentions_any(lower: str, words: tuple[str, ...]) -> bool:
+    """Whether the text holds one of these words; true when there are none."""
+    return not words or _mentions(lower, words)
+
+
 def _order(shape: Shape) -> int:
-    return _SHAPE_ORDER[id(shape)]
+    return _SHAPE_ORDER[shape]
 
 
 # --- indexes: answers to "is there one between" and "which is nearest" in O(log n) ------------------
@@ -574,7 +628,9 @@ class _Pass:
     def __init__(self, text: str, secret_spans: list[SecretSpan] | None = None) -> None:
         self.text = text
         self.lower = text.lower()
-        self._words: dict[str, bool] = {}
+        self._may_hold_secrets: bool | None = None
+        # The rows of the format table whose words the text holds (see _tried).
+        self._open: set[Shape | LookAlike] | None = None
         self.secret_spans: list[SecretSpan] = find_secrets(text) if secret_spans is None else secret_spans
         self.secret_starts = [span.start for span in self.secret_spans]
         self.claimed = _Spans(())
@@ -601,18 +657,30 @@ class _Pass:
     def _blank_between(self, lo: int, hi: int) -> bool:
         return hi > lo and _BLANK_LINE.search(self.text, lo, hi) is not None
 
-    def _has(self, words: tuple[str, ...]) -> bool:
-        """Whether the text contains one of these lower-case words (always true for an empty tuple)."""
-        if not words:
-            return True
-        for word in words:
-            if word not in self._words:
-                self._words[word] = word in self.lower
-            if self._words[word]:
-                return True
-        return False
+    def _open_rows(self) -> set[Shape | LookAlike]:
+        """The rows of the table whose needed words the text holds: no other row can match."""
+        if self._open is None:
+            lower = self.lower
+            self._open = set()
+            words = list(_GATE_TREE[""])
+            while words:
+                word = words.pop()
+                if word in lower:
+                    words.extend(_GATE_TREE.get(word, ()))
+                    rows = _ROWS_NEEDING.get(word, ())
+                    self._open.update(row for row in rows if _mentions_any(lower, row.needs_also))
+        return self._open
+
+    def _tried(self, row: Shape | LookAlike) -> bool:
+        return row in self._open_rows()
+
+    def _tried_rows(self, rows: tuple[_Row, ...]) -> list[_Row]:
+        open_rows = self._open_rows()
+        return [row for row in rows if row in open_rows]
 
     def run(self) -> tuple[list[DeniedRequest], list[OtherError]]:
+        if not self._open_rows():
+            return [], []
         found: list[_Found] = []
         others: list[tuple[int, OtherError]] = []
         records = self._records()
@@ -650,9 +718,7 @@ class _Pass:
     def _cores(self, wrappers: list[_Wrapper]) -> list[_Core]:
         text = self.text
         anchors: list[tuple[int, int, Shape, re.Match[str]]] = []
-        for shape in _CORE_SHAPES:
-            if not self._has(shape.needs):
-                continue
+        for shape in self._tried_rows(_CORE_SHAPES):
             anchors.extend(
                 (m.start(), m.end(), shape, m)
                 for m in shape.pattern.finditer(text)
@@ -803,6 +869,8 @@ class _Pass:
         text = self.text
         lead = _REASON_LEAD.match(text, pos, hi)
         start = lead.end() if lead else pos
+        if not text.startswith(LAYER_PHRASE_STARTS, start, hi):
+            return pos
         for pattern, layer, kind in LAYER_PHRASES:
             phrase = pattern.match(text, start, hi)
             if phrase is None:
@@ -836,9 +904,7 @@ class _Pass:
         """Attach each encoded authorization message to its sentence; those with none become denials."""
         standalone: list[_Core] = []
         ends = [core.end for core in cores]
-        for shape in _ENCODED_SHAPES:
-            if not self._has(shape.needs):
-                continue
+        for shape in self._tried_rows(_ENCODED_SHAPES):
             for match in shape.pattern.finditer(self.text):
                 if self.claimed.contains(match.start()):
                     continue
@@ -896,9 +962,7 @@ class _Pass:
         text = self.text
         found: list[_Wrapper] = []
         taken: dict[Role, list[tuple[int, int]]] = {}
-        for shape in _WRAPPER_SHAPES:
-            if not self._has(shape.needs):
-                continue
+        for shape in self._tried_rows(_WRAPPER_SHAPES):
             spans = taken.setdefault(shape.role, [])
             for match in shape.pattern.finditer(text):
                 start, end = match.start(), match.end()
@@ -1036,7 +1100,8 @@ class _Pass:
         # The message's first sentence: a wrapper's message runs to the end of its line, which can hold more.
         sentence = _FIRST_SENTENCE.match(message)
         first = sentence.group() if sentence else message
-        look_alike = next((la for la in LOOK_ALIKES if la.pattern.search(first)), None)
+        lower = first.lower()
+        look_alike = next((la for la in LOOK_ALIKES if _holds_words(la, lower) and la.pattern.search(first)), None)
         if look_alike is not None:
             return OtherError(look_alike.code, look_alike.explanation, self._snippet(start, end))
         operation = fields.get("operation")
@@ -1063,9 +1128,7 @@ class _Pass:
 
     def _terse(self, covered: _Spans) -> list[_Found]:
         found: list[_Found] = []
-        for shape in _TERSE_SHAPES:
-            if not self._has(shape.needs):
-                continue
+        for shape in self._tried_rows(_TERSE_SHAPES):
             for match in shape.pattern.finditer(self.text):
                 if covered.contains(match.start()):
                     continue
@@ -1084,7 +1147,7 @@ class _Pass:
         service = draft.service or self._endpoint_service(draft) or self._cli_service(paragraph, draft.start)
         action = draft.action
         if action:
-            canonical = catalog.canonical_action(action)
+            canonical = _canonical_action(action)
             if canonical:
                 action = canonical
             else:
@@ -1107,20 +1170,20 @@ class _Pass:
                 resource = _s3_arn(ref, action, _partition(region, principal))
         request = DeniedRequest(
             principal=principal,
-            action=_clean(action),
-            resource_arn=_clean(resource),
+            action=self._safe(action),
+            resource_arn=self._safe(resource),
             account_id=_account(principal, resource),
-            api_operation=_clean(operation),
+            api_operation=self._safe(operation),
             region=region,
             reported=draft.reported,
             authorization_id=draft.authorization_id,
             authorization_region=draft.authorization_region,
             encoded_message=draft.encoded,
-            error_code=_clean(draft.error_code),
+            error_code=self._safe(draft.error_code),
             source_format=SHAPES[draft.source_order].name,
             context={},
             snippet=self._snippet(draft.start, draft.end, draft.encoded_span, draft.authorization_id),
-            warnings=tuple(redact(w) for w in dict.fromkeys(warnings)),
+            warnings=tuple(self._safe(w) or w for w in dict.fromkeys(warnings)),
         )
         return _Found(draft.start, draft.end, request)
 
@@ -1147,7 +1210,20 @@ class _Pass:
         snippet = snippet.strip()
         if len(snippet) > SNIPPET_LIMIT:
             snippet = snippet[: SNIPPET_LIMIT - 3].rstrip() + "..."
-        return redact(snippet)
+        return self._safe(snippet) or snippet
+
+    def _safe(self, value: str | None) -> str | None:
+        """A value taken from the text, or built from pieces of it, with any credential in it redacted.
+
+        Where the text holds no word a credential contains, no piece of it can; escapes (JSON's \\u,
+        URL encoding) can spell one, so a text with them is always checked.
+        """
+        if not value:
+            return None
+        if self._may_hold_secrets is None:
+            text = self.text
+            self._may_hold_secrets = "\\" in text or "%" in text or might_hold_secrets(text)
+        return redact(value) if self._may_hold_secrets else value
 
     def _redacted(self, start: int, end: int) -> str:
         first = max(0, bisect.bisect_left(self.secret_starts, start) - 1)
@@ -1239,6 +1315,8 @@ class _Pass:
         text = self.text
         results: list[tuple[int, int, DeniedRequest | OtherError]] = []
         covered_until = -1
+        if not self._tried(_RECORD_SHAPE):
+            return results
         for match in _RECORD_SHAPE.pattern.finditer(text):
             if match.start() < covered_until:
                 continue
@@ -1320,7 +1398,7 @@ class _Pass:
             warnings.extend(sentence.warnings)
             action = sentence.action
         if action:
-            canonical = catalog.canonical_action(action)
+            canonical = _canonical_action(action)
             if canonical is None:
                 warnings.append(_unknown_action(action))
             action = canonical or action
@@ -1364,9 +1442,7 @@ class _Pass:
 
     def _look_alikes(self, covered: _Spans) -> list[OtherError]:
         found: list[OtherError] = []
-        for look_alike in LOOK_ALIKES:
-            if not self._has(look_alike.needs):
-                continue
+        for look_alike in self._tried_rows(LOOK_ALIKES):
             for match in look_alike.pattern.finditer(self.text):
                 if not covered.contains(match.start()):
                     found.append(self._other(look_alike, match))
@@ -1374,7 +1450,7 @@ class _Pass:
         return found
 
     def _http_403(self) -> list[OtherError]:
-        match = HTTP_403.pattern.search(self.text) if self._has(HTTP_403.needs) else None
+        match = HTTP_403.pattern.search(self.text) if self._tried(HTTP_403) else None
         return [self._other(HTTP_403, match)] if match else []
 
     def _other(self, look_alike: LookAlike, match: re.Match[str]) -> OtherError:
@@ -1576,6 +1652,15 @@ def _exception_code(exception: str | None) -> str | None:
     return None
 
 
+# The catalogue builds its answer afresh on every call; a parse asks the same few questions many times.
+_action_info = lru_cache(maxsize=4096)(catalog.action_info)
+
+
+def _canonical_action(action: str) -> str | None:
+    info = _action_info(action)
+    return info.action if info else None
+
+
 @lru_cache(maxsize=4096)
 def _unknown_action(action: str) -> str:
     closest = catalog.closest_action(action)
@@ -1593,6 +1678,7 @@ def _phrase(match: re.Match[str]) -> str:
     return " ".join((_respace(text[start:allowed_start]), match.group("allowed"), _respace(text[allowed_end:end])))
 
 
+@lru_cache(maxsize=1024)
 def _respace(text: str) -> str:
     words: list[str] = []
     for chunk in _SPACED_HYPHEN.sub("-", text).split():
@@ -1665,7 +1751,7 @@ def _partition(region: str | None, principal: Principal | None) -> str:
 
 
 def _resource_types(action: str | None) -> set[str]:
-    info = catalog.action_info(action) if action else None
+    info = _action_info(action) if action else None
     return {rt.name for rt in info.resource_types} if info else set()
 
 
@@ -1685,7 +1771,7 @@ def _s3_arn(ref: _S3Ref, action: str | None, partition: str) -> str | None:
         return f"{bucket_arn}/{ref.key}" if ref.key else None
     if "bucket" in types:
         return bucket_arn
-    if action and catalog.action_exists(action):
+    if action and _action_info(action) is not None:
         return None
     return f"{bucket_arn}/{ref.key}" if ref.key else bucket_arn
 
@@ -1760,7 +1846,7 @@ def _score(denials: list[DeniedRequest]) -> int:
         principal = d.principal
         total -= _DENIAL_COST
         total += 3 if principal and principal.type is not PrincipalType.UNKNOWN else 1 if principal else 0
-        total += (3 if catalog.action_exists(d.action) else 1) if d.action else 0
+        total += (3 if _action_info(d.action) is not None else 1) if d.action else 0
         total += (2 if _is_arn(d.resource_arn) else 1) if d.resource_arn else 0
         total += sum(
             1

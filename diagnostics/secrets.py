@@ -46,10 +46,10 @@ _HEX = re.compile(r"[0-9a-f]{40}")
 _BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+=")
 _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
-# Short texts (chat lines) are ruled out by these before any pattern runs; on long texts the literal-led
-# patterns are as cheap as the checks would be.
+# Short texts (chat lines, the fields of a parsed denial) are ruled out by these before any pattern
+# runs; on long texts the literal-led patterns are as cheap as the checks would be.
 _CASED_HINTS = ("AKIA", "ASIA", "IQoJb3JpZ2lu", "FwoGZXIvYXdz", "FQoGZXIvYXdz", "AQoDYXdz")
-_LOWER_HINTS = ("secret", "token")
+_LOWER_HINTS = ("secret", "session", "security")
 _SHORT = 4096
 # A line break as terminals, e-mail and Slack quoting put it inside a long token.
 _BREAK = re.compile(r"\n[ \t]*(?:>[ \t]?)*")
@@ -63,9 +63,13 @@ _MARKERS = {
 
 def find_secrets(text: str) -> list[SecretSpan]:
     """Every credential in ``text``, as non-overlapping spans in order, including ones a line wrap split."""
+    if len(text) <= _SHORT and not might_hold_secrets(text):
+        return []
     spans = _detect(text)
     if "\n" in text:
         spans.extend(_detect_wrapped(text))
+    if not spans:
+        return spans
     spans.sort(key=lambda s: (s.start, -s.end))
     merged: list[SecretSpan] = []
     for span in spans:
@@ -73,6 +77,11 @@ def find_secrets(text: str) -> list[SecretSpan]:
             continue
         merged.append(span)
     return merged
+
+
+def might_hold_secrets(text: str) -> bool:
+    """A cheap check: when False, ``find_secrets(text)`` finds nothing."""
+    return _hinted(_BREAK.sub("", text) if "\n" in text else text)
 
 
 def has_secrets(text: str) -> bool:
@@ -100,6 +109,14 @@ def redact_spans(text: str, spans: list[SecretSpan], offset: int = 0) -> str:
     return "".join(out)
 
 
+def _hinted(text: str) -> bool:
+    """Whether ``text`` holds a word every credential (or its label) contains."""
+    if any(hint in text for hint in _CASED_HINTS):
+        return True
+    lower = text.lower()
+    return any(hint in lower for hint in _LOWER_HINTS)
+
+
 def _detect(text: str, breaks: frozenset[int] = frozenset()) -> list[SecretSpan]:
     """Credentials in ``text``; a fixed-length one may also end at one of ``breaks`` (removed line breaks)."""
     lower = text.lower()
@@ -107,9 +124,6 @@ def _detect(text: str, breaks: frozenset[int] = frozenset()) -> list[SecretSpan]
     def ends(position: int, characters: frozenset[str]) -> bool:
         return position == len(text) or text[position] not in characters or position in breaks
 
-    short = len(text) <= _SHORT
-    if short and not any(hint in text for hint in _CASED_HINTS) and not any(hint in lower for hint in _LOWER_HINTS):
-        return []
     spans = [
         SecretSpan(SecretKind.ACCESS_KEY_ID, m.start(), m.end())
         for m in _ACCESS_KEY_ID.finditer(text)
@@ -152,6 +166,9 @@ def _secrets_beside(text: str, key_id: SecretSpan) -> list[SecretSpan]:
 
 def _detect_wrapped(text: str) -> list[SecretSpan]:
     """Secrets that only appear once line breaks are removed, mapped back onto ``text``."""
+    joined = _BREAK.sub("", text)
+    if not _hinted(joined):
+        return []
     # Position of each break in the joined text, and how many characters were removed up to and including it.
     joined_at: list[int] = []
     removed_through: list[int] = []
@@ -160,7 +177,7 @@ def _detect_wrapped(text: str) -> list[SecretSpan]:
         joined_at.append(match.start() - removed)
         removed += match.end() - match.start()
         removed_through.append(removed)
-    found = _detect(_BREAK.sub("", text), frozenset(joined_at))
+    found = _detect(joined, frozenset(joined_at))
     if not found:
         return []
 

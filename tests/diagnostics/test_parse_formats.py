@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from diagnostics import catalog, formats, operations, parse
 from diagnostics.formats import HTTP_403, LAYER_PHRASES, LOOK_ALIKES, SHAPES, Role, Shape
 from diagnostics.model import DenialKind, Layer
+from tests.diagnostics.parse_fixtures import FIXTURES
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=[f"{s.name}/{s.role}" for s in SHAPES])
@@ -17,12 +19,47 @@ def test_each_shape_matches_its_documented_example(shape: Shape) -> None:
     assert shape.pattern.search(shape.example)
 
 
+def _gate_lets_through(row: Shape | formats.LookAlike, lower: str) -> bool:
+    return all(not words or any(word in lower for word in words) for words in (row.needs, row.needs_also))
+
+
 @pytest.mark.parametrize("shape", SHAPES, ids=[f"{s.name}/{s.role}" for s in SHAPES])
 def test_each_shape_example_passes_the_cheap_checks(shape: Shape) -> None:
     lower = shape.example.lower()
     # The row's own gate, and the parser's pre-filter, must both let its example through.
-    assert not shape.needs or any(word in lower for word in shape.needs)
+    assert _gate_lets_through(shape, lower)
     assert any(hint in lower for hint in parse._HINTS)
+
+
+def _readings() -> list[str]:
+    """Every fixture text and example as each reading of the parser sees it."""
+    texts = [shape.example for shape in SHAPES] + [f"{look_alike.code}: failed" for look_alike in LOOK_ALIKES]
+    for path in sorted(FIXTURES.glob("*.json")):
+        texts.extend(row["text"] for row in json.loads(path.read_text(encoding="utf-8")))
+    readings = []
+    for text in texts:
+        readings.append(parse._normalize(text))
+        if "\n" in text:
+            lines = parse._without_markers(text)
+            readings += [parse._normalize(parse._unwrap(lines)), parse._normalize(parse._join_lines(lines))]
+    return readings
+
+
+@pytest.mark.parametrize(
+    "row", [*SHAPES, *LOOK_ALIKES, HTTP_403], ids=lambda row: getattr(row, "name", getattr(row, "code", ""))
+)
+def test_no_row_is_skipped_where_its_pattern_matches(row: Shape | formats.LookAlike) -> None:
+    # The gates are a shortcut: wherever the pattern matches, the words it needs are there. A row
+    # that names no words is never tried at all.
+    assert row.needs
+    matched = [text for text in _readings() if row.pattern.search(text)]
+    assert matched
+    assert all(_gate_lets_through(row, text.lower()) for text in matched)
+
+
+def test_every_reason_phrase_starts_with_a_listed_word() -> None:
+    starts = formats.LAYER_PHRASE_STARTS
+    assert all(re.match("|".join(starts), pattern.pattern) for pattern, _, _ in LAYER_PHRASES)
 
 
 def test_shape_names_are_short_stable_words() -> None:
