@@ -178,9 +178,12 @@ def _wrap_kind(lines: list[str]) -> tuple[int, int]:
     # Lines that all start indented (or with a closing bracket) are the layout of JSON, XML or a stack
     # trace: no wrapper indents the lines it makes, and a terminal that cut every line just before a
     # space is too unlikely (two lines can be one cut, and are judged below).
-    if len(lines) > 2 and all(line[:1] in _LAYOUT_STARTS for line in lines[1:]):
-        return _UNWRAPPED, 0
     width = max(len(line) for line in lines)
+    # ... unless the whole paragraph has a terminal's shape: two or more lines of one width (its widest)
+    # and a last one no wider. A terminal that cuts just before a space on each line makes exactly this.
+    even = len(lines) > 2 and all(len(line) == width for line in lines[:-1])
+    if not even and len(lines) > 2 and all(line[:1] in _LAYOUT_STARTS for line in lines[1:]):
+        return _UNWRAPPED, 0
     start = next(index for index, line in enumerate(lines) if len(line) == width)
     block = lines[start:]
     if len(block) < 2 or any(len(line) != width for line in block[:-1]):
