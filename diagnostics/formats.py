@@ -28,7 +28,8 @@ class Role(StrEnum):
     TERSE = "terse"
 
 
-@dataclass(frozen=True)
+# Rows are told apart by identity (each is one row of its table), which also makes them cheap to hash.
+@dataclass(frozen=True, eq=False)
 class Shape:
     """One row of the format table.
 
@@ -45,9 +46,11 @@ class Shape:
     line_breaks: int = 0
     # A documented instance of the shape; a test checks the pattern matches it.
     example: str = ""
-    # Lower-case words one of which the text must contain for the row to be tried at all. Rows whose
-    # pattern starts with a literal need none: finding that literal is already as cheap as the check.
+    # Lower-case words one of which the text must contain for the row to be tried at all, and one of
+    # ``needs_also`` as well (when given): every match of the pattern contains them. A chat line that
+    # happens to hold one word of a message is ruled out by these checks, before any pattern runs.
     needs: tuple[str, ...] = ()
+    needs_also: tuple[str, ...] = ()
     # The service the shape itself implies (an S3 error document is S3's), as an IAM prefix.
     service: str | None = None
 
@@ -71,15 +74,17 @@ DENIAL_CODES: frozenset[str] = frozenset(
 STATUS_CODES: frozenset[str] = frozenset({"403", "Forbidden"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LookAlike:
     """An error that looks like an access denial but is not one, with the one-line explanation to give."""
 
     code: str
     pattern: re.Pattern[str]
     explanation: str
-    # Lower-case words one of which the text must contain for the pattern to be tried.
+    # Lower-case words one of which the text must contain for the pattern to be tried (every match
+    # contains one), and one of ``needs_also`` as well when given.
     needs: tuple[str, ...] = ()
+    needs_also: tuple[str, ...] = ()
 
 
 _NOT_PERMISSIONS = "this is not a permissions problem."
@@ -92,19 +97,19 @@ LOOK_ALIKES: tuple[LookAlike, ...] = (
         re.compile(r"\bInvalidClientTokenId\b|The security token included in the request is invalid"),
         "The access key id is not valid (deleted, mistyped, or from another partition or a region that is "
         f"not enabled): fix the credentials; {_NOT_PERMISSIONS}",
-        needs=("token",),
+        needs=("invalidclienttokenid", "security token included"),
     ),
     LookAlike(
         "ExpiredTokenException",
         re.compile(r"\bExpiredTokenException\b"),
         f"The credentials have expired: refresh them (aws sso login / re-assume the role); {_NOT_PERMISSIONS}",
-        needs=("token",),
+        needs=("expiredtokenexception",),
     ),
     LookAlike(
         "ExpiredToken",
         re.compile(r"\bExpiredToken\b|The (?:security|provided) token (?:included in the request )?is expired"),
         f"The credentials have expired: refresh them (aws sso login / re-assume the role); {_NOT_PERMISSIONS}",
-        needs=("token",),
+        needs=("expiredtoken", "is expired"),
     ),
     LookAlike(
         "SignatureDoesNotMatch",
@@ -114,42 +119,42 @@ LOOK_ALIKES: tuple[LookAlike, ...] = (
         ),
         "The request signature does not match: the secret access key is wrong for this access key id, or a "
         f"proxy or clock changed the request; fix the credentials; {_NOT_PERMISSIONS}",
-        needs=("signature",),
+        needs=("signaturedoesnotmatch", "does not match the signature"),
     ),
     LookAlike(
         "InvalidSignatureException",
         re.compile(r"\bInvalidSignatureException\b"),
         "The request signature is invalid: the secret access key is wrong for this access key id, or the clock "
         f"is skewed; fix the credentials; {_NOT_PERMISSIONS}",
-        needs=("signature",),
+        needs=("invalidsignatureexception",),
     ),
     LookAlike(
         "UnrecognizedClientException",
         re.compile(r"\bUnrecognizedClientException\b"),
         "The service does not recognise the access key or security token (invalid, deleted, or from another "
         f"partition or region): fix the credentials; {_NOT_PERMISSIONS}",
-        needs=("unrecognized",),
+        needs=("unrecognizedclientexception",),
     ),
     LookAlike(
         "InvalidAccessKeyId",
         re.compile(r"\bInvalidAccessKeyId\b|The AWS Access Key Id you provided does not exist in our records"),
         "S3 does not know this access key id (deleted, mistyped or from another partition): fix the credentials; "
         f"{_NOT_PERMISSIONS}",
-        needs=("accesskeyid", "access key id"),
+        needs=("invalidaccesskeyid", "access key id you provided"),
     ),
     LookAlike(
         "AuthFailure",
         re.compile(r"\bAuthFailure\b|AWS was not able to validate the provided access credentials"),
         "EC2 could not validate the credentials (invalid access key, wrong secret or clock skew): fix the "
         f"credentials; {_NOT_PERMISSIONS}",
-        needs=("authfailure", "credentials"),
+        needs=("authfailure", "validate the provided access credentials"),
     ),
     LookAlike(
         "RequestExpired",
         re.compile(r"\bRequestExpired\b|\bRequest has expired\b|\bSignature expired\b"),
         "The request was signed too long ago (clock skew, or an expired presigned URL): sync the clock or sign "
         f"it again; {_NOT_PERMISSIONS}",
-        needs=("expired",),
+        needs=("requestexpired", "request has expired", "signature expired"),
     ),
     LookAlike(
         "UnauthorizedSSOTokenError",
@@ -158,28 +163,28 @@ LOOK_ALIKES: tuple[LookAlike, ...] = (
             r"|Token has expired and refresh failed"
         ),
         f"The IAM Identity Center (SSO) session has expired: run aws sso login again; {_NOT_PERMISSIONS}",
-        needs=("token", "expired"),
+        needs=("unauthorizedssotokenerror", "sso session associated", "token has expired"),
     ),
     LookAlike(
         "NoCredentialsError",
         re.compile(r"\bNoCredentialsError\b|Unable to locate credentials"),
         "The SDK found no credentials in its credential chain (profile, environment, instance role), so no "
         f"request reached AWS; configure credentials; {_NOT_PERMISSIONS}",
-        needs=("credentials",),
+        needs=("nocredentialserror", "unable to locate credentials"),
     ),
     LookAlike(
         "MissingAuthenticationTokenException",
         re.compile(r"\bMissingAuthenticationToken(?:Exception)?\b|Missing Authentication Token"),
         "The request was not signed, or API Gateway has no such route or stage (it answers unknown paths this "
         "way); this is not an IAM policy decision.",
-        needs=("token",),
+        needs=("missingauthenticationtoken", "missing authentication token"),
     ),
     LookAlike(
         "Forbidden",
         re.compile(r"Error from server \(Forbidden\)|\bis forbidden: User \"[^\"\n]{1,300}\" cannot [a-z]+"),
         "Kubernetes RBAC refused the request: it needs a Role/ClusterRole binding for that user (check kubectl "
         "auth can-i, or the EKS access entry of the IAM principal); this is not an AWS IAM decision.",
-        needs=("forbidden",),
+        needs=("error from server (forbidden)", "is forbidden: user"),
     ),
 )
 
@@ -193,6 +198,7 @@ HTTP_403 = LookAlike(
     "An HTTP 403 with no AWS error code or IAM detail: it may come from a proxy, a WAF, an expired presigned URL "
     "or the application itself; paste the full AWS error (with its error code) to diagnose it.",
     needs=("403",),
+    needs_also=("http", "forbidden", "status"),
 )
 
 # Shapes match codes only from this list, so a JSON "code" key of some unrelated API is never taken for one.
@@ -202,19 +208,22 @@ _CODES = sorted(
     reverse=True,
 )
 _CODE_WORDS = "|".join(re.escape(code) for code in _CODES)
-# Lower-case words one of which every code above contains.
-_CODE_HINTS = (
-    "denied",
-    "unauthorized",
-    "authorizationerror",
-    "token",
-    "signature",
-    "unrecognized",
-    "accesskeyid",
-    "authfailure",
-    "expired",
-    "credentials",
-    "forbidden",
+# The same codes, each only where it starts a word or a dotted name. The look-behind comes after each
+# code's first character: a pattern that starts with one cannot be skipped ahead to its first
+# character by the regex engine, which then tries every position of the text (three times slower).
+_CODE_WORD_STARTS = "|".join(
+    re.escape(code[0]) + rf"(?<![\w.]{re.escape(code[0])})" + re.escape(code[1:]) for code in _CODES
+)
+# The codes above in lower case, leaving out those that contain another (accessdenied covers
+# accessdeniedexception): every match of a code contains one.
+_CODE_HINTS = tuple(
+    sorted(
+        {
+            code.lower()
+            for code in _CODES
+            if not any(other != code and other.lower() in code.lower() for other in _CODES)
+        }
+    )
 )
 
 # The ordered table. Order is precedence: a denial's source_format is the name of the first row that
@@ -225,12 +234,14 @@ SHAPES: tuple[Shape, ...] = (
         Role.RECORD,
         re.compile(r"errorCode[\"']\s*:"),
         example='{"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "errorCode": "AccessDenied"}',
+        needs=("errorcode",),
     ),
     Shape(
         "ec2-encoded",
         Role.ENCODED,
         re.compile(r"Encoded\s*authori[sz]ation\s*failure\s*message\s*:\s*(?P<blob>[\w-]{8,})"),
         example="You are not authorized to perform this operation. Encoded authorization failure message: 4Gx_k-9Q",
+        needs=("encoded",),
     ),
     Shape(
         "aws-xml",
@@ -241,7 +252,7 @@ SHAPES: tuple[Shape, ...] = (
         ),
         example="<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: x</Message>"
         "</Error><RequestId>1</RequestId></ErrorResponse>",
-        needs=("error",),
+        needs=("<error",),
     ),
     Shape(
         "s3-xml",
@@ -251,13 +262,13 @@ SHAPES: tuple[Shape, ...] = (
         ),
         example="<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>R</RequestId></Error>",
         service="s3",
-        needs=("error",),
+        needs=("<error",),
     ),
     Shape(
         "go-sdk",
         Role.HEAD,
         re.compile(
-            r"operation\s*error\s+(?P<service>[A-Za-z0-9][A-Za-z0-9 .-]{0,60}?)\s*:\s*(?P<operation>\w{1,100})\s*,"
+            r"operation\s*error\s*(?P<service>[A-Za-z0-9][A-Za-z0-9 .-]{0,60}?)\s*:\s*(?P<operation>\w{1,100})\s*,"
             r"\s*(?:exceeded\s*maximum\s*number\s*of\s*attempts\s*,\s*\d+\s*,\s*)?"
             r"https\s*response\s*error\s*StatusCode\s*:\s*(?P<status>\d{3})\s*,"
             r"\s*RequestID\s*:\s*[^,\s]{0,100}\s*,\s*(?:HostID\s*:\s*[^,\s]{0,300}\s*,\s*)?"
@@ -266,7 +277,8 @@ SHAPES: tuple[Shape, ...] = (
         reach=200,
         example="operation error S3: GetObject, https response error StatusCode: 403, RequestID: R, HostID: H, "
         "api error AccessDenied: Access Denied",
-        needs=("error",),
+        needs=("statuscode",),
+        needs_also=("operation",),
     ),
     Shape(
         "cloudformation",
@@ -275,6 +287,7 @@ SHAPES: tuple[Shape, ...] = (
         reach=300,
         example='Resource handler returned message: "Access Denied (Service: S3, Status Code: 403, Request ID: R)" '
         "(RequestToken: 5d2c, HandlerErrorCode: AccessDenied)",
+        needs=("handlererrorcode",),
     ),
     Shape(
         "go-sdk-v1",
@@ -284,6 +297,7 @@ SHAPES: tuple[Shape, ...] = (
         line_breaks=1,
         example="AccessDenied: Access Denied\n\tstatus code: 403, request id: 9D3F",
         needs=("status",),
+        needs_also=("request",),
     ),
     Shape(
         "java-sdk",
@@ -295,6 +309,7 @@ SHAPES: tuple[Shape, ...] = (
         reach=200,
         example="Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied; Request ID: R)",
         needs=("status",),
+        needs_also=("service",),
     ),
     Shape(
         "java-sdk",
@@ -308,6 +323,7 @@ SHAPES: tuple[Shape, ...] = (
         example="Status Code: 403, AWS Service: Amazon S3, AWS Request ID: R, AWS Error Code: AccessDenied, "
         "AWS Error Message: Access Denied",
         needs=("status",),
+        needs_also=("aws",),
     ),
     Shape(
         "java-sdk",
@@ -315,6 +331,7 @@ SHAPES: tuple[Shape, ...] = (
         re.compile(r"\.services\.(?P<service>\w{1,60})\.model\.(?P<exception>\w{1,100})\s*:\s*"),
         reach=100,
         example="software.amazon.awssdk.services.s3.model.S3Exception: Access Denied",
+        needs=(".services.",),
     ),
     Shape(
         "dotnet-sdk",
@@ -326,18 +343,20 @@ SHAPES: tuple[Shape, ...] = (
         ),
         reach=100,
         example="Amazon.S3.AmazonS3Exception: Access Denied",
+        needs=("amazon.",),
     ),
     Shape(
         "js-sdk",
         Role.BODY,
         re.compile(
-            r"(?:__type|errorType|(?<!error)[Cc]ode)[\"']?\s*:\s*[\"'](?:[\w.:/-]{0,200}#)?"
+            r"(?:__type|errorType|[Cc](?<!error[Cc])ode)[\"']?\s*:\s*[\"'](?:[\w.:/-]{0,200}#)?"
             rf"(?P<code>{_CODE_WORDS})[\"']"
         ),
         reach=4000,
         line_breaks=200,
         example='{"__type": "AccessDeniedException", "message": "User: x is not authorized"}',
         needs=_CODE_HINTS,
+        needs_also=("type", "code"),
     ),
     Shape(
         "js-sdk",
@@ -346,6 +365,7 @@ SHAPES: tuple[Shape, ...] = (
         reach=4000,
         line_breaks=200,
         example="'$metadata': { httpStatusCode: 403, requestId: 'R' }",
+        needs=("$metadata",),
     ),
     Shape(
         "php-sdk",
@@ -355,8 +375,9 @@ SHAPES: tuple[Shape, ...] = (
             r"\s*AWS\s*HTTP\s*error\s*:\s*"
         ),
         reach=600,
-        example='Error executing "AssumeRole" on "https://sts.amazonaws.com"; AWS HTTP error: Client error',
-        needs=("error",),
+        example='Error executing "AssumeRole" on "https://sts.amazonaws.com"; AWS HTTP error: Client error: '
+        "`POST https://sts.amazonaws.com` resulted in a `403 Forbidden` response",
+        needs=("executing",),
     ),
     Shape(
         "cli",
@@ -367,12 +388,12 @@ SHAPES: tuple[Shape, ...] = (
         ),
         reach=300,
         example="An error occurred (AccessDenied) when calling the GetObject operation: Access Denied",
-        needs=("error",),
+        needs=("occurred",),
     ),
     Shape(
         "plain",
         Role.HEAD,
-        re.compile(rf"(?<![\w.])(?P<code>{_CODE_WORDS})(?:\s*\((?:client|server)\))?\s*:\s*"),
+        re.compile(rf"(?P<code>{_CODE_WORD_STARTS})(?:\s*\((?:client|server)\))?\s*:\s*"),
         # EC2 puts "You are not authorized to perform this operation." between the code and what follows.
         reach=80,
         example="AccessDeniedException: User: arn:aws:iam::123456789012:user/x is not authorized",
@@ -389,6 +410,7 @@ SHAPES: tuple[Shape, ...] = (
             r"|[\"'}\]]|$))"
         ),
         example="User: arn:aws:iam::123456789012:user/x is not authorized to perform: s3:GetObject",
+        needs=("authori",),
     ),
     Shape(
         "not-allowed",
@@ -399,6 +421,8 @@ SHAPES: tuple[Shape, ...] = (
         ),
         example="Principal [arn:aws:iam::123456789012:user/x] is not allowed to execute [workdocs:GetFolder] on "
         "the resource",
+        needs=("execute",),
+        needs_also=("principal",),
     ),
     # Like "plain", the principal ("User: <arn>" or just "User") is read before the anchor.
     Shape(
@@ -408,7 +432,8 @@ SHAPES: tuple[Shape, ...] = (
             r"is\s*not\s*authori[sz]ed\s*to\s*access\s*this\s*resource(?P<explicit>\s*with\s*an\s*explicit\s*deny)?"
         ),
         example="User: arn:aws:iam::123456789012:user/x is not authorized to access this resource",
-        needs=("this resource",),
+        needs=("resource",),
+        needs_also=("authori",),
     ),
     # SQS's own wording; the queue URL names region, account and queue.
     Shape(
@@ -419,6 +444,8 @@ SHAPES: tuple[Shape, ...] = (
             r"[\w.-]{1,80})\s*is\s*denied"
         ),
         example="Access to the resource https://sqs.us-east-1.amazonaws.com/123456789012/jobs is denied.",
+        needs=("sqs.",),
+        needs_also=("denied",),
     ),
     Shape(
         "service-assume",
@@ -429,11 +456,12 @@ SHAPES: tuple[Shape, ...] = (
         ),
         example="Neither the global service principal states.amazonaws.com, nor the regional one is authorized "
         "to assume the provided role.",
+        needs=("neither",),
     ),
     Shape(
         "access-denied",
         Role.TERSE,
-        re.compile(r"(?<![\w])[Aa]ccess\s*[Dd]enied(?![\w])"),
+        re.compile(r"[Aa](?<![\w][Aa])ccess\s*[Dd]enied(?![\w])"),
         example="Access Denied",
         needs=("denied",),
     ),
@@ -501,3 +529,5 @@ LAYER_PHRASES: tuple[tuple[re.Pattern[str], Layer | None, DenialKind | None], ..
     # Older messages say only that a Deny matched.
     (re.compile(r"with\s*an\s*explicit\s*deny\b"), None, DenialKind.EXPLICIT),
 )
+# The words every phrase above starts with: where the text holds neither, no phrase is tried.
+LAYER_PHRASE_STARTS = ("because", "with")

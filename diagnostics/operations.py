@@ -84,7 +84,7 @@ _OPERATIONS_BY_SERVICE: Mapping[str, str] = {
     ),
     "dynamodb": (
         "GetItem PutItem UpdateItem DeleteItem Query Scan BatchGetItem BatchWriteItem DescribeTable "
-        "CreateTable DeleteTable UpdateTable ListTables TransactWriteItems TransactGetItems"
+        "CreateTable DeleteTable UpdateTable ListTables"
     ),
     "kms": (
         "Decrypt Encrypt GenerateDataKey GenerateDataKeyWithoutPlaintext GenerateDataKeyPair DescribeKey "
@@ -240,6 +240,7 @@ def clean_operation(operation: str) -> str:
     return _VERSION_SUFFIX.sub("", operation.strip())
 
 
+@lru_cache(maxsize=4096)
 def service_prefix(name: str) -> str | None:
     """The IAM prefix of a service as an SDK, CLI, endpoint or CloudTrail names it; None when unknown."""
     host = name.strip().lower().removesuffix(".amazonaws.com").removesuffix(".amazonaws.com.cn")
@@ -262,6 +263,7 @@ def _strip_vendor(key: str) -> str:
     return key
 
 
+@lru_cache(maxsize=4096)
 def resolve(operation: str, service: str | None = None) -> Resolution:
     """The IAM action for an API operation, using the service when the text names one."""
     op = clean_operation(operation)
@@ -280,7 +282,10 @@ def resolve(operation: str, service: str | None = None) -> Resolution:
                 "so its IAM action is unknown.",
             )
         if not owners:
-            return Resolution(None, warning=f"{op} is not an API operation iamwhy knows; its IAM action is unknown.")
+            return Resolution(
+                None,
+                warning=f"{op} is neither an IAM action name nor an operation iamwhy maps; its IAM action is unknown.",
+            )
         prefix = owners[0]
     action = ACTION_OF_OPERATION.get((prefix, op)) or _apigateway_action(prefix, op) or f"{prefix}:{op}"
     canonical = catalog.canonical_action(action)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from diagnostics import catalog, operations
@@ -25,6 +26,7 @@ from diagnostics.arn import ArnError, is_account_id, parse_arn, parse_principal
 from diagnostics.formats import (
     DENIAL_CODES,
     HTTP_403,
+    LAYER_PHRASE_STARTS,
     LAYER_PHRASES,
     LOOK_ALIKES,
     PHRASE_WORDS,
@@ -45,7 +47,7 @@ from diagnostics.model import (
     Reported,
     ScanResult,
 )
-from diagnostics.secrets import SecretSpan, find_secrets, redact, redact_spans
+from diagnostics.secrets import SecretSpan, find_secrets, might_hold_secrets, redact, redact_spans
 
 SNIPPET_LIMIT = 1000
 # How much of an encoded authorization message a snippet shows (the whole blob is in encoded_message).
@@ -70,37 +72,194 @@ _HINTS = (
     "accesskeyid",
     "access key id",
 )
+# Lower-case words one of which every credential find_secrets looks for contains (or its label: a
+# labelled token follows "session" or "security"; YXdz is the base64 of "aws" unlabelled tokens start with).
+_SECRET_HINTS = ("akia", "asia", "secret", "session", "security", "yxdz", "iqoj")
+_ANY_HINTS = _HINTS + _SECRET_HINTS
 _SQUEEZE = re.compile(r"\n[ \t>│]*")
 # The re-joined reading is for pasted text (a Slack message holds at most 40,000 characters); a larger
 # input is a file or a log, whose lines are records rather than wrapped sentences.
 _REJOIN_LIMIT = 65_536
+# What a denial must add to a reading's score to be worth counting (see _score).
+_DENIAL_COST = 4
 
 
 def scan(text: str) -> ScanResult:
     """Every access denial in ``text``, plus look-alikes (``other_errors``) and whether it held credentials."""
     if not text:
         return _EMPTY
-    found = find_secrets(text)
-    # Every field is read from the text with its credentials already replaced, so that no field can hold a piece
-    # of one (the first line of a wrapped token taken for a resource, a token glued to an ARN by re-joining).
-    text = redact_spans(text, found) if found else text
-    spans: list[SecretSpan] = []
     lower = text.lower()
     # Lines re-joined, so a terminal wrap inside a word cannot hide it (only texts small enough to be
-    # read re-joined need this).
-    probe = _SQUEEZE.sub("", lower) if "\n" in lower and len(lower) <= _REJOIN_LIMIT else lower
-    if not any(hint in probe for hint in _HINTS):
-        return _EMPTY_WITH_SECRETS if found else _EMPTY
+    # read re-joined need this; on a longer one, credentials are always looked for).
+    probe = lower
+    if "\n" in lower:
+        probe = _SQUEEZE.sub("", lower) if len(lower) <= _REJOIN_LIMIT else ""
+    if probe and not _mentions(probe, _ANY_HINTS):
+        return _EMPTY
+    spans = find_secrets(text)
+    if probe and not _mentions(probe, _HINTS):
+        return _EMPTY_WITH_SECRETS if spans else _EMPTY
+    if spans:
+        # Every field is read from the text with its credentials already replaced, so that no field can hold a
+        # piece of one (the first line of a wrapped token taken for a resource, a token glued to an ARN by re-joining).
+        text = redact_spans(text, spans)
     normalized = _normalize(text)
-    reading = _Pass(normalized, spans if normalized == text else None)
-    secrets = bool(found or reading.secret_spans)
-    denials, others = reading.run()
-    if len(normalized) <= _REJOIN_LIMIT and _SOFT_BREAK.search(normalized):
-        joined_denials, joined_others = _Pass(_SOFT_BREAK.sub("", normalized)).run()
-        pasted, joined = _score(denials), _score(joined_denials)
-        if joined > pasted or (joined == pasted and _cut_by_wrap(normalized, denials)):
-            denials, others = joined_denials, joined_others
-    return ScanResult(denials=tuple(denials), other_errors=tuple(others), secrets_found=secrets)
+    # Normalising can reveal a credential (an HTML entity or a Slack link around it).
+    normalized_spans = [] if normalized == text else find_secrets(normalized)
+    # The wrap is judged on the lines as the terminal or client produced them (only the quote markers
+    # before them removed): normalising can change a line's width.
+    lines = _without_markers(text) if "\n" in text and len(text) <= _REJOIN_LIMIT else ""
+    if any(len(paragraph) > 1 for paragraph in _paragraph_lines(lines)):
+        denials, others = _best_reading(lines, normalized, normalized_spans)
+    else:
+        denials, others = _Pass(normalized, normalized_spans).run()
+    return ScanResult(denials=tuple(denials), other_errors=tuple(others), secrets_found=bool(spans or normalized_spans))
+
+
+def _mentions(lower: str, words: tuple[str, ...]) -> bool:
+    # A plain loop: a third faster than any() over a generator, on the short texts every chat line is.
+    for word in words:  # noqa: SIM110
+        if word in lower:
+            return True
+    return False
+
+
+def _best_reading(text: str, normalized: str, spans: list[SecretSpan]) -> tuple[list[DeniedRequest], list[OtherError]]:
+    """The most complete of up to three readings of a text with line breaks inside paragraphs.
+
+    ``text`` is the paste without quote markers, ``normalized`` the whole paste normalised and
+    ``spans`` the credentials in it. The readings: as pasted; re-wrapped (see _unwrap); and, where a
+    paragraph may have been wrapped by a terminal, with every line re-joined with nothing between,
+    which undoes a terminal wrap exactly. Where a paragraph certainly was, the pasted reading is not
+    used (its pieces of cut sentences can add up to more than the sentences) and ties go to the last
+    reading; otherwise ties go to the first. Readings that come out the same text are parsed once.
+    """
+    kinds = [_wrap_kind(lines)[0] for lines in _paragraph_lines(text)]
+    terminal = _TERMINAL in kinds
+    # Each reading is normalised after re-joining: a wrap can split an HTML entity or a Slack link.
+    texts = [] if terminal else [normalized]
+    texts.append(_normalize(_unwrap(text)))
+    # Gluing every line also glues words together: it is only tried where a terminal may have wrapped.
+    if terminal or _AMBIGUOUS in kinds:
+        texts.append(_normalize(_join_lines(text)))
+    parsed: dict[str, tuple[list[DeniedRequest], list[OtherError]]] = {}
+    # A reading only removes line breaks: where no credential can hide across them, none is in any reading.
+    hidden = might_hold_secrets(normalized)
+    for reading in texts:
+        if reading not in parsed:
+            parsed[reading] = _Pass(reading, spans if reading == normalized or not hidden else None).run()
+    ranks = [_rank(parsed[reading][0]) for reading in texts]
+    best = max(ranks)
+    order = reversed(range(len(texts))) if terminal else range(len(texts))
+    return next(parsed[texts[index]] for index in order if ranks[index] == best)
+
+
+_PARAGRAPH_BREAK = re.compile(r"(\n(?:[ \t]*\n)+)")
+_HYPHEN_BREAK = re.compile(r"[A-Za-z0-9]-$")
+# A shell prompt starting a line: "$ aws ...", "# ...", "PS C:\> ...", "C:\work> ...".
+_PROMPT = re.compile(r"\s*(?:[$#%]\s|PS\s|[A-Za-z]:\\)")
+_LAYOUT_STARTS = frozenset(" \t}])<")
+# How a paragraph was wrapped, as far as its line widths tell.
+_UNWRAPPED, _WORDS, _AMBIGUOUS, _TERMINAL = range(4)
+
+
+def _paragraph_lines(text: str) -> list[list[str]]:
+    return [part.split("\n") for part in _PARAGRAPH_BREAK.split(text) if not _PARAGRAPH_BREAK.fullmatch(part)]
+
+
+def _wrap_kind(lines: list[str]) -> tuple[int, int]:
+    """How a paragraph was wrapped, and the line its wrapped block starts at.
+
+    A terminal cuts lines at one width, inside words: a block of lines of the paragraph's widest
+    width, then one no wider, ending the paragraph (lines before the block, such as the command that
+    failed, are left alone). Four or more lines in the block are taken for a terminal wrap; two or
+    three could be a word wrap too: two lines meeting without a space are taken for a terminal wrap;
+    otherwise a space kept at a break, a line starting with the punctuation that ends a word (word
+    wrappers do neither) or a token visibly cut settles it.
+    Anything else was wrapped at spaces, or not wrapped at all.
+    """
+    if len(lines) == 1:
+        return _UNWRAPPED, 0
+    # Lines that all start indented (or with a closing bracket) are the layout of JSON, XML or a stack
+    # trace: no wrapper indents the lines it makes, and a terminal that cut every line just before a
+    # space is too unlikely (two lines can be one cut, and are judged below).
+    width = max(len(line) for line in lines)
+    # ... unless the whole paragraph has a terminal's shape: two or more lines of one width (its widest)
+    # and a last one no wider. A terminal that cuts just before a space on each line makes exactly this.
+    even = len(lines) > 2 and all(len(line) == width for line in lines[:-1])
+    if not even and len(lines) > 2 and all(line[:1] in _LAYOUT_STARTS for line in lines[1:]):
+        return _UNWRAPPED, 0
+    start = next(index for index, line in enumerate(lines) if len(line) == width)
+    block = lines[start:]
+    if len(block) < 2 or any(len(line) != width for line in block[:-1]):
+        return _WORDS, 0
+    if len(block) >= 4:
+        return _TERMINAL, start
+    # Two lines meeting without a space, alone or under the shell prompt that ran the command: a line
+    # as wide as the terminal, and what did not fit. (A long error line with a comment starting right
+    # under it reads the same; the wrap is likelier.)
+    alone = all(_PROMPT.match(line) for line in lines[:start])
+    if alone and len(block) == 2 and block[0][-1:].strip() and block[1][:1].strip():
+        return _TERMINAL, start
+    # Word wrappers drop the spaces at a break and never start a line with the punctuation that ends a
+    # word; a terminal does both.
+    spaced = any(line[-1:] in (" ", "\t") for line in block[:-1]) or any(line[:1] in " \t" for line in block[1:])
+    attached = any(line[:1] in _ATTACHED_PUNCTUATION for line in block[1:])
+    if spaced or attached or _cuts_a_token(block):
+        return _TERMINAL, start
+    return _AMBIGUOUS, start
+
+
+def _cuts_a_token(lines: list[str]) -> bool:
+    """Whether a line break in these lines cuts a token.
+
+    The line's last word is token-like (a ":" or "/" inside it: an ARN, a URL, a path) and ends on a
+    separator, or the next line goes on with more of it, or holds its rest and ends the lines. Or the
+    break cuts a long run of base64 characters (an encoded authorization message).
+    """
+    for index, (previous, line) in enumerate(itertools.pairwise(lines)):
+        if _BASE64_RUN.fullmatch(previous[-40:]) and _WORD_START.match(line):
+            return True
+        words = previous.split()
+        if not words or not previous[-1:].strip() or not _TOKEN_LIKE.search(words[-1]):
+            continue
+        last_line = index == len(lines) - 2
+        if words[-1][-1] in "/._:-" and _WORD_START.match(line):
+            return True
+        if _TOKEN_GOES_ON.match(line) or (last_line and _TOKEN_REST.match(line)):
+            return True
+    return False
+
+
+def _join_lines(text: str) -> str:
+    """Each paragraph's lines joined with nothing between (a terminal wrap keeps its spaces: they are the text's)."""
+    return "".join(
+        part if _PARAGRAPH_BREAK.fullmatch(part) else part.replace("\n", "") for part in _PARAGRAPH_BREAK.split(text)
+    )
+
+
+def _unwrap(text: str) -> str:
+    """Paragraphs re-joined as they were before a wrap, as far as _wrap_kind can tell how.
+
+    A terminal-wrapped block is joined with nothing between its lines, and the lines before it keep
+    their breaks. Lines wrapped at spaces (which the wrap removed) are joined with a space, or with
+    nothing after a hyphen the wrap broke at.
+    """
+    out: list[str] = []
+    for part in _PARAGRAPH_BREAK.split(text):
+        lines = part.split("\n")
+        kind, start = _wrap_kind(lines)
+        if kind == _UNWRAPPED or _PARAGRAPH_BREAK.fullmatch(part):
+            out.append(part)
+        elif kind == _TERMINAL:
+            out.append("\n".join([*lines[:start], "".join(lines[start:])]))
+        else:
+            joined = lines[0].rstrip(" \t")
+            for previous, line in itertools.pairwise(lines):
+                line = line.strip(" \t")
+                joined += line if _HYPHEN_BREAK.search(previous) else " " + line
+            out.append(joined)
+    return "".join(out)
 
 
 def find_denials(text: str) -> list[DeniedRequest]:
@@ -123,9 +282,12 @@ _ENTITIES = {
     "&#x27;": "'",
 }
 _FENCE = re.compile(r"```[A-Za-z0-9_+-]{0,20}[ \t]*(?=\n|$)|```")
-# Slack and e-mail quote markers, and the box-drawing gutter Terraform prints its errors in.
-_QUOTE_MARKERS = re.compile(r"\n[ \t]*(?:[>│┃║╷╵][ \t]?)+")
-_FIRST_QUOTE_MARKER = re.compile(r"[ \t]*(?:[>│┃║╷╵][ \t]?)+")
+# Slack quote markers: Slack escapes the ">" a quote starts with, so these are always markers.
+_SLACK_QUOTE = re.compile(r"(?m)^[ \t]*(?:&gt;[ \t]?)+")
+# E-mail quote markers and the box-drawing gutter Terraform prints its errors in: only markers when
+# every line of the paragraph has one (a wrapped line can start with the ">" closing a Slack link).
+_MARKER = re.compile(r"[ \t]*(?:[>│┃║╷╵](?=[ \t>│]|$)[ \t]?)+")
+_MARKER_CHARACTERS = ">│┃║╷╵"
 _TRANSLATION = str.maketrans(
     {
         **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
@@ -135,24 +297,34 @@ _TRANSLATION = str.maketrans(
         **dict.fromkeys("\u2010\u2011\u2012\u2013", "-"),
     }
 )
-# A line break inside a paragraph: the reading with re-joined lines removes it.
-_SOFT_BREAK = re.compile(r"\n(?![ \t]*\n)[ \t]*")
 
 
 def _normalize(text: str) -> str:
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _without_markers(text)
     if "<" in text:
         text = _SLACK_LINK.sub(_unlink, text)
     if "&" in text:
         text = _ENTITY.sub(lambda m: _ENTITIES[m.group()], text)
     if "`" in text:
         text = _FENCE.sub(" ", text)
-    text = text.translate(_TRANSLATION)
-    first = _FIRST_QUOTE_MARKER.match(text)
-    if first:
-        text = text[first.end() :]
-    return _QUOTE_MARKERS.sub("\n", text)
+    return text.translate(_TRANSLATION)
+
+
+def _without_markers(text: str) -> str:
+    """``text`` with Unix line ends and without the quote markers and gutters at the start of its lines."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "&gt;" in text:
+        text = _SLACK_QUOTE.sub("", text)
+    if not any(character in text for character in _MARKER_CHARACTERS):
+        return text
+    out: list[str] = []
+    for part in _PARAGRAPH_BREAK.split(text):
+        lines = part.split("\n")
+        if all(_MARKER.match(line) for line in lines if line.strip()):
+            lines = [_MARKER.sub("", line, count=1) for line in lines]
+        out.append("\n".join(lines))
+    return "".join(out)
 
 
 def _unlink(match: re.Match[str]) -> str:
@@ -166,12 +338,13 @@ _REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
 _REGION_RE = re.compile(_REGION)
 # Where an unquoted token ends, also when re-joined lines glued the next words to it.
 _TOKEN_END = (
-    r"(?=because\s*no\b|because\s*the\s*resource\b|with\s*an\s*explicit\b|\.\s*Go\s*to\b|User\s*:"
+    r"(?=because\s*no|because\s*the\s*resource|with\s*an\s*explicit|\.\s*Go\s*to|User\s*:|\(\s*Service\s*:"
     r"|An\s*error\s*occurred|Encoded\s*authori|[\s\"'<>\\]|$)"
 )
+# (An ARN where the action belongs is no action: no service is called "arn".)
 _ACTION = re.compile(
-    r"\s*:?\s*(?P<action>[A-Za-z][A-Za-z0-9-]{0,60}:[A-Za-z0-9*]{1,128}?)"
-    r"(?=on\s*(?:the\s*)?resources?\b|because\b|with\s*an\b|[^A-Za-z0-9*]|$)"
+    r"\s*:?\s*(?P<action>(?![Aa][Rr][Nn]:)[A-Za-z][A-Za-z0-9-]{0,60}:[A-Za-z0-9*]{1,128}?)"
+    r"(?=on\s*(?:the\s*)?resources?\b|because|with\s*an|[^A-Za-z0-9*]|$)"
 )
 # Read backwards from the "authorized to perform" anchor: "is not", "are not" or a bare "Not".
 _NOT_BEFORE = re.compile(r"(?:(?P<verb>is|are)\s*)?[Nn]ot\s*$")
@@ -183,7 +356,7 @@ _UNQUOTED = re.compile(r"(?P<value>[^\s\"'<>]{1,2048}?)" + _TOKEN_END)
 _REASON_LEAD = re.compile(r"[\s.,;]*")
 _POLICY_ARN = re.compile(
     r"\s*(?::|,?\s*with\s*policy\s*ARN\s*:?)\s*(?P<arn>arn:[^\s\"'<>]{1,2048}?)"
-    r"(?=\.\s*Go\s*to\b|\.(?:\s|$)|[\s\"'<>,;)\\]|$)"
+    r"(?=\.\s*Go\s*to|\.(?:\s|$)|[\s\"'<>,;)\\]|$)"
 )
 _AUTH_URL = re.compile(
     r"https?://(?P<host>[a-z0-9.-]{1,100})/iam/home\?(?P<query>[^#\s]{0,300})#/authorization-details/"
@@ -200,11 +373,20 @@ _SQS_QUEUE_URL = re.compile(
 )
 _BLOB_LINE = re.compile(r"\n[ \t]*([\w-]+)[ \t]*(?=\n|$)")
 _BLOB_TAIL = re.compile(r"[0-9_-]")
+_SPACED_HYPHEN = re.compile(r"\s+-\s*|-\s+")
 _PHRASE_WORD = re.compile("|".join(re.escape(w) for w in sorted(PHRASE_WORDS, key=len, reverse=True)) + "|[,.;]")
-_CONTINUED = re.compile(
-    r"[ \t>]*(?:(?!--)(?=[\w./*:-]*[:/._*0-9-])[\w./*:-]+(?=[\s\"'),;]|$)"
+# What follows a line break that cut a token: more token characters (":/._*", digits, "-"), or the
+# token's rest and then the error sentence.
+_TOKEN_GOES_ON = re.compile(
+    r"[ \t]*(?:(?=[\w./*:-]*[:/._*0-9-])[\w./*:-]+(?=[\s\"'),;]|$)"
     r"|\S+\s+(?:because\b|with\s+an\b|is\s+not\b|\.?\s*Go\s+to\b|\(Service\b))"
 )
+_TOKEN_REST = re.compile(r"[ \t]*[\w./*:-]+\s*$")
+_TOKEN_LIKE = re.compile(r"[^:/][:/].")
+_ATTACHED_PUNCTUATION = frozenset(":;,.!?)]}\"'”’")
+_FIRST_SENTENCE = re.compile(r".*?(?:\.(?=\s|$)|$)", re.DOTALL)
+_BASE64_RUN = re.compile(r"[\w-]{40}")
+_WORD_START = re.compile(r"[ \t]*[\w*-]")
 _QUALIFIED = re.compile(r"[\w.$]*\.$")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _ENDPOINT_HOST = re.compile(r"https?://(?P<host>[a-z0-9.-]{1,200}?)\.(?:amazonaws\.com(?:\.cn)?|api\.aws)\b")
@@ -245,13 +427,13 @@ _CLI_BUCKET_REF = 4
 _CLI_KEY = re.compile(r"--key[= ]+[\"']?(?P<key>[^\s\"']{1,1024})")
 
 _BACK_WINDOW = 1024
-# A "line" or "paragraph" is never taken to reach further than this from where a lookup starts.
+# A "line" is never taken to reach further than this from where a lookup starts.
 _LINE_LIMIT = 4096
-_PARAGRAPH_LIMIT = 8192
 _FORWARD_WINDOW = 8192
 _TAIL_WINDOW = 1500
 _ENCODED_REACH = 800
 _S3_BEFORE, _S3_AFTER = 1500, 500
+_COMMAND_BEFORE = 2000
 _GROUP_GAP = 600
 # CloudTrail puts errorCode near the start of a record (also with sorted keys); what follows can be long.
 _RECORD_BACK = 16_384
@@ -261,19 +443,57 @@ _RECORD_ATTEMPTS = 40
 # JSON decoding attempts one reading may spend looking for records, so a hostile paste stays cheap.
 _DECODE_BUDGET = 2_000
 
-_SHAPE_ORDER = {id(shape): index for index, shape in enumerate(SHAPES)}
+_SHAPE_ORDER = {shape: index for index, shape in enumerate(SHAPES)}
 _CORE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.CORE)
 _ENCODED_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.ENCODED)
 _WRAPPER_SHAPES = tuple(shape for shape in SHAPES if shape.role in (Role.HEAD, Role.TAIL, Role.BODY))
 _TERSE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.TERSE)
 _RECORD_SHAPE = next(shape for shape in SHAPES if shape.role is Role.RECORD)
+_Row = TypeVar("_Row", Shape, LookAlike)
+# Each word a row of the table needs, with the rows that need it: a pass checks every word once. (A
+# row must name the words it needs: one that names none is never tried.)
+_ROWS_NEEDING: dict[str, list[Shape | LookAlike]] = {}
+_ALL_ROWS: tuple[Shape | LookAlike, ...] = (*SHAPES, *LOOK_ALIKES, HTTP_403)
+for _row in _ALL_ROWS:
+    for _word in _row.needs:
+        _ROWS_NEEDING.setdefault(_word, []).append(_row)
+# Shorter words inside several of those (not needed by any row themselves).
+_GATE_FILTERS = ("expired", "token", "signature", "credentials", "invalid", "error")
+
+
+def _gate_tree(words: Iterable[str], filters: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The words as a tree, each under the longest other word inside it ("" is the root).
+
+    A word is only looked for where the word above it was found: a text without "denied" cannot
+    hold "accessdenied". On a long text that halves the searches, each a pass over the text.
+    """
+    words = set(words)
+    nodes = words | {f for f in filters if any(f in word and f != word for word in words)}
+    children: dict[str, list[str]] = {}
+    for node in sorted(nodes):
+        parent = max((other for other in nodes if other != node and other in node), key=len, default="")
+        children.setdefault(parent, []).append(node)
+    return {parent: tuple(nodes) for parent, nodes in children.items()}
+
+
+_GATE_TREE = _gate_tree(_ROWS_NEEDING, _GATE_FILTERS)
+# Up to this length the words are simply all looked for: each search is cheap, and the tree costs more
+# in Python than it saves.
+_SHORT_TEXT = 4096
+# Reported is immutable, so one instance serves every denial whose message gives no reason.
+_NOTHING_REPORTED = Reported()
 _LOOK_ALIKE_BY_CODE = {look_alike.code: look_alike for look_alike in LOOK_ALIKES}
 _DECODER = json.JSONDecoder()
 _LOOKUP_EVENT = re.compile(r"[\"']CloudTrailEvent[\"']\s*:\s*\"")
 
 
+def _holds_words(row: Shape | LookAlike, lower: str) -> bool:
+    """Whether a lower-cased text holds the words every match of the row contains."""
+    return _mentions(lower, row.needs) and (not row.needs_also or _mentions(lower, row.needs_also))
+
+
 def _order(shape: Shape) -> int:
-    return _SHAPE_ORDER[id(shape)]
+    return _SHAPE_ORDER[shape]
 
 
 # --- indexes: answers to "is there one between" and "which is nearest" in O(log n) ------------------
@@ -363,7 +583,7 @@ class _Core:
     action: str | None = None
     resource: str | None = None
     resource_unnamed: bool = False
-    reported: Reported = field(default_factory=Reported)
+    reported: Reported = _NOTHING_REPORTED
     authorization_id: str | None = None
     authorization_region: str | None = None
     encoded: str | None = None
@@ -399,7 +619,7 @@ class _Draft:
     action: str | None = None
     resource: str | None = None
     resource_unnamed: bool = False
-    reported: Reported = field(default_factory=Reported)
+    reported: Reported = _NOTHING_REPORTED
     authorization_id: str | None = None
     authorization_region: str | None = None
     encoded: str | None = None
@@ -427,10 +647,11 @@ class _Pass:
     def __init__(self, text: str, secret_spans: list[SecretSpan] | None = None) -> None:
         self.text = text
         self.lower = text.lower()
-        self._words: dict[str, bool] = {}
+        self._may_hold_secrets: bool | None = None
+        # The rows of the format table whose words the text holds (see _tried).
+        self._open: set[Shape | LookAlike] | None = None
         self.secret_spans: list[SecretSpan] = find_secrets(text) if secret_spans is None else secret_spans
         self.secret_starts = [span.start for span in self.secret_spans]
-        self._blank_lines: _Positions | None = None
         self.claimed = _Spans(())
         self._s3_refs: list[tuple[int, int, re.Match[str]]] | None = None
         self._s3_positions: list[int] = []
@@ -455,31 +676,38 @@ class _Pass:
     def _blank_between(self, lo: int, hi: int) -> bool:
         return hi > lo and _BLANK_LINE.search(self.text, lo, hi) is not None
 
-    def _paragraph_start(self, position: int) -> int:
-        blank = self._blanks().last_before(position)
-        return max(0 if blank is None else blank + 1, position - _PARAGRAPH_LIMIT)
+    def _open_rows(self) -> set[Shape | LookAlike]:
+        """The rows of the table whose needed words the text holds: no other row can match."""
+        if self._open is None:
+            lower = self.lower
+            if len(lower) <= _SHORT_TEXT:
+                present = [word for word in _ROWS_NEEDING if word in lower]
+            else:
+                present = []
+                words = list(_GATE_TREE[""])
+                while words:
+                    word = words.pop()
+                    if word in lower:
+                        present.append(word)
+                        words.extend(_GATE_TREE.get(word, ()))
+            self._open = {
+                row
+                for word in present
+                for row in _ROWS_NEEDING.get(word, ())
+                if not row.needs_also or _mentions(lower, row.needs_also)
+            }
+        return self._open
 
-    def _paragraph_end(self, position: int) -> int:
-        blank = self._blanks().first_from(position)
-        return min(len(self.text) if blank is None else blank, position + _PARAGRAPH_LIMIT)
+    def _tried(self, row: Shape | LookAlike) -> bool:
+        return row in self._open_rows()
 
-    def _blanks(self) -> _Positions:
-        if self._blank_lines is None:
-            self._blank_lines = _Positions(m.start() for m in _BLANK_LINE.finditer(self.text))
-        return self._blank_lines
-
-    def _has(self, words: tuple[str, ...]) -> bool:
-        """Whether the text contains one of these lower-case words (always true for an empty tuple)."""
-        if not words:
-            return True
-        for word in words:
-            if word not in self._words:
-                self._words[word] = word in self.lower
-            if self._words[word]:
-                return True
-        return False
+    def _tried_rows(self, rows: tuple[_Row, ...]) -> list[_Row]:
+        open_rows = self._open_rows()
+        return [row for row in rows if row in open_rows]
 
     def run(self) -> tuple[list[DeniedRequest], list[OtherError]]:
+        if not self._open_rows():
+            return [], []
         found: list[_Found] = []
         others: list[tuple[int, OtherError]] = []
         records = self._records()
@@ -517,9 +745,7 @@ class _Pass:
     def _cores(self, wrappers: list[_Wrapper]) -> list[_Core]:
         text = self.text
         anchors: list[tuple[int, int, Shape, re.Match[str]]] = []
-        for shape in _CORE_SHAPES:
-            if not self._has(shape.needs):
-                continue
+        for shape in self._tried_rows(_CORE_SHAPES):
             anchors.extend(
                 (m.start(), m.end(), shape, m)
                 for m in shape.pattern.finditer(text)
@@ -569,7 +795,7 @@ class _Pass:
             )
         elif shape.name == "service-assume":
             core.action = "sts:AssumeRole"
-            core.reported = Reported(layer=Layer.TRUST, phrase=_squash(match.group()))
+            core.reported = Reported(layer=Layer.TRUST, phrase=_respace(match.group()))
             core.resource_unnamed = True
         elif shape.name == "not-allowed":
             core.resource_unnamed = True
@@ -670,6 +896,8 @@ class _Pass:
         text = self.text
         lead = _REASON_LEAD.match(text, pos, hi)
         start = lead.end() if lead else pos
+        if not text.startswith(LAYER_PHRASE_STARTS, start, hi):
+            return pos
         for pattern, layer, kind in LAYER_PHRASES:
             phrase = pattern.match(text, start, hi)
             if phrase is None:
@@ -703,9 +931,7 @@ class _Pass:
         """Attach each encoded authorization message to its sentence; those with none become denials."""
         standalone: list[_Core] = []
         ends = [core.end for core in cores]
-        for shape in _ENCODED_SHAPES:
-            if not self._has(shape.needs):
-                continue
+        for shape in self._tried_rows(_ENCODED_SHAPES):
             for match in shape.pattern.finditer(self.text):
                 if self.claimed.contains(match.start()):
                     continue
@@ -763,9 +989,7 @@ class _Pass:
         text = self.text
         found: list[_Wrapper] = []
         taken: dict[Role, list[tuple[int, int]]] = {}
-        for shape in _WRAPPER_SHAPES:
-            if not self._has(shape.needs):
-                continue
+        for shape in self._tried_rows(_WRAPPER_SHAPES):
             spans = taken.setdefault(shape.role, [])
             for match in shape.pattern.finditer(text):
                 start, end = match.start(), match.end()
@@ -900,7 +1124,11 @@ class _Pass:
         )
         if code in _LOOK_ALIKE_BY_CODE and code not in STATUS_CODES:
             return OtherError(code, _LOOK_ALIKE_BY_CODE[code].explanation, self._snippet(start, end))
-        look_alike = next((la for la in LOOK_ALIKES if la.pattern.search(message)), None)
+        # The message's first sentence: a wrapper's message runs to the end of its line, which can hold more.
+        sentence = _FIRST_SENTENCE.match(message)
+        first = sentence.group() if sentence else message
+        lower = first.lower()
+        look_alike = next((la for la in LOOK_ALIKES if _holds_words(la, lower) and la.pattern.search(first)), None)
         if look_alike is not None:
             return OtherError(look_alike.code, look_alike.explanation, self._snippet(start, end))
         operation = fields.get("operation")
@@ -919,7 +1147,7 @@ class _Pass:
             end=end,
             source_order=min(w.order for w in group),
             error_code=code,
-            operation=operation or self._code_operation(self._paragraph_start(start), start),
+            operation=operation or self._code_operation(max(0, start - _COMMAND_BEFORE), start),
             service=service,
             endpoint=fields.get("endpoint"),
         )
@@ -927,9 +1155,7 @@ class _Pass:
 
     def _terse(self, covered: _Spans) -> list[_Found]:
         found: list[_Found] = []
-        for shape in _TERSE_SHAPES:
-            if not self._has(shape.needs):
-                continue
+        for shape in self._tried_rows(_TERSE_SHAPES):
             for match in shape.pattern.finditer(self.text):
                 if covered.contains(match.start()):
                     continue
@@ -943,11 +1169,12 @@ class _Pass:
 
     def _finish(self, draft: _Draft) -> _Found:
         warnings = draft.warnings
-        paragraph = self._paragraph_start(draft.start)
+        # The command that failed is looked for nearby, across the blank line the AWS CLI prints.
+        paragraph = max(0, draft.start - _COMMAND_BEFORE)
         service = draft.service or self._endpoint_service(draft) or self._cli_service(paragraph, draft.start)
         action = draft.action
         if action:
-            canonical = catalog.canonical_action(action)
+            canonical = _canonical_action(action)
             if canonical:
                 action = canonical
             else:
@@ -970,20 +1197,20 @@ class _Pass:
                 resource = _s3_arn(ref, action, _partition(region, principal))
         request = DeniedRequest(
             principal=principal,
-            action=_clean(action),
-            resource_arn=_clean(resource),
+            action=self._safe(action),
+            resource_arn=self._safe(resource),
             account_id=_account(principal, resource),
-            api_operation=_clean(operation),
+            api_operation=self._safe(operation),
             region=region,
             reported=draft.reported,
             authorization_id=draft.authorization_id,
             authorization_region=draft.authorization_region,
             encoded_message=draft.encoded,
-            error_code=_clean(draft.error_code),
+            error_code=self._safe(draft.error_code),
             source_format=SHAPES[draft.source_order].name,
             context={},
             snippet=self._snippet(draft.start, draft.end, draft.encoded_span, draft.authorization_id),
-            warnings=tuple(redact(w) for w in dict.fromkeys(warnings)),
+            warnings=tuple(self._safe(w) or w for w in dict.fromkeys(warnings)),
         )
         return _Found(draft.start, draft.end, request)
 
@@ -1010,7 +1237,20 @@ class _Pass:
         snippet = snippet.strip()
         if len(snippet) > SNIPPET_LIMIT:
             snippet = snippet[: SNIPPET_LIMIT - 3].rstrip() + "..."
-        return redact(snippet)
+        return self._safe(snippet) or snippet
+
+    def _safe(self, value: str | None) -> str | None:
+        """A value taken from the text, or built from pieces of it, with any credential in it redacted.
+
+        Where the text holds no word a credential contains, no piece of it can; escapes (JSON's \\u,
+        URL encoding) can spell one, so a text with them is always checked.
+        """
+        if not value:
+            return None
+        if self._may_hold_secrets is None:
+            text = self.text
+            self._may_hold_secrets = "\\" in text or "%" in text or might_hold_secrets(text)
+        return redact(value) if self._may_hold_secrets else value
 
     def _redacted(self, start: int, end: int) -> str:
         first = max(0, bisect.bisect_left(self.secret_starts, start) - 1)
@@ -1066,8 +1306,9 @@ class _Pass:
         refs, positions = self._s3_refs, self._s3_positions
         if not refs:
             return None
-        lo = max(self._paragraph_start(start), start - _S3_BEFORE)
-        hi = min(self._paragraph_end(end), end + _S3_AFTER)
+        # Not bounded by the paragraph: the AWS CLI prints a blank line between the command and its error.
+        lo = max(0, start - _S3_BEFORE)
+        hi = min(len(self.text), end + _S3_AFTER)
         line_lo, line_hi = self._line_start(start), self._line_end(end)
         before = bisect.bisect_left(positions, start) - 1
         after = bisect.bisect_left(positions, end)
@@ -1101,6 +1342,8 @@ class _Pass:
         text = self.text
         results: list[tuple[int, int, DeniedRequest | OtherError]] = []
         covered_until = -1
+        if not self._tried(_RECORD_SHAPE):
+            return results
         for match in _RECORD_SHAPE.pattern.finditer(text):
             if match.start() < covered_until:
                 continue
@@ -1182,7 +1425,7 @@ class _Pass:
             warnings.extend(sentence.warnings)
             action = sentence.action
         if action:
-            canonical = catalog.canonical_action(action)
+            canonical = _canonical_action(action)
             if canonical is None:
                 warnings.append(_unknown_action(action))
             action = canonical or action
@@ -1206,7 +1449,7 @@ class _Pass:
             account_id=account,
             api_operation=_clean(operation),
             region=region,
-            reported=sentence.reported if sentence else Reported(),
+            reported=sentence.reported if sentence else _NOTHING_REPORTED,
             authorization_id=sentence.authorization_id if sentence else None,
             authorization_region=sentence.authorization_region if sentence else None,
             encoded_message=sentence.encoded if sentence else None,
@@ -1226,9 +1469,7 @@ class _Pass:
 
     def _look_alikes(self, covered: _Spans) -> list[OtherError]:
         found: list[OtherError] = []
-        for look_alike in LOOK_ALIKES:
-            if not self._has(look_alike.needs):
-                continue
+        for look_alike in self._tried_rows(LOOK_ALIKES):
             for match in look_alike.pattern.finditer(self.text):
                 if not covered.contains(match.start()):
                     found.append(self._other(look_alike, match))
@@ -1236,7 +1477,7 @@ class _Pass:
         return found
 
     def _http_403(self) -> list[OtherError]:
-        match = HTTP_403.pattern.search(self.text) if self._has(HTTP_403.needs) else None
+        match = HTTP_403.pattern.search(self.text) if self._tried(HTTP_403) else None
         return [self._other(HTTP_403, match)] if match else []
 
     def _other(self, look_alike: LookAlike, match: re.Match[str]) -> OtherError:
@@ -1438,16 +1679,21 @@ def _exception_code(exception: str | None) -> str | None:
     return None
 
 
+# The catalogue builds its answer afresh on every call; a parse asks the same few questions many times.
+_action_info = lru_cache(maxsize=4096)(catalog.action_info)
+
+
+def _canonical_action(action: str) -> str | None:
+    info = _action_info(action)
+    return info.action if info else None
+
+
 @lru_cache(maxsize=4096)
 def _unknown_action(action: str) -> str:
     closest = catalog.closest_action(action)
     if closest and closest.lower() != action.lower():
         return f"{action} is not a known IAM action; did you mean {closest}?"
     return f"{action} is not a known IAM action."
-
-
-def _squash(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _phrase(match: re.Match[str]) -> str:
@@ -1459,9 +1705,10 @@ def _phrase(match: re.Match[str]) -> str:
     return " ".join((_respace(text[start:allowed_start]), match.group("allowed"), _respace(text[allowed_end:end])))
 
 
+@lru_cache(maxsize=1024)
 def _respace(text: str) -> str:
     words: list[str] = []
-    for chunk in text.split():
+    for chunk in _SPACED_HYPHEN.sub("-", text).split():
         pieces = _PHRASE_WORD.findall(chunk)
         words.extend(pieces if "".join(pieces) == chunk else [chunk])
     return " ".join(words).replace(" ,", ",").replace(" .", ".")
@@ -1531,7 +1778,7 @@ def _partition(region: str | None, principal: Principal | None) -> str:
 
 
 def _resource_types(action: str | None) -> set[str]:
-    info = catalog.action_info(action) if action else None
+    info = _action_info(action) if action else None
     return {rt.name for rt in info.resource_types} if info else set()
 
 
@@ -1551,28 +1798,42 @@ def _s3_arn(ref: _S3Ref, action: str | None, partition: str) -> str | None:
         return f"{bucket_arn}/{ref.key}" if ref.key else None
     if "bucket" in types:
         return bucket_arn
-    if action and catalog.action_exists(action):
+    if action and _action_info(action) is not None:
         return None
     return f"{bucket_arn}/{ref.key}" if ref.key else bucket_arn
 
 
 def _dedupe(found: list[_Found]) -> list[DeniedRequest]:
-    """One request per distinct denial: SDKs and CLIs often print the same one twice."""
-    kept: dict[tuple[Any, ...], DeniedRequest] = {}
-    for item in found:
+    """One request per distinct denial: SDKs and CLIs often print the same one twice.
+
+    Two denials that differ only in that one's resource is cut short (a prefix of the other's, as a
+    wrap or a truncating SDK leaves it) are the same denial.
+    """
+    kept: dict[tuple[Any, ...], list[tuple[int, DeniedRequest]]] = {}
+    for position, item in enumerate(found):
         request = item.request
         key = (
             request.principal_arn,
             request.action,
-            request.resource_arn,
             request.reported.layer,
             request.reported.kind,
             request.reported.policy_arn,
             request.authorization_id,
             request.encoded_message,
         )
-        kept[key] = _fill(kept[key], request) if key in kept else request
-    return list(kept.values())
+        same = kept.setdefault(key, [])
+        resource = request.resource_arn or ""
+        for index, (first, other) in enumerate(same):
+            known = other.resource_arn or ""
+            if known == resource or (known and resource and (known.startswith(resource) or resource.startswith(known))):
+                merged = _fill(other, request)
+                if len(resource) > len(known):
+                    merged = replace(merged, resource_arn=request.resource_arn, region=merged.region or request.region)
+                same[index] = (first, merged)
+                break
+        else:
+            same.append((position, request))
+    return [request for _, request in sorted(entry for group in kept.values() for entry in group)]
 
 
 def _fill(first: DeniedRequest, later: DeniedRequest) -> DeniedRequest:
@@ -1596,37 +1857,47 @@ def _dedupe_others(others: list[OtherError]) -> list[OtherError]:
     return list(seen.values())
 
 
-def _cut_by_wrap(text: str, denials: list[DeniedRequest]) -> bool:
-    """Whether a token of these denials ends at a line break that the next line visibly continues.
-
-    The next line continues a token when its first word carries ARN or path characters, or when what
-    follows that word is the rest of the sentence ("because no ...", "is not authorized ...").
-    """
-    for denial in denials:
-        tokens = (
-            denial.principal_arn,
-            denial.resource_arn,
-            denial.reported.policy_arn,
-            denial.authorization_id,
-            denial.encoded_message,
-        )
-        for token in tokens:
-            if not token:
-                continue
-            at = text.find(token + "\n")
-            if at >= 0 and _CONTINUED.match(text, at + len(token) + 1, at + len(token) + 400):
-                return True
-    return False
+def _rank(denials: list[DeniedRequest]) -> tuple[bool, int]:
+    """Readings compare on whether they found a denial at all, then on how completely they parsed them."""
+    return bool(denials), _score(denials)
 
 
 def _score(denials: list[DeniedRequest]) -> int:
-    """How complete a reading's denials are; the re-joined reading must beat the pasted one to be used."""
+    """How completely a reading parsed its denials.
+
+    Every denial costs something, so a reading that breaks one denial into fragments (each with a
+    part of the fields) scores below the reading that parsed it whole.
+    """
     total = 0
     for d in denials:
         principal = d.principal
-        total += 1 + (3 if principal and principal.type is not PrincipalType.UNKNOWN else 1 if principal else 0)
-        total += (3 if catalog.action_exists(d.action) else 1) if d.action else 0
-        total += (2 if d.resource_arn.startswith("arn:") else 1) if d.resource_arn else 0
-        total += sum(1 for value in (d.reported.layer, d.authorization_id, d.encoded_message, d.api_operation) if value)
-        total -= len(d.warnings)
+        total -= _DENIAL_COST
+        total += 3 if principal and principal.type is not PrincipalType.UNKNOWN else 1 if principal else 0
+        total += (3 if _action_info(d.action) is not None else 1) if d.action else 0
+        total += (2 if _is_arn(d.resource_arn) else 1) if d.resource_arn else 0
+        total += sum(
+            1
+            for value in (
+                d.reported.layer,
+                d.reported.kind,
+                d.reported.policy_arn,
+                d.authorization_id,
+                d.authorization_region,
+                d.encoded_message,
+                d.api_operation,
+                d.error_code,
+                d.region,
+            )
+            if value
+        )
+        # A longer reason phrase is a more specific one (the chained VPC endpoint/SCP wording).
+        total += len(d.reported.phrase.split()) if d.reported.phrase else 0
     return total
+
+
+def _is_arn(text: str | None) -> bool:
+    try:
+        parse_arn(text or "")
+    except ArnError:
+        return False
+    return True

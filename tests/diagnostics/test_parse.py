@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from diagnostics import parse
 from diagnostics.model import PrincipalType, ScanResult
 from diagnostics.parse import ENCODED_PREVIEW, SNIPPET_LIMIT, find_denials, scan
 from diagnostics.secrets import find_secrets
@@ -118,6 +119,20 @@ def test_an_encoded_message_wrapped_by_a_terminal_is_joined_again() -> None:
         "to perform this operation. Encoded authorization failure message: " + "\n".join(lines) + "\n\nthanks"
     )
     assert scan(text).denials[0].encoded_message == blob
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        '{\n  "errorCode": "AccessDenied",\n  "errorMessage": "Access Denied"\n}',
+        "<Error>\n  <Code>AccessDenied</Code>\n</Error>",
+        "S3Exception: Access Denied\n\tat software.amazon.awssdk.core.Response.handle(Response.java:9)\n"
+        "\tat software.amazon.awssdk.core.Pipeline.execute(Pipeline.java:22)",
+    ],
+)
+def test_indented_layout_is_not_taken_for_a_wrap(layout: str) -> None:
+    # JSON, XML and stack traces keep their lines: only text a wrapper broke is re-joined.
+    assert parse._unwrap(layout) == layout
 
 
 def test_the_authorization_id_is_kept_but_not_shown_in_the_snippet() -> None:
