@@ -11,14 +11,18 @@ import os
 import re
 import signal
 import sys
+import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from diagnostics.arn import is_account_id
 from diagnostics.reader import AwsConfig, ConfigError
 from diagnostics.state import StateUrl, StateUrlError
+from diagnostics.tracing import current_correlation_id
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
     from diagnostics.aws import AwsAdapter
     from diagnostics.doctor import DoctorReport, StatusSource
     from diagnostics.investigate import Investigation, Investigator
-    from diagnostics.state import State
+    from diagnostics.state import AuditEntry, State
     from handlers.health import Health
     from handlers.jobs import Worker
 
@@ -53,6 +57,9 @@ class _JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, Mapping):
             entry.update({k: v for k, v in fields.items() if k not in entry})
+        # The Slack request being served, so that every line of its handling can be found by one id.
+        if entry.get("correlation_id") is None and (correlation_id := current_correlation_id()) is not None:
+            entry["correlation_id"] = correlation_id
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -84,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(subparsers)
     _add_demo(subparsers)
     _add_serve(subparsers)
+    _add_audit(subparsers)
     _add_doctor(subparsers)
     return parser
 
@@ -243,6 +251,10 @@ class Settings:
     watch_channels: frozenset[str] | None = None
     port: int = DEFAULT_PORT
     log_level: str = "INFO"
+    # Channel id, or "*" for every channel not listed, -> the only accounts questions from there may read.
+    channel_accounts: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    # Channels whose threads and shared answers show authorization ids and the policy statements read from AWS.
+    detail_channels: frozenset[str] = frozenset()
     # Where the state lives (IAMWHY_STATE_URL); the default is a SQLite file (see StateUrl.parse).
     state_url: StateUrl = field(default_factory=lambda: StateUrl("memory", ""))
     # The same alert denial within this many seconds is counted, not investigated again.
@@ -258,6 +270,7 @@ class Settings:
             raise ConfigError("SLACK_APP_TOKEN", "is needed in Socket Mode")
         if not self.socket_mode and not self.signing_secret:
             raise ConfigError("SLACK_SIGNING_SECRET", "is needed to check that HTTP requests come from Slack")
+        _check_channel_accounts(self.channel_accounts, self.aws.allowed_accounts)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, socket_mode: bool = False) -> Settings:
@@ -294,6 +307,8 @@ class Settings:
             watch_channels=_watch(get("IAMWHY_WATCH_CHANNELS")),
             port=_port(get("PORT")),
             log_level=_log_level(get("LOG_LEVEL")),
+            channel_accounts=_channel_accounts(get("IAMWHY_CHANNEL_ACCOUNTS")),
+            detail_channels=_channels(get("IAMWHY_DETAIL_CHANNELS"), "IAMWHY_DETAIL_CHANNELS") or frozenset(),
             state_url=state_url,
             storm_window=_duration(get("IAMWHY_STORM_WINDOW"), "IAMWHY_STORM_WINDOW", DEFAULT_STORM_WINDOW),
             concurrency=_count(get("IAMWHY_CONCURRENCY"), "IAMWHY_CONCURRENCY", DEFAULT_CONCURRENCY),
@@ -308,6 +323,8 @@ class Settings:
             "slack_api_url": self.slack_api_url,
             "alert_channels": sorted(self.alert_channels),
             "watch_channels": "all" if self.watch_channels is None else sorted(self.watch_channels),
+            "channel_accounts": {c: sorted(a) for c, a in sorted(self.channel_accounts.items())},
+            "detail_channels": sorted(self.detail_channels),
             "aws": dict(self.aws.describe()),
             "state": self.state_url.describe(),
             "storm_window_s": self.storm_window,
@@ -350,6 +367,57 @@ def _watch(value: str | None) -> frozenset[str] | None:
     return _channels(value, "IAMWHY_WATCH_CHANNELS")
 
 
+_CHANNEL_ACCOUNTS = "IAMWHY_CHANNEL_ACCOUNTS"
+# IAMWHY_CHANNEL_ACCOUNTS entries are separated by ";" or whitespace; an entry's accounts by commas.
+_ENTRY_SEPARATOR = re.compile(r"[;\s]+")
+_EXAMPLE_ENTRY = "C0123ABCD=111122223333,444455556666"
+
+
+def _channel_accounts(value: str | None) -> Mapping[str, frozenset[str]]:
+    """IAMWHY_CHANNEL_ACCOUNTS: `CHANNEL=ACCOUNT[,ACCOUNT...]` entries; `*` stands for every channel not listed,
+    and `none` for no account at all."""
+    if value is None:
+        return MappingProxyType({})
+    scoped: dict[str, frozenset[str]] = {}
+    for entry in (e for e in _ENTRY_SEPARATOR.split(value) if e):
+        channel, equals, listed = entry.partition("=")
+        if not equals:
+            raise ConfigError(
+                _CHANNEL_ACCOUNTS, f"{entry!r} is not CHANNEL=ACCOUNT[,ACCOUNT...] (like {_EXAMPLE_ENTRY})"
+            )
+        if channel in scoped:
+            raise ConfigError(_CHANNEL_ACCOUNTS, f"{channel} is listed twice")
+        if listed.lower() == "none":
+            scoped[channel] = frozenset()
+            continue
+        accounts = listed.split(",")
+        if not all(accounts):
+            raise ConfigError(
+                _CHANNEL_ACCOUNTS,
+                f"{entry!r}: list the accounts after '=' separated by commas, without spaces (or write none)",
+            )
+        scoped[channel] = frozenset(accounts)
+    return MappingProxyType(scoped)
+
+
+def _check_channel_accounts(scoped: Mapping[str, frozenset[str]], allowed: frozenset[str]) -> None:
+    for channel, accounts in scoped.items():
+        if channel != "*" and not _CHANNEL_ID.match(channel):
+            raise ConfigError(
+                _CHANNEL_ACCOUNTS,
+                f"{channel!r} is not a Slack channel id (like C0123ABCD) or * for every other channel",
+            )
+        for account in sorted(accounts):
+            if not is_account_id(account):
+                raise ConfigError(_CHANNEL_ACCOUNTS, f"{account!r} (for {channel}) is not a 12-digit AWS account id")
+            if account not in allowed:
+                # A channel narrows IAMWHY_ACCOUNTS; an account outside it would silently never be read.
+                raise ConfigError(
+                    _CHANNEL_ACCOUNTS,
+                    f"{account} (for {channel}) is not in IAMWHY_ACCOUNTS: channels can only narrow that list",
+                )
+
+
 def _port(value: str | None) -> int:
     if value is None:
         return DEFAULT_PORT
@@ -389,15 +457,22 @@ def _log_level(value: str | None) -> str:
     return value.upper()
 
 
-def build_slack_client(settings: Settings, state: State) -> AsyncWebClient:
-    """The Web API client the app posts with: 429s retried after Retry-After, each channel's posting paced."""
-    from handlers.limits import PacedWebClient
+def build_slack_client(
+    settings: Settings, state: State, *, server_error_backoff: float | None = None
+) -> AsyncWebClient:
+    """The Web API client the app posts with: 429s retried after Retry-After, Slack's 5xx answers and broken
+    connections retried with backoff (first wait `server_error_backoff` seconds), each channel's posting paced."""
+    from handlers.limits import PacedWebClient, retry_handlers
 
-    return PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url, slots=state.slots)
+    handlers = retry_handlers() if server_error_backoff is None else retry_handlers(server_error_backoff)
+    return PacedWebClient(
+        token=settings.bot_token, base_url=settings.slack_api_url, slots=state.slots, retry_handlers=handlers
+    )
 
 
 def build_worker(settings: Settings, *, investigator: Investigator, state: State, client: AsyncWebClient) -> Worker:
     """The background work of the app (journaled answers, storm counts), configured by `settings`."""
+    from handlers.access import Access
     from handlers.jobs import build_worker as build
 
     return build(
@@ -407,6 +482,7 @@ def build_worker(settings: Settings, *, investigator: Investigator, state: State
         concurrency=settings.concurrency,
         lease=settings.job_lease,
         window=settings.storm_window,
+        access=Access(settings.channel_accounts, settings.detail_channels),
     )
 
 
@@ -431,7 +507,8 @@ def create_app(
 
     from diagnostics.investigate import OfflineInvestigator
     from diagnostics.state import State
-    from handlers import actions, commands, dedupe, errors, home, mentions, messages, shortcuts, views
+    from handlers import actions, commands, dedupe, errors, home, mentions, messages, observe, shortcuts, views
+    from handlers.access import Access
     from handlers.blocks import HelpFacts
     from handlers.deps import Channels, Deps
 
@@ -459,36 +536,74 @@ def create_app(
         ),
         worker=worker,
         status=status,
+        access=Access(settings.channel_accounts, settings.detail_channels),
     )
-    for surface in (dedupe, messages, mentions, commands, shortcuts, actions, views, home, errors):
+    # observe first: every later middleware and listener runs under the request's correlation id.
+    for surface in (observe, dedupe, messages, mentions, commands, shortcuts, actions, views, home, errors):
         surface.register(app, deps)
     return app
 
 
 def create_web_app(bolt_app: AsyncApp | None, health: Health, *, signing_secret: str | None = None) -> web.Application:
-    """The HTTP server: `POST /slack/events` (unless Socket Mode delivers events) and `GET /healthz`."""
+    """The HTTP server: `POST /slack/events` (unless Socket Mode delivers events), `GET /healthz`, `GET /metrics`."""
     from aiohttp import web
-    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from prometheus_client.aiohttp import make_aiohttp_handler
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response
+    from slack_bolt.request.async_request import AsyncBoltRequest
+    from slack_bolt.request.internals import parse_body
     from slack_sdk.signature import SignatureVerifier
+
+    from diagnostics import metrics
+    from handlers import shapes
 
     web_app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     web_app.router.add_get("/healthz", health.handle)
+    web_app.router.add_get("/metrics", make_aiohttp_handler(metrics.REGISTRY))
     if bolt_app is not None:
         verifier = SignatureVerifier(signing_secret or "")
 
         async def slack_events(request: web.Request) -> web.Response:
+            # Checked before Bolt sees anything: Bolt's own check raises on a malformed timestamp, and its error
+            # handling would then act on (and answer) an unsigned body. Slack signs UTF-8 text, whatever the
+            # Content-Type says: anything else cannot carry a valid signature.
             try:
-                bolt_request = await to_bolt_request(request)
+                body = (await request.read()).decode("utf-8")
+            except UnicodeDecodeError:
+                body = None
+            if body is None or not _signed(verifier, body, request.headers):
+                metrics.slack_request_rejected()
+                return web.json_response({"error": "invalid request"}, status=401)
+            # Parsed as Bolt parses it, and checked before Bolt builds its context from it.
+            try:
+                found = shapes.problem(parse_body(body, request.content_type))
             except ValueError:
-                # Bolt parses the body before checking its signature: a body that is not JSON or a form
-                # would otherwise end in a 500. Whoever sent it learns no more than from a bad signature.
-                body = await request.text()
-                signed = verifier.is_valid_request(body, dict(request.headers))
-                return web.json_response({"error": "invalid request"}, status=400 if signed else 401)
-            return await to_aiohttp_response(await bolt_app.async_dispatch(bolt_request))
+                found = "the body is neither JSON nor a form"
+            if found is not None:
+                logger.info("malformed request refused", extra={"fields": {"problem": found}})
+                metrics.slack_request_rejected()
+                return web.json_response({"error": "invalid request"}, status=400)
+            bolt_request = AsyncBoltRequest(
+                body=body,
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+            response = await bolt_app.async_dispatch(bolt_request)
+            if response.status == 401:
+                metrics.slack_request_rejected()
+            return await to_aiohttp_response(response)
 
         web_app.router.add_post("/slack/events", slack_events)
     return web_app
+
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+def _signed(verifier: Any, body: str, headers: Mapping[str, str]) -> bool:
+    """Whether `body` carries a valid, fresh Slack signature (a malformed header is simply not one)."""
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    return bool(_TIMESTAMP.fullmatch(timestamp) and signature) and bool(verifier.is_valid(body, timestamp, signature))
 
 
 def build_investigator(adapter: AwsAdapter) -> tuple[Investigator, str]:
@@ -504,6 +619,7 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.errors import SlackApiError
 
+    from diagnostics import metrics
     from diagnostics.aws import AwsAdapter
     from diagnostics.doctor import CachedReport
     from diagnostics.state import open_state
@@ -524,6 +640,7 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
         lambda: doctor_report(environ, socket_mode=settings.socket_mode, adapter=doctor_adapter, client=client)
     )
     app = create_app(settings, investigator=investigator, client=client, state=state, worker=worker, status=status)
+    metrics.watch_queue_depth(worker.queue_depth)
 
     async def aws_probe() -> str | None:
         identity = await adapter.call("sts", "GetCallerIdentity")
@@ -613,6 +730,93 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------- audit trail
+
+
+def _add_audit(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = subparsers.add_parser(
+        "audit",
+        help="print the audit trail: every investigation, who asked, where, what was read (newest first)",
+        description=(
+            "Print the audit records of the Slack app's investigations from the state store IAMWHY_STATE_URL "
+            "points at, or from the JSON log of `iamwhy serve` (--log)."
+        ),
+    )
+    audit.add_argument(
+        "--since", metavar="AGE|TIME", help="only records since an age (30m, 1h, 2d) or a time (2026-11-29T10:00Z)"
+    )
+    audit.add_argument("--limit", type=int, default=100, metavar="N", help="at most N records (default 100)")
+    audit.add_argument("--json", action="store_true", help='print {"entries": [...]} instead of text')
+    audit.add_argument(
+        "--log", metavar="FILE", help="read the audit lines of `iamwhy serve`'s JSON log instead ('-': stdin)"
+    )
+    audit.set_defaults(func=_audit)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from diagnostics.audit import AuditRecordError, entry_json, format_entries, parse_since
+
+    if args.limit < 1:
+        raise UsageError("--limit: give a number of records, 1 or more")
+    try:
+        since = parse_since(args.since, time.time()) if args.since is not None else None
+        if args.log is not None:
+            entries = _audit_from_log(args.log, since, args.limit)
+        else:
+            entries = asyncio.run(_audit_from_state(os.environ, since, args.limit))
+    except AuditRecordError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        print(json.dumps({"entries": [entry_json(e) for e in entries]}, indent=2))
+    elif entries:
+        print(format_entries(entries), end="")
+    else:
+        print("No audit records.")
+    return EXIT_OK
+
+
+async def _audit_from_state(env: Mapping[str, str], since: float | None, limit: int) -> list[AuditEntry]:
+    """The newest audit records in the state store IAMWHY_STATE_URL names (the SQLite file by default)."""
+    from diagnostics.state import open_state
+
+    try:
+        url = StateUrl.parse(env.get("IAMWHY_STATE_URL"), env)
+    except StateUrlError as exc:
+        raise UsageError(f"IAMWHY_STATE_URL: {exc}") from exc
+    if url.scheme == "memory":
+        raise UsageError(
+            "IAMWHY_STATE_URL: the in-process state keeps the audit trail inside the running `iamwhy serve`, out "
+            "of reach from here; read its JSON log instead (iamwhy audit --log FILE)"
+        )
+    try:
+        state = await open_state(url)
+    except StateUrlError as exc:
+        raise UsageError(f"IAMWHY_STATE_URL: {exc}") from exc
+    try:
+        return list(await state.audit.query(since=since, limit=limit))
+    finally:
+        await state.close()
+
+
+def _audit_from_log(path: str, since: float | None, limit: int) -> list[AuditEntry]:
+    from diagnostics.audit import read_audit_log
+
+    try:
+        if path == "-":
+            lines: Iterable[str] = sys.stdin
+            found, skipped = read_audit_log(lines)
+        else:
+            with open(path, encoding="utf-8", errors="replace") as log:
+                found, skipped = read_audit_log(log)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if skipped:
+        print(f"iamwhy: skipped {skipped} unreadable audit line(s) in {path}", file=sys.stderr)
+    chosen = [e for e in found if since is None or e.at >= since]
+    chosen.sort(key=lambda e: e.at, reverse=True)
+    return chosen[:limit]
 
 
 # ---------------------------------------------------------------------------------------------------- iamwhy doctor

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import copy
 import json
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -34,7 +36,9 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 from botocore.utils import set_value_from_jmespath
 
+from diagnostics import metrics
 from diagnostics.arn import is_account_id, parse_arn
+from diagnostics.breaker import Breakers, FailureKind, Paused, Ticket
 from diagnostics.reader import (
     ASSUME_ROLE,
     AccountNotAllowed,
@@ -51,6 +55,7 @@ from diagnostics.reader import (
     ReadError,
     ReadOnlyViolation,
     ReadOperation,
+    ReadsPaused,
     RecordingReader,
     RequestRejected,
     RoleKind,
@@ -58,6 +63,7 @@ from diagnostics.reader import (
     Unavailable,
     read_operation,
 )
+from diagnostics.tracing import current_correlation_id
 
 logger = logging.getLogger("iamwhy.aws")
 
@@ -173,6 +179,8 @@ class _Note:
     """Filled in while a call runs: whether its answer was shared (cache, in-flight call, remembered failure)."""
 
     shared: bool = False
+    # Which cache answered it, for the metrics: "aws" (the TTL cache) or "aws_in_flight" (an identical call).
+    cache: str | None = None
 
 
 @dataclass(frozen=True)
@@ -289,6 +297,12 @@ class AwsAdapter(AwsReader):
         self._region: str | None = config.region
         self._partition: str | None = None
         self._org_account = parse_arn(config.org_role_arn).account if config.org_role_arn else None
+        self._breakers = Breakers(
+            threshold=config.breaker_threshold,
+            cooldown=config.breaker_cooldown,
+            clock=clock,
+            on_change=self._breaker_changed,
+        )
         self._closed = False
 
     # ------------------------------------------------------------------------------------------- public API
@@ -302,9 +316,23 @@ class AwsAdapter(AwsReader):
         """Where calls go unless they name a region: AwsConfig.region, else botocore's chain, else us-east-1."""
         return self._region_name()
 
-    def scope(self, *, budget: int | None = None, correlation_id: str | None = None) -> ReadScope:
-        """A per-diagnosis view: counts calls against a budget and records each one."""
-        return ReadScope(self, self._config.call_budget if budget is None else budget, correlation_id)
+    def scope(
+        self,
+        *,
+        budget: int | None = None,
+        correlation_id: str | None = None,
+        accounts: Collection[str] | None = None,
+    ) -> ReadScope:
+        """A per-diagnosis view: counts calls against a budget and records each one.
+
+        `accounts` narrows the accounts its calls may read (a Slack channel's scope) within IAMWHY_ACCOUNTS;
+        the correlation id defaults to the one of the request being served."""
+        return ReadScope(
+            self,
+            self._config.call_budget if budget is None else budget,
+            correlation_id if correlation_id is not None else current_correlation_id(),
+            None if accounts is None else frozenset(accounts),
+        )
 
     async def call(
         self,
@@ -367,6 +395,7 @@ class AwsAdapter(AwsReader):
         outcome = CallOutcome.OK
         note = _Note()
         where = account
+        ticket: Ticket | None = None
         sent = True
         try:
             if self._closed:
@@ -379,9 +408,10 @@ class AwsAdapter(AwsReader):
                     operation=operation,
                     account=account,
                 )
-            identity = await self._identity(spec, account, role)
+            identity = await self._identity(spec, account, role, scope)
             where = identity.account if identity.kind != _Who.OWN else account
             region = region or self._region_name()
+            ticket = await self._admit(identity, spec)
             return await self._read(scope, _Request(identity, spec, dict(params or {}), region, paginate), note)
         except ReadError as exc:
             outcome, sent = exc.outcome, exc.sent
@@ -393,11 +423,85 @@ class AwsAdapter(AwsReader):
             outcome = CallOutcome.ERROR
             raise
         finally:
+            if ticket is not None:
+                self._breakers.release(ticket)
+            seconds = time.perf_counter() - started
+            if note.cache is not None:
+                metrics.cache_hit(note.cache)
+            elif not note.shared:
+                metrics.aws_call(service, operation, outcome, seconds)
             if scope is not None:
-                duration = round((time.perf_counter() - started) * 1000, 3)
+                duration = round(seconds * 1000, 3)
                 scope._record(CallRecord(service, operation, where, region, outcome, note.shared, duration, sent))
 
-    async def _identity(self, spec: ReadOperation, account: str | None, role: RoleKind) -> _Identity:
+    async def _admit(self, identity: _Identity, spec: ReadOperation) -> Ticket | None:
+        """Pass the identity's circuit breaker: go ahead, wait for the trial call of a reopening one, or refuse."""
+        if identity.kind is _Who.OWN:
+            return None
+        while True:
+            admission = self._breakers.admit(identity.key)
+            if isinstance(admission, Ticket):
+                return admission
+            if isinstance(admission, Paused):
+                raise self._paused_error(identity, spec, admission)
+            # shield: a caller that gives up must not cancel the trial other callers wait for.
+            await asyncio.shield(asyncio.wrap_future(admission))
+
+    def _paused_error(self, identity: _Identity, spec: ReadOperation, paused: Paused) -> ReadsPaused:
+        role = self._role_arn(identity).rpartition("/")[2]
+        if identity.kind is _Who.ORG:
+            what = f"reads through the organizations read role {role} (account {identity.account})"
+        else:
+            what = f"reads of {identity.account}"
+        if paused.kinds == {FailureKind.ASSUME_ROLE}:
+            cause = f"failed attempts to assume {role}"
+        elif paused.kinds == {FailureKind.UNAVAILABLE}:
+            cause = "reads in a row that got no answer"
+        else:
+            cause = "failures in a row to reach it"
+        return ReadsPaused(
+            f"{what} are paused for {_duration(paused.remaining)} after {paused.failures} {cause}: "
+            f"{paused.last_reason}",
+            service=spec.service,
+            operation=spec.operation,
+            account=identity.account,
+            resume_in=paused.remaining,
+        )
+
+    def _breaker_changed(self, key: Hashable, paused: Paused | None) -> None:
+        kind, account = key if isinstance(key, tuple) else (None, None)
+        fields = {"role": str(kind), "account": account}
+        if paused is None:
+            logger.info("AWS reads resumed", extra={"fields": fields})
+            return
+        metrics.aws_reads_paused(str(kind))
+        logger.warning(
+            "AWS reads paused",
+            extra={
+                "fields": {
+                    **fields,
+                    "failures": paused.failures,
+                    "seconds": round(paused.remaining, 1),
+                    "reason": paused.last_reason,
+                }
+            },
+        )
+
+    def _outcome(self, identity: _Identity, error: ReadError | None) -> None:
+        """Tell the identity's breaker what one request to AWS showed: an answer, or a failure to reach it."""
+        if identity.kind is _Who.OWN:
+            return
+        if isinstance(error, Unavailable):
+            self._breakers.failed(identity.key, FailureKind.UNAVAILABLE, error.reason)
+        elif isinstance(error, AssumeRoleFailed):
+            self._breakers.failed(identity.key, FailureKind.ASSUME_ROLE, error.reason)
+        elif not isinstance(error, CredentialsError | ReadOnlyViolation):
+            # Any answer from AWS, a refusal or "not found" included, shows the account can be reached.
+            self._breakers.succeeded(identity.key)
+
+    async def _identity(
+        self, spec: ReadOperation, account: str | None, role: RoleKind, scope: ReadScope | None = None
+    ) -> _Identity:
         if role is RoleKind.ORG:
             if self._config.org_role_arn is None or self._org_account is None:
                 raise NotConfigured(
@@ -423,6 +527,15 @@ class AwsAdapter(AwsReader):
                 operation=spec.operation,
                 account=account,
             )
+        if scope is not None and scope.accounts is not None and account not in scope.accounts:
+            allowed = ", ".join(sorted(scope.accounts)) or "none"
+            raise AccountNotAllowed(
+                f"account {account} may not be read from here (IAMWHY_CHANNEL_ACCOUNTS allows {allowed}), so "
+                "iamwhy does not read it",
+                service=spec.service,
+                operation=spec.operation,
+                account=account,
+            )
         return _Identity(_Who.READ, account)
 
     async def _read(self, scope: ReadScope | None, request: _Request, note: _Note) -> Mapping[str, Any]:
@@ -443,6 +556,7 @@ class AwsAdapter(AwsReader):
             hit = self._cache_get(key)
             future = self._inflight.get(key)
             note.shared = hit is not None or future is not None
+            note.cache = "aws" if hit is not None else "aws_in_flight" if future is not None else None
             if not note.shared and scope is not None:
                 scope._charge(request)
             if hit is None and future is None:
@@ -491,7 +605,8 @@ class AwsAdapter(AwsReader):
                 with self._lock:
                     self._inflight.pop(key, None)
 
-        future = self._executor.submit(run)
+        # The worker runs in a copy of the caller's context, so its log lines carry the caller's correlation id.
+        future = self._executor.submit(contextvars.copy_context().run, run)
         self._inflight[key] = future
         return future
 
@@ -531,13 +646,37 @@ class AwsAdapter(AwsReader):
         """Runs in a worker thread: credentials, client, the call; every botocore error becomes a ReadError.
 
         `finished`: how many AssumeRole attempts for the role had ended when the call was asked for."""
+        credentials = self._credentials_to_send(request, on_assume, finished)
+        if credentials is None:
+            return self._send(request, None)
         try:
-            credentials = self._credentials(request, on_assume, finished)
+            return self._send(request, credentials)
+        except CredentialsError:
+            # AWS refused the assumed role's credentials (expired early, or the role's sessions were revoked):
+            # assume the role again, once.
+            self._forget_credentials(request.identity, credentials)
+        with self._lock:
+            finished = self._role_state(request.identity).finished
+        fresh = self._credentials_to_send(request, on_assume, finished)
+        try:
+            return self._send(request, fresh)
+        except CredentialsError:
+            if fresh is not None:
+                self._forget_credentials(request.identity, fresh)
+            raise
+
+    def _credentials_to_send(
+        self, request: _Request, on_assume: AssumeListener | None, finished: int
+    ) -> _Credentials | None:
+        try:
+            return self._credentials(request, on_assume, finished)
         except ReadError as exc:
             # Only the AssumeRole went out (and is recorded as such); this call itself never did.
             unsent = exc.clone()
             unsent.sent = False
             raise unsent from None
+
+    def _send(self, request: _Request, credentials: _Credentials | None) -> dict[str, Any]:
         method = xform_name(request.operation)
         params = dict(request.params)
         try:
@@ -553,9 +692,9 @@ class AwsAdapter(AwsReader):
             raise
         except _SDK_ERRORS as exc:
             error = self._translate(exc, request)
-            if isinstance(error, CredentialsError) and request.identity.kind != _Who.OWN:
-                self._forget_credentials(request.identity)
+            self._outcome(request.identity, error)
             raise error from None
+        self._outcome(request.identity, None)
         return _strip(result)
 
     def _paginate(self, client: Any, request: _Request, method: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -630,9 +769,8 @@ class AwsAdapter(AwsReader):
                 return error(NotFound, f"{service} {operation}: not found ({detail})", code)
             if code in _THROTTLE_CODES or status == 429:
                 attempts = self._config.max_attempts
-                return error(
-                    Throttled, f"AWS kept throttling {service} {operation} ({code}) after {attempts} attempts", code
-                )
+                tries = f"{attempts} attempts" if attempts != 1 else "1 attempt"
+                return error(Throttled, f"AWS kept throttling {service} {operation} ({code}) after {tries}", code)
             if status >= 500:
                 return error(Unavailable, f"AWS {service} failed to answer {operation} (HTTP {status} {code})", code)
             return error(
@@ -700,15 +838,18 @@ class AwsAdapter(AwsReader):
         except _SDK_ERRORS as exc:
             error = self._translate_assume_role(exc, request, role_arn)
             outcome = error.outcome
+            self._outcome(identity, error)
             raise error from None
         finally:
+            seconds = time.perf_counter() - started
+            metrics.aws_call("sts", "AssumeRole", outcome, seconds)
             if on_assume is not None:
-                duration = round((time.perf_counter() - started) * 1000, 3)
+                duration = round(seconds * 1000, 3)
                 on_assume(CallRecord("sts", "AssumeRole", identity.account, request.region, outcome, False, duration))
         creds = response["Credentials"]
         expiration: datetime = creds["Expiration"]
         lifetime = expiration.timestamp() - self._wall_clock()
-        logger.info("assumed %s", role_arn)
+        logger.info("assumed a read role", extra={"fields": {"role_arn": role_arn}})
         return _Credentials(
             access_key=str(creds["AccessKeyId"]),
             secret_key=str(creds["SecretAccessKey"]),
@@ -741,13 +882,17 @@ class AwsAdapter(AwsReader):
         assert identity.account is not None
         return self._config.role_arn(identity.account, self._partition_name())
 
-    def _forget_credentials(self, identity: _Identity) -> None:
+    def _forget_credentials(self, identity: _Identity, stale: _Credentials) -> None:
+        """Drop credentials AWS refused, unless another call has already replaced them."""
         with self._lock:
             state = self._roles.get(identity.key)
-        if state is not None:
-            with state.lock:
-                state.credentials = None
-            self._retire_clients(identity)
+        if state is None:
+            return
+        with state.lock:
+            if state.credentials is not stale:
+                return
+            state.credentials = None
+        self._retire_clients(identity)
 
     # ------------------------------------------------------------------------------------------- clients
 
@@ -805,6 +950,12 @@ class AwsAdapter(AwsReader):
         return self._partition
 
 
+def _duration(seconds: float) -> str:
+    if seconds >= 60:
+        return f"{math.ceil(seconds / 60)} min"
+    return f"{max(math.ceil(seconds), 1)} s"
+
+
 def _holder(identity: _Identity) -> str:
     return {_Who.OWN: "bot's own", _Who.READ: "read-only role's", _Who.ORG: "organizations read role's"}[identity.kind]
 
@@ -812,10 +963,14 @@ def _holder(identity: _Identity) -> str:
 class ReadScope(RecordingReader):
     """One diagnosis's view of the adapter: a budget of AWS reads and a record of every call."""
 
-    def __init__(self, adapter: AwsAdapter, budget: int, correlation_id: str | None):
+    def __init__(
+        self, adapter: AwsAdapter, budget: int, correlation_id: str | None, accounts: frozenset[str] | None = None
+    ):
         self._adapter = adapter
         self.budget = budget
         self.correlation_id = correlation_id
+        # The only accounts (read role) this scope may read, within IAMWHY_ACCOUNTS; None: no narrower limit.
+        self.accounts = accounts
         self._spent = 0
         self._records: list[CallRecord] = []
         self._records_lock = threading.Lock()
@@ -857,14 +1012,19 @@ class ReadScope(RecordingReader):
         with self._records_lock:
             self._records.append(record)
         logger.debug(
-            "aws call %s %s account=%s outcome=%s cached=%s ms=%s correlation_id=%s",
-            record.service,
-            record.operation,
-            record.account,
-            record.outcome,
-            record.cached,
-            record.duration_ms,
-            self.correlation_id,
+            "aws call",
+            extra={
+                "fields": {
+                    "service": record.service,
+                    "operation": record.operation,
+                    "account": record.account,
+                    "region": record.region,
+                    "outcome": str(record.outcome),
+                    "cached": record.cached,
+                    "ms": record.duration_ms,
+                    "correlation_id": self.correlation_id,
+                }
+            },
         )
 
     def _assume_failure(self, request: _Request) -> ReadError | None:

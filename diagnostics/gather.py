@@ -26,6 +26,7 @@ from diagnostics.reader import (
     NotFound,
     ReadDenied,
     ReadError,
+    ReadsPaused,
     RequestRejected,
     RoleKind,
     Unavailable,
@@ -104,6 +105,8 @@ class GatherOptions:
 
     own_account: str
     allowed_accounts: frozenset[str]
+    # When set, the only accounts that may be read at all (a Slack channel's scope): the bot's own included.
+    limit: frozenset[str] | None = None
     authorization_attempts: int = 4
     authorization_delay: float = 0.5
     bucket_owner_candidates: int = 5
@@ -266,7 +269,7 @@ class Gatherer:
         except CredentialsError as exc:
             self.fatal = self.fatal or exc
             raise
-        except AssumeRoleFailed as exc:
+        except (AssumeRoleFailed, ReadsPaused) as exc:
             if role is RoleKind.READ and account == self.home:
                 self.fatal = self.fatal or exc
             raise
@@ -447,7 +450,7 @@ class Gatherer:
                     other = await self._org_side(owner, scps=False, rcps=True)
                     rcp, rcp_names = other.rcp_levels, other.rcp_names
                 else:
-                    self.fail(Layer.RCP, f"the resource's account {owner} is not in IAMWHY_ACCOUNTS")
+                    self.fail(Layer.RCP, f"the resource's account {owner} is {self._unreadable_account(owner)}")
                     rcp, rcp_names = (), ()
             if enabled is not None and "RESOURCE_CONTROL_POLICY" not in enabled:
                 rcp = ()
@@ -591,8 +594,8 @@ class Gatherer:
         if holder.account_id and holder.account_id not in self._readable():
             self.fail(
                 layer,
-                f"the resource is in account {holder.account_id}, which is not in IAMWHY_ACCOUNTS, so iamwhy does "
-                "not read it",
+                f"the resource is in account {holder.account_id}, which is "
+                f"{self._unreadable_account(holder.account_id)}, so iamwhy does not read it",
             )
             return None
         try:
@@ -609,7 +612,14 @@ class Gatherer:
         return side
 
     def _readable(self) -> frozenset[str]:
-        return self.options.allowed_accounts | {self.options.own_account}
+        readable = self.options.allowed_accounts | {self.options.own_account}
+        return readable if self.options.limit is None else readable & self.options.limit
+
+    def _unreadable_account(self, account: str) -> str:
+        """Why `account` is not read, to complete "account X is ..."."""
+        if account in self.options.allowed_accounts or account == self.options.own_account:
+            return "not one this channel may read (IAMWHY_CHANNEL_ACCOUNTS)"
+        return "not in IAMWHY_ACCOUNTS"
 
     def _resource_accounts(self, holder: Any, principal_account: str | None) -> tuple[str, ...]:
         if holder.account_id:
@@ -644,7 +654,8 @@ class Gatherer:
             return None
         if holder.account_id not in self._readable():
             self.kms_unreadable = (
-                f"the bucket's default KMS key is in account {holder.account_id}, which is not in IAMWHY_ACCOUNTS"
+                f"the bucket's default KMS key is in account {holder.account_id}, which is "
+                f"{self._unreadable_account(holder.account_id)}"
             )
             return None
         try:
@@ -919,7 +930,7 @@ class Gatherer:
         error = self.fatal
         if error is None:
             return None
-        if isinstance(error, AssumeRoleFailed):
+        if isinstance(error, AssumeRoleFailed | ReadsPaused):
             return error.reason
         return f"iamwhy could not use its AWS credentials: {error.reason}"
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
@@ -15,7 +16,7 @@ from diagnostics.explain import explain_scan_offline
 from diagnostics.gather import GatherOptions, gather
 from diagnostics.model import DeniedRequest, Diagnosis, PrincipalType, Provenance, ScanResult
 from diagnostics.parse import scan
-from diagnostics.reader import AwsConfig, ReadError, RecordingReader, requests_sent
+from diagnostics.reader import AwsConfig, CallRecord, ReadError, RecordingReader, requests_sent
 from diagnostics.remediation import policy_holder
 from diagnostics.secrets import SecretKind, find_secrets
 
@@ -29,16 +30,25 @@ class Investigation:
     scan: ScanResult
     diagnoses: tuple[Diagnosis, ...]
     duration_ms: float
+    # Every AWS call the diagnoses asked for, in order (for the audit trail).
+    reads: tuple[CallRecord, ...] = ()
 
 
 class Investigator(Protocol):
-    async def investigate(self, text: str, *, correlation_id: str | None = None) -> Investigation: ...
+    async def investigate(
+        self, text: str, *, correlation_id: str | None = None, accounts: Collection[str] | None = None
+    ) -> Investigation:
+        """Diagnose every denial in `text`. `accounts`, when given, are the only accounts this investigation may
+        read (a Slack channel's scope, within IAMWHY_ACCOUNTS); denials in others are answered from the message."""
+        ...
 
 
 class OfflineInvestigator:
     """Answers from the message alone: nothing is read from AWS (`iamwhy explain --offline`)."""
 
-    async def investigate(self, text: str, *, correlation_id: str | None = None) -> Investigation:
+    async def investigate(
+        self, text: str, *, correlation_id: str | None = None, accounts: Collection[str] | None = None
+    ) -> Investigation:
         started = time.perf_counter()
         found = scan(text)
         diagnoses = explain_scan_offline(found)
@@ -68,7 +78,13 @@ class AwsAccess(Protocol):
     @property
     def config(self) -> AwsConfig: ...
 
-    def scope(self, *, budget: int | None = None, correlation_id: str | None = None) -> RecordingReader: ...
+    def scope(
+        self,
+        *,
+        budget: int | None = None,
+        correlation_id: str | None = None,
+        accounts: Collection[str] | None = None,
+    ) -> RecordingReader: ...
 
     async def own_account(self) -> str: ...
 
@@ -80,34 +96,57 @@ class LiveInvestigator:
         self._adapter = adapter
         self._settings = settings
 
-    async def investigate(self, text: str, *, correlation_id: str | None = None) -> Investigation:
+    async def investigate(
+        self, text: str, *, correlation_id: str | None = None, accounts: Collection[str] | None = None
+    ) -> Investigation:
         started = time.perf_counter()
         found = scan(text)
         long_term = _long_term_key(text)
-        diagnoses = await asyncio.gather(
-            *(self._diagnose(d, correlation_id, long_term_key=long_term) for d in found.denials)
+        limit = None if accounts is None else frozenset(accounts)
+        done = await asyncio.gather(
+            *(self._diagnose(d, correlation_id, limit, long_term_key=long_term) for d in found.denials)
         )
-        return Investigation(found, tuple(diagnoses), (time.perf_counter() - started) * 1000)
+        diagnoses = tuple(diagnosis for diagnosis, _ in done)
+        reads = tuple(record for _, records in done for record in records)
+        return Investigation(found, diagnoses, (time.perf_counter() - started) * 1000, reads)
 
-    async def diagnose(self, request: DeniedRequest, *, correlation_id: str | None = None) -> Diagnosis:
-        return await self._diagnose(request, correlation_id, long_term_key=False)
+    async def diagnose(
+        self, request: DeniedRequest, *, correlation_id: str | None = None, accounts: Collection[str] | None = None
+    ) -> Diagnosis:
+        limit = None if accounts is None else frozenset(accounts)
+        diagnosis, _ = await self._diagnose(request, correlation_id, limit, long_term_key=False)
+        return diagnosis
 
-    async def _diagnose(self, request: DeniedRequest, correlation_id: str | None, *, long_term_key: bool) -> Diagnosis:
+    async def _diagnose(
+        self,
+        request: DeniedRequest,
+        correlation_id: str | None,
+        limit: frozenset[str] | None,
+        *,
+        long_term_key: bool,
+    ) -> tuple[Diagnosis, tuple[CallRecord, ...]]:
         started = time.perf_counter()
-        scope = self._adapter.scope(budget=self._settings.budget, correlation_id=correlation_id)
+        if limit is None:
+            scope = self._adapter.scope(budget=self._settings.budget, correlation_id=correlation_id)
+        else:
+            scope = self._adapter.scope(budget=self._settings.budget, correlation_id=correlation_id, accounts=limit)
         try:
-            diagnosis = await self._live(request, scope, long_term_key)
+            diagnosis = await self._live(request, scope, limit, long_term_key)
         except Exception:
             reference = correlation_id or uuid.uuid4().hex[:8]
             logger.exception("investigation failed ref=%s", reference)
             diagnosis = fallback(request, f"the live investigation hit an internal error (reference {reference})")
-        reads = requests_sent(scope.records)
+        records = scope.records
         provenance = replace(
-            diagnosis.provenance, aws_reads=reads, duration_ms=round((time.perf_counter() - started) * 1000, 1)
+            diagnosis.provenance,
+            aws_reads=requests_sent(records),
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
-        return replace(diagnosis, provenance=provenance)
+        return replace(diagnosis, provenance=provenance), records
 
-    async def _live(self, request: DeniedRequest, scope: RecordingReader, long_term_key: bool) -> Diagnosis:
+    async def _live(
+        self, request: DeniedRequest, scope: RecordingReader, limit: frozenset[str] | None, long_term_key: bool
+    ) -> Diagnosis:
         config = self._adapter.config
         try:
             own = await self._adapter.own_account()
@@ -122,10 +161,13 @@ class LiveInvestigator:
                 f"account {account} is not in IAMWHY_ACCOUNTS, so iamwhy does not read it (add it to IAMWHY_ACCOUNTS "
                 "and deploy the read-only role there to get a live diagnosis)",
             )
+        if limit is not None and account not in limit:
+            return fallback(request, outside_channel_scope(account, limit))
         role_name = config.role_arn(account).rsplit("/", 1)[-1]
         options = GatherOptions(
             own_account=own,
             allowed_accounts=config.allowed_accounts,
+            limit=limit,
             authorization_attempts=self._settings.authorization_attempts,
             authorization_delay=self._settings.authorization_delay,
             bucket_owner_candidates=self._settings.bucket_owner_candidates,
@@ -137,6 +179,15 @@ class LiveInvestigator:
         diagnosis = diagnose(snapshot)
         checked = f"{role_name} in {', '.join(snapshot.accounts_read)}" if snapshot.accounts_read else None
         return replace(diagnosis, provenance=Provenance(checked_as=checked))
+
+
+def outside_channel_scope(account: str, limit: Collection[str]) -> str:
+    """Why an account a channel may not see is not read (IAMWHY_CHANNEL_ACCOUNTS)."""
+    allowed = ", ".join(sorted(limit)) if limit else "no account"
+    return (
+        f"account {account} may not be read from this channel (IAMWHY_CHANNEL_ACCOUNTS allows {allowed} here), so "
+        "iamwhy does not read it; ask in a channel that may read it"
+    )
 
 
 def _account(request: DeniedRequest) -> str | None:

@@ -99,8 +99,13 @@ def scan(text: str) -> ScanResult:
     spans = find_secrets(text)
     if probe and not _mentions(probe, _HINTS):
         return _EMPTY_WITH_SECRETS if spans else _EMPTY
+    if spans:
+        # Every field is read from the text with its credentials already replaced, so that no field can hold a
+        # piece of one (the first line of a wrapped token taken for a resource, a token glued to an ARN by re-joining).
+        text = redact_spans(text, spans)
     normalized = _normalize(text)
-    normalized_spans = spans if normalized == text else find_secrets(normalized)
+    # Normalising can reveal a credential (an HTML entity or a Slack link around it).
+    normalized_spans = [] if normalized == text else find_secrets(normalized)
     # The wrap is judged on the lines as the terminal or client produced them (only the quote markers
     # before them removed): normalising can change a line's width.
     lines = _without_markers(text) if "\n" in text and len(text) <= _REJOIN_LIMIT else ""

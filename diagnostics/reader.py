@@ -40,6 +40,8 @@ class CallOutcome(StrEnum):
     NOT_CONFIGURED = "not_configured"
     BUDGET_EXCEEDED = "budget_exceeded"
     READ_ONLY_VIOLATION = "read_only_violation"
+    # Refused without asking AWS: the account's circuit breaker is open after repeated failures.
+    PAUSED = "paused"
     # The caller gave up waiting; a call other callers shared still completes for them.
     CANCELLED = "cancelled"
     # A fault inside iamwhy (a programming error), not an answer from AWS.
@@ -173,6 +175,26 @@ class CredentialsError(ReadError):
     """The bot's credentials are missing, expired or not recognised."""
 
     outcome = CallOutcome.CREDENTIALS
+
+
+class ReadsPaused(ReadError):
+    """Reads of the account are paused after repeated failures to reach it; the reason says how long and why."""
+
+    outcome = CallOutcome.PAUSED
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        service: str,
+        operation: str,
+        account: str | None,
+        resume_in: float,
+        code: str | None = None,
+    ):
+        super().__init__(reason, service=service, operation=operation, account=account, code=code)
+        # Seconds until a trial read is let through.
+        self.resume_in = resume_in
 
 
 class BudgetExceeded(ReadError):
@@ -362,6 +384,10 @@ class AwsConfig:
     role_session_name: str = "iamwhy"
     # Assumed-role credentials are replaced this many seconds before they expire.
     credential_refresh_margin: float = 300.0
+    # Consecutive failures to reach an account (its role cannot be assumed, or no answer) that pause its reads,
+    # and for how long before one trial read is let through.
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 240.0
 
     def __post_init__(self) -> None:
         _check_role_name(self.role_name)
@@ -377,10 +403,10 @@ class AwsConfig:
             raise ConfigError(_VARIABLES["allowed_accounts"], f"{bad[0]!r} is not a 12-digit AWS account id")
         if self.region is not None and not re.match(r"^[a-z]{2}(-[a-z]+)+-\d+$", self.region):
             raise ConfigError("region", f"{self.region!r} is not an AWS region name")
-        for name in ("connect_timeout", "read_timeout", "cache_ttl", "credential_refresh_margin"):
+        for name in ("connect_timeout", "read_timeout", "cache_ttl", "credential_refresh_margin", "breaker_cooldown"):
             if getattr(self, name) < 0:
                 raise ConfigError(name, "must not be negative")
-        for name in ("max_attempts", "call_budget", "max_concurrency", "max_items"):
+        for name in ("max_attempts", "call_budget", "max_concurrency", "max_items", "breaker_threshold"):
             if getattr(self, name) < 1:
                 raise ConfigError(name, "must be at least 1")
         if not re.match(r"^[\w+=,.@-]{2,64}$", self.role_session_name):
@@ -506,6 +532,7 @@ _LOCAL_OUTCOMES = frozenset(
         CallOutcome.NOT_CONFIGURED,
         CallOutcome.BUDGET_EXCEEDED,
         CallOutcome.READ_ONLY_VIOLATION,
+        CallOutcome.PAUSED,
         CallOutcome.ERROR,
     }
 )

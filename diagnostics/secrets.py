@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -40,10 +41,14 @@ _SESSION_TOKEN_BARE = tuple(
     for prefix in ("IQoJb3JpZ2lu", "FwoGZXIvYXdz", "FQoGZXIvYXdz", "AQoDYXdz")
 )
 # A secret key printed right next to its access key id (a credentials CSV, `aws configure list`, a log line).
-_BARE_SECRET = re.compile(r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+# An "=" after 40 characters cannot be base64 padding (40 is a whole number of base64 quanta): it ends the key.
+_BARE_SECRET = re.compile(r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])")
 _NEAR_KEY_ID = 80
 _HEX = re.compile(r"[0-9a-f]{40}")
 _BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+=")
+# Base64 without its padding: "=" only ever ends base64, so a credential right after one (TOKEN=IQoJ...) starts
+# there, and one of 40 characters (whole base64 quanta, no padding) ends before one.
+_BASE64_DIGITS = _BASE64 - {"="}
 _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 # Short texts (chat lines, the fields of a parsed denial) are ruled out by these before any pattern
@@ -123,8 +128,12 @@ def _hinted(text: str) -> bool:
 
 
 def _detect(text: str, breaks: frozenset[int] = frozenset()) -> list[SecretSpan]:
-    """Credentials in ``text``; a fixed-length one may also end at one of ``breaks`` (removed line breaks)."""
+    """Credentials in ``text``; one may also start or end at one of ``breaks`` (removed line breaks: joining glues
+    a line's first word to the previous line's last, and a fixed-length credential may end where its line did)."""
     lower = text.lower()
+
+    def starts(position: int, characters: frozenset[str]) -> bool:
+        return position == 0 or position in breaks or text[position - 1] not in characters
 
     def ends(position: int, characters: frozenset[str]) -> bool:
         return position == len(text) or text[position] not in characters or position in breaks
@@ -132,15 +141,15 @@ def _detect(text: str, breaks: frozenset[int] = frozenset()) -> list[SecretSpan]
     spans = [
         SecretSpan(SecretKind.ACCESS_KEY_ID, m.start(), m.end())
         for m in _ACCESS_KEY_ID.finditer(text)
-        if (m.start() == 0 or text[m.start() - 1] not in _KEY_CHARS) and ends(m.end(), _KEY_CHARS)
+        if starts(m.start(), _KEY_CHARS) and ends(m.end(), _KEY_CHARS)
     ]
     for key_id in list(spans):
-        spans.extend(_secrets_beside(text, key_id))
+        spans.extend(_secrets_beside(text, key_id, starts))
     for pattern in _SESSION_TOKEN_BARE:
         spans.extend(
             SecretSpan(SecretKind.SESSION_TOKEN, m.start(), m.end())
             for m in pattern.finditer(text)
-            if m.start() == 0 or text[m.start() - 1] not in _BASE64
+            if starts(m.start(), _BASE64_DIGITS)
         )
     # Lower-casing keeps every position only when no character changes length (always, for ASCII).
     same_length = len(lower) == len(text)
@@ -153,17 +162,17 @@ def _detect(text: str, breaks: frozenset[int] = frozenset()) -> list[SecretSpan]
         spans.extend(
             SecretSpan(kind, m.start("secret"), m.end("secret"))
             for m in found.finditer(searched)
-            if kind is SecretKind.SESSION_TOKEN or ends(m.end("secret"), _BASE64)
+            if kind is SecretKind.SESSION_TOKEN or ends(m.end("secret"), _BASE64_DIGITS)
         )
     return spans
 
 
-def _secrets_beside(text: str, key_id: SecretSpan) -> list[SecretSpan]:
+def _secrets_beside(text: str, key_id: SecretSpan, starts: Callable[[int, frozenset[str]], bool]) -> list[SecretSpan]:
     lo, hi = max(0, key_id.start - _NEAR_KEY_ID), min(len(text), key_id.end + _NEAR_KEY_ID)
     return [
         SecretSpan(SecretKind.SECRET_ACCESS_KEY, m.start(), m.end())
         for m in _BARE_SECRET.finditer(text, lo, hi)
-        if (m.start() == 0 or text[m.start() - 1] not in _BASE64)
+        if starts(m.start(), _BASE64_DIGITS)
         # A 40-character lower-case hex run is a SHA-1 (a commit, a checksum), never a secret key.
         and not _HEX.fullmatch(m.group())
     ]

@@ -218,6 +218,8 @@ class Job:
     attempts: int = 0
     # Seconds since the epoch when it finished.
     finished_at: float | None = None
+    # The Slack request it answers: its log lines and AWS calls carry the same id.
+    correlation_id: str | None = None
 
     @property
     def finished(self) -> bool:

@@ -16,6 +16,7 @@ from diagnostics.investigate import Investigation
 from diagnostics.model import Diagnosis
 from diagnostics.state import Feedback, StoredInvestigation, Vote
 from handlers import ids
+from handlers.audit import Asker, audited
 from handlers.blocks import (
     Message,
     answer_value,
@@ -26,9 +27,10 @@ from handlers.blocks import (
     render_placeholder,
     render_shared,
 )
+from handlers.delivery import send_response
 from handlers.deps import Deps
 from handlers.errors import PROGRESS, AnswerExpired, Progress
-from handlers.replies import Trigger, correlation_id, fingerprint, log_answer
+from handlers.replies import Trigger, fingerprint, log_answer
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,14 @@ class Where:
     ephemeral: bool
     channel: str | None
     ts: str | None
+    thread_ts: str | None = None
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> Where:
         container = body.get("container") or {}
-        return cls(bool(container.get("is_ephemeral")), container.get("channel_id"), container.get("message_ts"))
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        ts = container.get("message_ts")
+        return cls(bool(container.get("is_ephemeral")), channel, ts, container.get("thread_ts") or ts)
 
 
 async def load_answer(deps: Deps, value: str) -> Answer:
@@ -92,29 +97,38 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         answer = await load_answer(deps, action["value"])
         where = Where.of(body)
-        await _show(render_placeholder([answer.diagnosis.request], verb="Re-running"), where, client, respond)
+        placeholder = render_placeholder([answer.diagnosis.request], verb="Re-running")
+        await _show(placeholder, where, client, respond)
         if not where.ephemeral and where.channel and where.ts:
             context[PROGRESS] = Progress(where.channel, where.ts)
-        # A re-run counts against the same limit as every other investigation of this replica.
-        async with deps.worker.runner.gate:
-            investigation = await deps.investigator.investigate(answer.stored.text, correlation_id=correlation_id())
-        await deps.state.investigations.replace(
-            answer.ref, StoredInvestigation(answer.stored.text, investigation.diagnoses)
-        )
-        await _show(_rerun_result(answer, investigation, shareable=where.ephemeral), where, client, respond)
+        asker = Asker(Trigger.RERUN, _user(body), where.channel, None if where.ephemeral else where.thread_ts)
+        async with audited(deps, asker) as run:
+            # A re-run counts against the same limit as every other investigation of this replica.
+            async with deps.worker.runner.gate:
+                investigation = await run.investigate(answer.stored.text)
+            await deps.state.investigations.replace(
+                answer.ref, StoredInvestigation(answer.stored.text, investigation.diagnoses)
+            )
+            details = where.ephemeral or deps.access.shows_details(where.channel)
+            result = _rerun_result(answer, investigation, shareable=where.ephemeral, details=details)
+            await _show(result, where, client, respond)
         log_answer(Trigger.RERUN, where.channel, answer.ref, investigation)
 
     async def handle_share_action(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         answer = await load_answer(deps, action["value"])
-        shared = render_shared(render_answer(answer.diagnosis, ref=action["value"]), body["user"]["id"])
-        await respond(text=shared.text, blocks=shared.blocks, response_type="in_channel", replace_original=False)
-        await respond(delete_original=True)
+        details = deps.access.shows_details(Where.of(body).channel)
+        shared = render_shared(
+            render_answer(answer.diagnosis, ref=action["value"], details=details), body["user"]["id"]
+        )
+        retries = client.retry_handlers or []
+        await send_response(respond, shared, retries, response_type="in_channel", replace_original=False)
+        await send_response(respond, None, retries, delete_original=True)
 
     async def handle_feedback_action(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         answer = await load_answer(deps, action["value"])
@@ -133,7 +147,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
         )
         thanks = render_notice(_THANKS[vote].format(ref=action["value"]))
-        await respond(text=thanks.text, blocks=thanks.blocks, response_type="ephemeral", replace_original=False)
+        await send_response(
+            respond, thanks, client.retry_handlers or [], response_type="ephemeral", replace_original=False
+        )
 
     app.action(ids.Action.SHOW_FIX)(handle_show_fix_action)
     app.action(ids.Action.SHOW_EVIDENCE)(handle_show_evidence_action)
@@ -151,19 +167,25 @@ _THANKS = {
 }
 
 
-def _rerun_result(answer: Answer, investigation: Investigation, *, shareable: bool) -> Message:
+def _rerun_result(answer: Answer, investigation: Investigation, *, shareable: bool, details: bool) -> Message:
     """The re-investigated answer for the same denial (found again by its fingerprint, else by position)."""
     key = fingerprint(answer.diagnosis.request)
     matches = [i for i, d in enumerate(investigation.diagnoses) if fingerprint(d.request) == key]
     index = matches[0] if matches else answer.index
     if index >= len(investigation.diagnoses):
         return render_notice("⚠️ Re-run found no access denial in the text any more.")
-    return render_answer(investigation.diagnoses[index], ref=answer_value(answer.ref, index), shareable=shareable)
+    diagnosis = investigation.diagnoses[index]
+    return render_answer(diagnosis, ref=answer_value(answer.ref, index), shareable=shareable, details=details)
 
 
 async def _show(message: Message, where: Where, client: AsyncWebClient, respond: AsyncRespond) -> None:
     """Replace the message the button was in."""
     if where.ephemeral or not (where.channel and where.ts):
-        await respond(text=message.text, blocks=message.blocks, replace_original=True)
+        await send_response(respond, message, client.retry_handlers or [], replace_original=True)
     else:
         await client.chat_update(channel=where.channel, ts=where.ts, text=message.text, blocks=message.blocks)
+
+
+def _user(body: dict[str, Any]) -> str | None:
+    user = body.get("user")
+    return str(user["id"]) if isinstance(user, dict) and user.get("id") else None

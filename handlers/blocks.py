@@ -80,6 +80,10 @@ STATEMENT_PREVIEW = 1200
 FIX_PREVIEW = 1800
 
 INVESTIGATING = "Investigating…"
+PRIVATE_DETAILS = (
+    "The authorization id and the policy statements read from the account are shown only to whoever opens "
+    "*Show evidence*."
+)
 NO_DENIAL = "No AWS access denial found in that text."
 
 _STATUS_MARKS: Mapping[LayerStatus, str] = {
@@ -260,12 +264,20 @@ def fallback_text(diagnosis: Diagnosis) -> str:
     return clip(mrkdwn(" · ".join(parts)), FALLBACK_TEXT)
 
 
-def render_diagnosis(diagnosis: Diagnosis, *, ref: str, shareable: bool = False) -> list[Block]:
+def render_diagnosis(diagnosis: Diagnosis, *, ref: str, shareable: bool = False, details: bool = True) -> list[Block]:
     """The answer for one denial: who/what, the verdict, every layer, the blocking statements, the fix, buttons.
 
     `ref` is the value the buttons carry (see answer_value). `shareable` adds the Share button, for answers
-    only the requester can see.
+    only the requester can see. Without `details` (a message everyone in a channel reads), the authorization id
+    is masked and no policy statement read from the account is quoted: *Show evidence* has them, privately.
     """
+    blocks = _diagnosis_blocks(diagnosis, ref=ref, shareable=shareable, details=details)
+    if details:
+        return blocks
+    return _masked(blocks, diagnosis.request.authorization_id)
+
+
+def _diagnosis_blocks(diagnosis: Diagnosis, *, ref: str, shareable: bool, details: bool) -> list[Block]:
     request = diagnosis.request
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=clip(plain(headline(diagnosis)), HEADER_TEXT)))]
     blocks.append(_request_fields(request))
@@ -279,7 +291,8 @@ def render_diagnosis(diagnosis: Diagnosis, *, ref: str, shareable: bool = False)
         blocks.append(_section(checklist))
     # A blocker known only by its layer adds nothing to the checklist line above.
     quoted = [b for b in diagnosis.blocked_by if _has_evidence(b)]
-    blocks.extend(_section(_blocker_text(b)) for b in quoted[:MAX_BLOCKERS])
+    preview = STATEMENT_PREVIEW if details else 0
+    blocks.extend(_section(_blocker_text(b, statement_limit=preview)) for b in quoted[:MAX_BLOCKERS])
     if len(quoted) > MAX_BLOCKERS:
         more = len(quoted) - MAX_BLOCKERS
         blocks.append(_context(f"{more} more blocking statement(s): *Show evidence* lists them all."))
@@ -289,13 +302,41 @@ def render_diagnosis(diagnosis: Diagnosis, *, ref: str, shareable: bool = False)
     blocks.extend(_fix_blocks(diagnosis))
     if diagnosis.warnings:
         blocks.append(_context(*(f"⚠️ {mrkdwn(w)}" for w in diagnosis.warnings)))
+    if not details and (request.authorization_id or any(b.statement is not None for b in quoted)):
+        blocks.append(_context(f"🔒 {PRIVATE_DETAILS}"))
     blocks.append(_answer_actions(diagnosis, ref, shareable=shareable))
     blocks.append(_context(_footer(diagnosis)))
     return blocks[:MESSAGE_BLOCKS]
 
 
-def render_answer(diagnosis: Diagnosis, *, ref: str, shareable: bool = False) -> Message:
-    return Message(fallback_text(diagnosis), tuple(render_diagnosis(diagnosis, ref=ref, shareable=shareable)))
+def render_answer(diagnosis: Diagnosis, *, ref: str, shareable: bool = False, details: bool = True) -> Message:
+    text = fallback_text(diagnosis)
+    if not details and diagnosis.request.authorization_id:
+        text = mask_authorization_id(text, diagnosis.request.authorization_id)
+    return Message(text, tuple(render_diagnosis(diagnosis, ref=ref, shareable=shareable, details=details)))
+
+
+def mask_authorization_id(text: str, authorization_id: str) -> str:
+    """`text` with every occurrence of the authorization id cut to its first characters."""
+    pattern = rf"(?<![A-Za-z0-9]){re.escape(authorization_id)}(?![A-Za-z0-9])"
+    return re.sub(pattern, authorization_id[:4] + "…(masked)", text)
+
+
+def _masked(blocks: list[Block], authorization_id: str | None) -> list[Block]:
+    if not authorization_id:
+        return blocks
+    masked = [Block.parse(_mask_strings(block.to_dict(), authorization_id)) for block in blocks]
+    return [block for block in masked if block is not None]
+
+
+def _mask_strings(value: Any, authorization_id: str) -> Any:
+    if isinstance(value, str):
+        return mask_authorization_id(value, authorization_id)
+    if isinstance(value, Mapping):
+        return {k: _mask_strings(v, authorization_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_strings(v, authorization_id) for v in value]
+    return value
 
 
 def render_investigation(
@@ -305,6 +346,7 @@ def render_investigation(
     shareable: bool = False,
     only: Collection[int] | None = None,
     limit: int = MAX_ANSWERS,
+    details: bool = True,
 ) -> list[Message]:
     """One message per diagnosis (those at the positions in `only`, if given), at most `limit` messages in all.
 
@@ -314,7 +356,7 @@ def render_investigation(
     if not chosen:
         return [render_no_denial(investigation.scan)]
     shown = chosen if len(chosen) <= limit else chosen[: max(1, limit - 1)]
-    messages = [render_answer(d, ref=answer_value(ref, i), shareable=shareable) for i, d in shown]
+    messages = [render_answer(d, ref=answer_value(ref, i), shareable=shareable, details=details) for i, d in shown]
     if len(shown) < len(chosen):
         rest = len(chosen) - len(shown)
         text = (

@@ -1,13 +1,15 @@
-"""What every Slack surface is given at registration: the investigator, the state, the worker, where to listen."""
+"""What every Slack surface is given at registration: the investigator, the state, the worker, where to listen,
+who sees what."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from diagnostics.doctor import StatusSource
 from diagnostics.investigate import Investigator
 from diagnostics.state import State
+from handlers.access import Access
 from handlers.blocks import HelpFacts
 
 if TYPE_CHECKING:
@@ -40,3 +42,5 @@ class Deps:
     worker: Worker
     # The doctor's checklist for `/iamwhy status` and the Home tab; None where it is not offered.
     status: StatusSource | None = None
+    # Which accounts each channel's questions may read, and where details may be shown to a channel.
+    access: Access = field(default_factory=Access)

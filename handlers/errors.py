@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -20,8 +21,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from diagnostics import metrics
 from diagnostics.reader import CallOutcome, ReadError
 from handlers.blocks import Message, render_notice
+from handlers.delivery import DeliveryFailed, send_response
 from handlers.deps import Deps
 
 logger = logging.getLogger("iamwhy.slack")
@@ -72,7 +75,51 @@ def user_message(error: Exception) -> tuple[str, str | None]:
     if isinstance(error, ReadError) and error.outcome in _READ_MESSAGES:
         return f"⚠️ {_READ_MESSAGES[error.outcome]}", None
     ref = uuid.uuid4().hex[:8]
+    if slack_failure(error) is not None:
+        return (
+            f"⚠️ Slack would not take iamwhy's answer just now, even after retries (ref {ref}). Ask again in a minute.",
+            ref,
+        )
     return f"⚠️ Something went wrong (ref {ref}). The details are in iamwhy's log under that reference.", ref
+
+
+def slack_failure(error: BaseException) -> dict[str, Any] | None:
+    """What Slack answered, when `error` is Slack refusing a message: the method, HTTP status and Slack's error."""
+    if isinstance(error, DeliveryFailed):
+        return {"method": error.method, "status": error.status, "slack_error": None}
+    if isinstance(error, SlackApiError):
+        response = error.response
+        method = str(getattr(response, "api_url", "") or "").rstrip("/").rpartition("/")[2] or "unknown"
+        return {"method": method, "status": response.status_code, "slack_error": response.get("error")}
+    if isinstance(error, aiohttp.ClientConnectionError):
+        # Slack could not be reached at all (the SDK does not say which method it was calling).
+        return {"method": "unknown", "status": None, "slack_error": type(error).__name__}
+    return None
+
+
+# What reporting an error may itself run into: Slack refusing that message too, or not answering at all.
+UNDELIVERABLE = (SlackApiError, DeliveryFailed, aiohttp.ClientConnectionError)
+
+
+def log_failure(error: Exception, fields: Mapping[str, Any]) -> str:
+    """Log `error` as it deserves and return what to tell the person.
+
+    Slack refusing a message after the retries is logged with what Slack answered (no traceback: nothing in iamwhy
+    went wrong) and counted; any other unexpected error with its traceback under a reference the person is given."""
+    text, ref = user_message(error)
+    refused = slack_failure(error)
+    if refused is not None:
+        metrics.slack_delivery_failed(str(refused["method"]))
+        logger.error("Slack did not take a message", extra={"fields": {"ref": ref, **fields, **refused}})
+    elif ref is not None:
+        logger.error(
+            "unhandled error",
+            exc_info=error,
+            extra={"fields": {"ref": ref, **fields, "error_type": type(error).__name__}},
+        )
+    else:
+        logger.info("user-facing error", extra={"fields": {**fields, "error_type": type(error).__name__}})
+    return text
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -84,21 +131,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         respond: AsyncRespond | None,
         ack: AsyncAck,
     ) -> None:
-        text, ref = user_message(error)
-        if ref is not None:
-            logger.error(
-                "unhandled error",
-                exc_info=error,
-                extra={"fields": {"ref": ref, "request_type": body.get("type"), "error_type": type(error).__name__}},
-            )
-        else:
-            logger.info("user-facing error", extra={"fields": {"error_type": type(error).__name__}})
+        text = log_failure(error, {"request_type": body.get("type")})
         try:
             await _deliver(render_notice(text), body, context, client, respond)
-        except SlackApiError as exc:
-            logger.warning(
-                "could not deliver an error message", extra={"fields": {"slack_error": exc.response.get("error")}}
-            )
+        except UNDELIVERABLE as exc:
+            logger.warning("could not deliver an error message", extra={"fields": slack_failure(exc) or {}})
         finally:
             _keep_acknowledgement(ack)
 
@@ -129,7 +166,9 @@ async def _deliver(
         await client.chat_update(channel=progress.channel, ts=progress.ts, text=message.text, blocks=message.blocks)
         return
     if respond is not None and respond.response_url:
-        await respond(text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False)
+        await send_response(
+            respond, message, client.retry_handlers or [], response_type="ephemeral", replace_original=False
+        )
         return
     channel, user = context.channel_id, context.user_id
     event = body.get("event")

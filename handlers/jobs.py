@@ -15,14 +15,16 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from diagnostics.investigate import Investigation, Investigator
 from diagnostics.model import DeniedRequest
 from diagnostics.parse import scan
 from diagnostics.state import FINISHED, Job, JobJournal, JobKind, JobStatus, State, StoredInvestigation
+from diagnostics.tracing import start_correlation
 from diagnostics.work import DEFAULT_CONCURRENCY, DEFAULT_LEASE, JobRunner, LeaseLost
 from handlers import ids
+from handlers.access import Access
+from handlers.audit import Asker, AuditOutcome, Run
 from handlers.blocks import (
     Message,
     credentials_warning,
@@ -31,9 +33,9 @@ from handlers.blocks import (
     render_notice,
     render_placeholder,
 )
-from handlers.errors import user_message
-from handlers.limits import retry_handlers
-from handlers.replies import NOT_THERE, RESPONSE_URL_USES, Trigger, correlation_id, fingerprint, log_answer
+from handlers.delivery import post_to_response_url
+from handlers.errors import UNDELIVERABLE, log_failure, slack_failure
+from handlers.replies import NOT_THERE, RESPONSE_URL_USES, Trigger, fingerprint, log_answer
 from handlers.storms import DEFAULT_WINDOW, StormCounts, blocking_key, render_pointer, with_count
 
 logger = logging.getLogger("iamwhy.slack")
@@ -67,41 +69,71 @@ class Tracked:
 class SlackJobs:
     """The executor of answer and pointer jobs (diagnostics.work.Executor)."""
 
-    def __init__(self, *, investigator: Investigator, state: State, client: AsyncWebClient, counts: StormCounts):
+    def __init__(
+        self,
+        *,
+        investigator: Investigator,
+        state: State,
+        client: AsyncWebClient,
+        counts: StormCounts,
+        access: Access | None = None,
+    ):
         self._investigator = investigator
         self._state = state
         self._client = client
         self._counts = counts
+        self._access = access if access is not None else Access()
 
     async def run(self, job: Job) -> None:
+        if job.correlation_id:
+            # The job's task (started by the request, or by a replica taking the job over) logs under its request.
+            start_correlation(job.correlation_id)
         tracked = Tracked(self._state.jobs, job)
         if job.kind is JobKind.POINTER:
             await self._pointer(tracked)
             return
+        run = self._run(job)
         await tracked.update(status=JobStatus.RUNNING)
         try:
             if job.thread_ts is not None:
-                await self._in_thread(tracked)
+                await self._in_thread(tracked, run)
             else:
-                await self._privately(tracked)
+                await self._privately(tracked, run)
         except LeaseLost:
             raise
         except Exception as error:
             await self._failed(tracked, error)
+            await run.finish(AuditOutcome.FAILED if run.investigation is None else AuditOutcome.UNDELIVERED)
+            return
+        await run.finish(AuditOutcome.ANSWERED)
 
     async def abandon(self, job: Job) -> None:
         tracked = Tracked(self._state.jobs, job)
         try:
             await self._report(tracked, render_notice(GAVE_UP))
-        except (SlackApiError, ResponseUrlFailed) as exc:
-            logger.warning("could not report a job given up", extra={"fields": {"error": str(exc)[:200]}})
+        except UNDELIVERABLE as exc:
+            logger.warning("could not report a job given up", extra={"fields": slack_failure(exc) or {}})
         await self._close(tracked, JobStatus.FAILED)
+        if job.kind is JobKind.ANSWER:
+            await self._run(job).finish(AuditOutcome.FAILED, always=True)
         for storm_id in job.storms if job.kind is JobKind.ANSWER else ():
             await self._state.storms.end(storm_id)
 
     # ------------------------------------------------------------------------------------------------ answers
 
-    async def _in_thread(self, tracked: Tracked) -> None:
+    def _run(self, job: Job) -> Run:
+        """The audited investigation of an answer job, scoped to the accounts of the channel it was asked in."""
+        thread = job.thread_ts if job.thread_ts is not None and job.channel is not None else None
+        asker = Asker(job.trigger, job.user, job.channel, thread)
+        return Run(
+            investigator=self._investigator,
+            state=self._state,
+            access=self._access,
+            asker=asker,
+            correlation_id=job.correlation_id,
+        )
+
+    async def _in_thread(self, tracked: Tracked, run: Run) -> None:
         job = tracked.job
         channel, thread_ts = job.channel, job.thread_ts
         assert channel is not None
@@ -120,15 +152,18 @@ class SlackJobs:
                     raise
                 # Asked through the message shortcut in a channel the bot is not in: the asker alone gets it.
                 await tracked.update(thread_ts=None, notices=(*job.notices, "not_a_member"), limit=RESPONSE_URL_USES)
-                await self._privately(tracked)
+                run.asker = Asker(run.asker.trigger, run.asker.user, run.asker.channel)
+                await self._privately(tracked, run)
                 return
             job = await tracked.update(placeholder_ts=str(posted["ts"]))
         assert job.placeholder_ts is not None
-        investigation, ref = await self._investigation(tracked)
+        investigation, ref = await self._investigation(tracked, run)
         wanted = set(job.only) if job.only is not None else None
         diagnoses = investigation.diagnoses
         chosen = [i for i, d in enumerate(diagnoses) if wanted is None or fingerprint(d.request) in wanted]
-        messages = render_investigation(investigation, ref=ref, only=chosen or None)
+        # Everyone in the channel reads a thread: the sensitive details stay private unless it is a detail channel.
+        details = self._access.shows_details(channel)
+        messages = render_investigation(investigation, ref=ref, only=chosen or None, details=details)
         storm_of = dict(zip(job.only or (), job.storms, strict=False))
         for n, message in enumerate(messages):
             if n < tracked.job.sent:
@@ -164,14 +199,14 @@ class SlackJobs:
         if attached is not None and attached.count > shown:
             self._counts.counted(storm_id)
 
-    async def _privately(self, tracked: Tracked) -> None:
+    async def _privately(self, tracked: Tracked, run: Run) -> None:
         job = tracked.job
         notices = [NOTICES[name]() for name in job.notices if name in NOTICES]
         found = await asyncio.to_thread(scan, job.text)
         investigation: Investigation | None = None
         ref = None
         if found.denials:
-            investigation, ref = await self._investigation(tracked)
+            investigation, ref = await self._investigation(tracked, run)
             answer = render_investigation(
                 investigation, ref=ref, shareable=True, limit=max(1, job.limit - len(notices))
             )
@@ -187,22 +222,24 @@ class SlackJobs:
         if investigation is not None and ref is not None:
             log_answer(Trigger(job.trigger), job.channel, ref, investigation)
 
-    async def _investigation(self, tracked: Tracked) -> tuple[Investigation, str]:
+    async def _investigation(self, tracked: Tracked, run: Run) -> tuple[Investigation, str]:
         """The job's investigation: the one stored before a crash if there is one, else a new one, stored."""
         job = tracked.job
         if job.ref is not None:
             stored = await self._state.investigations.load(job.ref)
             if stored is not None:
                 found = await asyncio.to_thread(scan, job.text)
-                return Investigation(found, stored.diagnoses, 0.0), job.ref
-        investigation = await self._investigator.investigate(job.text, correlation_id=correlation_id())
+                resumed = Investigation(found, stored.diagnoses, 0.0)
+                run.resumed(resumed)
+                return resumed, job.ref
+        investigation = await run.investigate(job.text)
         ref = await self._state.investigations.save(StoredInvestigation(job.text, investigation.diagnoses))
         await tracked.update(ref=ref)
         return investigation, ref
 
     def _sender(self, job: Job) -> Callable[[Message], Any]:
         if job.response_url:
-            return _via_response_url(job.response_url)
+            return _via_response_url(job.response_url, self._client)
         if job.user is None:
             raise ValueError(f"job {job.id} has nowhere to answer")
         return _via_ephemeral(self._client, job.channel, job.user)
@@ -234,22 +271,12 @@ class SlackJobs:
             await tracked.update(status=status)
 
     async def _failed(self, tracked: Tracked, error: Exception) -> None:
-        text, reference = user_message(error)
         job = tracked.job
-        if reference is not None:
-            logger.error(
-                "unhandled error",
-                exc_info=error,
-                extra={"fields": {"ref": reference, "job": job.id, "error_type": type(error).__name__}},
-            )
-        else:
-            logger.info("user-facing error", extra={"fields": {"job": job.id, "error_type": type(error).__name__}})
+        text = log_failure(error, {"job": job.id})
         try:
             await self._report(tracked, render_notice(text))
-        except SlackApiError as exc:
-            logger.warning(
-                "could not deliver an error message", extra={"fields": {"slack_error": exc.response.get("error")}}
-            )
+        except UNDELIVERABLE as exc:
+            logger.warning("could not deliver an error message", extra={"fields": slack_failure(exc) or {}})
         await self._close(tracked, JobStatus.FAILED)
         # The next post of a storm whose first investigation failed is investigated afresh.
         for storm_id in job.storms:
@@ -286,18 +313,14 @@ async def _react(client: AsyncWebClient, channel: str, ts: str, emoji: ids.Emoji
         logger.info("reaction not added", extra={"fields": {"slack_error": exc.response.get("error")}})
 
 
-class ResponseUrlFailed(Exception):
-    """A response_url refused a message (expired after 30 minutes, or used five times)."""
+def _via_response_url(url: str, client: AsyncWebClient) -> Callable[[Message], Any]:
+    """Posts through a response_url, retried like the client's own calls; a refusal (the URL expired after 30
+    minutes, was used five times, or Slack kept failing) raises DeliveryFailed."""
 
-
-def _via_response_url(url: str) -> Callable[[Message], Any]:
     async def send(message: Message) -> None:
-        webhook = AsyncWebhookClient(url, retry_handlers=retry_handlers())
-        response = await webhook.send(
-            text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False
+        await post_to_response_url(
+            url, message, client.retry_handlers or [], response_type="ephemeral", replace_original=False
         )
-        if response.status_code != 200:
-            raise ResponseUrlFailed(f"response_url answered HTTP {response.status_code}")
 
     return send
 
@@ -359,8 +382,9 @@ def build_worker(
     concurrency: int = DEFAULT_CONCURRENCY,
     lease: float = DEFAULT_LEASE,
     window: float = DEFAULT_WINDOW,
+    access: Access | None = None,
 ) -> Worker:
     counts = StormCounts(state, client)
-    executor = SlackJobs(investigator=investigator, state=state, client=client, counts=counts)
+    executor = SlackJobs(investigator=investigator, state=state, client=client, counts=counts, access=access)
     runner = JobRunner(state.jobs, executor, concurrency=concurrency, lease=lease)
     return Worker(runner, counts, state, window)

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from diagnostics.state import PostingSlots
+from handlers.delivery import SERVER_ERROR_BACKOFF, server_error_retries
 
 # A call is retried this many times after a 429; Slack's Retry-After is seconds, so this covers minutes.
 RATE_LIMIT_RETRIES = 20
@@ -31,11 +32,13 @@ POST_BURST = 3
 PACED_METHODS = frozenset({"chat.postMessage"})
 
 
-def retry_handlers() -> list[AsyncRetryHandler]:
-    """Connection resets and 429s are retried; Bolt copies these to the client it gives each listener."""
+def retry_handlers(server_error_backoff: float = SERVER_ERROR_BACKOFF) -> list[AsyncRetryHandler]:
+    """Connection resets, 429s and Slack's 5xx answers are retried; Bolt copies these to the client it gives each
+    listener, and response_url posts use the same."""
     return [
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
         AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        server_error_retries(server_error_backoff),
     ]
 
 

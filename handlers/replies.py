@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import logging
 import time
-import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,12 +20,14 @@ from typing import Any
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from diagnostics import metrics
 from diagnostics.inputs import MAX_INPUT_BYTES
 from diagnostics.investigate import Investigation
 from diagnostics.model import DeniedRequest, ScanResult
 from diagnostics.parse import scan
 from diagnostics.secrets import redact
 from diagnostics.state import Job, JobKind
+from diagnostics.tracing import current_correlation_id, new_correlation_id
 from handlers.blocks import credentials_warning
 from handlers.deps import Deps
 from handlers.errors import TextTooLarge
@@ -88,7 +89,8 @@ class Thread:
 
 
 def correlation_id() -> str:
-    return uuid.uuid4().hex[:12]
+    """The id of the Slack request being served (a new one outside any)."""
+    return current_correlation_id() or new_correlation_id()
 
 
 def fingerprint(request: DeniedRequest) -> str:
@@ -192,6 +194,7 @@ async def _storms(
             started.append(sighting.storm.id)
             continue
         deps.worker.counts.counted(sighting.storm.id)
+        metrics.storm_suppressed()
         if sighting.pointer:
             pointer = new_job(
                 JobKind.POINTER,
@@ -216,7 +219,9 @@ def job_id(*parts: object) -> str:
 
 
 def new_job(kind: JobKind, trigger: str, text: str, *parts: object, **fields: Any) -> Job:
-    """A job for `text`, identified by `parts` (where it came from and what it answers)."""
+    """A job for `text`, identified by `parts` (where it came from and what it answers), carrying the correlation
+    id of the request it answers into the worker that runs it."""
+    fields.setdefault("correlation_id", correlation_id())
     return Job(job_id(kind, trigger, *parts), kind, str(trigger), text, time.time(), **fields)
 
 

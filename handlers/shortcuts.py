@@ -59,4 +59,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
         view = shortcut_modal(prepared.scan, metadata=origin.dump(), had_secrets=prepared.had_secrets)
         await client.views_open(trigger_id=shortcut["trigger_id"], view=view)
 
-    app.shortcut(ids.Shortcut.EXPLAIN_MESSAGE)(handle_explain_shortcut)
+    app.message_shortcut(ids.Shortcut.EXPLAIN_MESSAGE)(handle_explain_shortcut)

@@ -78,6 +78,9 @@ def _choice(view: dict[str, Any]) -> str | None:
 
 
 def _input(view: dict[str, Any], block: ids.Block, action: ids.Action) -> dict[str, Any]:
-    values = ((view.get("state") or {}).get("values") or {}).get(block) or {}
-    value = values.get(action)
+    """The state of one input of a submitted view ({} when the view does not have it)."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    inputs = values.get(block) if isinstance(values, dict) else None
+    value = inputs.get(action) if isinstance(inputs, dict) else None
     return value if isinstance(value, dict) else {}

@@ -306,7 +306,7 @@ async def test_an_unreachable_endpoint_is_unavailable(
     assert "unreadable answer" in str(unreadable.value)
 
 
-async def test_rejected_credentials_are_dropped_and_assumed_again(
+async def test_rejected_role_credentials_are_dropped_and_the_call_retried_with_fresh_ones(
     make_adapter: MakeAdapter, aws_world: AwsWorld
 ) -> None:
     aws_world.create_role(TARGET_ACCOUNT, "app")
@@ -314,13 +314,29 @@ async def test_rejected_credentials_are_dropped_and_assumed_again(
         "iam", "GetRole", "ExpiredToken", "The security token included in the request is expired", status=400, times=1
     )
     adapter = make_adapter()
-    with pytest.raises(CredentialsError) as caught:
-        await adapter.call("iam", "GetRole", {"RoleName": "app"}, account=TARGET_ACCOUNT)
-    assert str(caught.value) == "AWS rejected the read-only role's credentials (ExpiredToken)"
-
     role = await adapter.call("iam", "GetRole", {"RoleName": "app"}, account=TARGET_ACCOUNT)
     assert role["Role"]["RoleName"] == "app"
     assert len(aws_world.moto.seen("sts", "AssumeRole")) == 2
+    first, second = aws_world.moto.seen("iam", "GetRole")
+    assert first.access_key != second.access_key
+
+
+async def test_role_credentials_refused_twice_are_a_credentials_error(
+    make_adapter: MakeAdapter, aws_world: AwsWorld
+) -> None:
+    aws_world.create_role(TARGET_ACCOUNT, "app")
+    aws_world.moto.fault(
+        "iam", "GetRole", "ExpiredToken", "The security token included in the request is expired", status=400, times=2
+    )
+    adapter = make_adapter()
+    with pytest.raises(CredentialsError) as caught:
+        await adapter.call("iam", "GetRole", {"RoleName": "app"}, account=TARGET_ACCOUNT)
+    assert str(caught.value) == "AWS rejected the read-only role's credentials (ExpiredToken)"
+    assert len(aws_world.moto.seen("sts", "AssumeRole")) == 2
+
+    role = await adapter.call("iam", "GetRole", {"RoleName": "app"}, account=TARGET_ACCOUNT)
+    assert role["Role"]["RoleName"] == "app"
+    assert len(aws_world.moto.seen("sts", "AssumeRole")) == 3
 
 
 async def test_missing_bot_credentials_are_a_credentials_error(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 
 from diagnostics.investigate import Investigation, OfflineInvestigator
 
@@ -12,6 +13,9 @@ class CountingInvestigator:
 
     def __init__(self, gate: asyncio.Event | None = None) -> None:
         self.texts: list[str] = []
+        # The accounts each investigation was limited to (None: no channel scope).
+        self.accounts: list[frozenset[str] | None] = []
+        self.correlation_ids: list[str | None] = []
         self.gate = gate
         self._inner = OfflineInvestigator()
 
@@ -19,8 +23,12 @@ class CountingInvestigator:
     def calls(self) -> int:
         return len(self.texts)
 
-    async def investigate(self, text: str, *, correlation_id: str | None = None) -> Investigation:
+    async def investigate(
+        self, text: str, *, correlation_id: str | None = None, accounts: Collection[str] | None = None
+    ) -> Investigation:
         self.texts.append(text)
+        self.accounts.append(None if accounts is None else frozenset(accounts))
+        self.correlation_ids.append(correlation_id)
         if self.gate is not None:
             await self.gate.wait()
         return await self._inner.investigate(text, correlation_id=correlation_id)
@@ -30,5 +38,7 @@ class FailingInvestigator:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    async def investigate(self, text: str, *, correlation_id: str | None = None) -> Investigation:
+    async def investigate(
+        self, text: str, *, correlation_id: str | None = None, accounts: Collection[str] | None = None
+    ) -> Investigation:
         raise self.error

@@ -66,6 +66,8 @@ class _Failure:
     times: int | None
     # Set for a 429: Slack's HTTP status and its Retry-After (seconds).
     retry_after: int | None = None
+    # Another HTTP status than 200 (Slack's 5xx), or 0: the connection is dropped without an answer.
+    status: int = 200
 
 
 @dataclass
@@ -175,6 +177,19 @@ class FakeSlack:
         """Answer `method` with {"ok": false, "error": error}, `times` times (None: always)."""
         self._failures.setdefault(method, []).append(_Failure(error, times))
 
+    def fail_http(
+        self, method: str, status: int, *, times: int | None = 1, retry_after: int | None = None, error: str = ""
+    ) -> None:
+        """Answer `method` (or "response", the response_url sink) with HTTP `status`, `times` times (None: always).
+
+        429 carries Slack's {"ok": false, "error": "ratelimited"} and Retry-After; 5xx an error page; status 0
+        drops the connection without answering."""
+        if status == 429:
+            failure = _Failure(error or "ratelimited", times, retry_after if retry_after is not None else 1)
+        else:
+            failure = _Failure(error or "service_unavailable", times, status=status)
+        self._failures.setdefault(method, []).append(failure)
+
     def rate_limit(self, method: str, *, retry_after: int = 1, times: int | None = 1) -> None:
         """Answer `method` with HTTP 429 and Retry-After, `times` times, as Slack does past its limits."""
         self._failures.setdefault(method, []).append(_Failure("ratelimited", times, retry_after))
@@ -239,6 +254,10 @@ class FakeSlack:
             self.rate_limited[method] = self.rate_limited.get(method, 0) + 1
             headers = {"Retry-After": str(failure.retry_after)}
             return web.json_response({"ok": False, "error": failure.error}, status=429, headers=headers)
+        if failure is not None and failure.status == 0:
+            _drop(request)
+        if failure is not None and failure.status != 200:
+            return web.Response(status=failure.status, text="<html>upstream trouble</html>", content_type="text/html")
         if failure is not None:
             return web.json_response({"ok": False, "error": failure.error})
         reply = self._reply(method, body)
@@ -336,6 +355,11 @@ class FakeSlack:
 
     async def _response(self, request: web.Request) -> web.Response:
         await self._record("response", await _parse(request), request)
+        failure = self._take_failure("response")
+        if failure is not None and failure.retry_after is not None:
+            return web.Response(status=429, text=failure.error, headers={"Retry-After": str(failure.retry_after)})
+        if failure is not None and failure.status != 200:
+            return web.Response(status=failure.status, text=failure.error)
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -348,6 +372,11 @@ class FakeSlack:
             if message.type == aiohttp.WSMsgType.TEXT:
                 await self._record("socket.ack", json.loads(message.data), request)
         return ws
+
+
+def _drop(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.abort()
 
 
 async def _parse(request: web.Request) -> dict[str, Any]:
@@ -528,8 +557,9 @@ class Sender:
     url: str
     session: aiohttp.ClientSession
 
-    async def post(self, body: str, headers: Mapping[str, str]) -> tuple[int, str, Mapping[str, str]]:
-        async with self.session.post(self.url, data=body.encode(), headers=dict(headers)) as response:
+    async def post(self, body: str | bytes, headers: Mapping[str, str]) -> tuple[int, str, Mapping[str, str]]:
+        data = body if isinstance(body, bytes) else body.encode()
+        async with self.session.post(self.url, data=data, headers=dict(headers)) as response:
             return response.status, await response.text(), dict(response.headers)
 
     async def event(

@@ -179,3 +179,44 @@ class RecordingServer(LoopbackServer):
 
     def __init__(self) -> None:
         super().__init__(_refuse)
+
+
+class SilentServer:
+    """Accepts TCP connections on 127.0.0.1 and never answers: every request to it times out."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._held: list[socket.socket] = []
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(64)
+        self._socket.settimeout(0.05)
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            # Held open, never read from or written to.
+            self._held.append(connection)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join()
+        for connection in self._held:
+            connection.close()
+        self._socket.close()
