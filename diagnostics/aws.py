@@ -322,16 +322,19 @@ class AwsAdapter(AwsReader):
         budget: int | None = None,
         correlation_id: str | None = None,
         accounts: Collection[str] | None = None,
+        fresh: bool = False,
     ) -> ReadScope:
         """A per-diagnosis view: counts calls against a budget and records each one.
 
         `accounts` narrows the accounts its calls may read (a Slack channel's scope) within IAMWHY_ACCOUNTS;
-        the correlation id defaults to the one of the request being served."""
+        the correlation id defaults to the one of the request being served. A `fresh` scope asks AWS again
+        instead of taking answers from the cache (a re-run after a fix), and its answers refresh the cache."""
         return ReadScope(
             self,
             self._config.call_budget if budget is None else budget,
             correlation_id if correlation_id is not None else current_correlation_id(),
             None if accounts is None else frozenset(accounts),
+            fresh=fresh,
         )
 
     async def call(
@@ -553,7 +556,7 @@ class AwsAdapter(AwsReader):
             raise remembered
         on_assume = scope._record if scope is not None else None
         with self._lock:
-            hit = self._cache_get(key)
+            hit = None if scope is not None and scope.fresh else self._cache_get(key)
             future = self._inflight.get(key)
             note.shared = hit is not None or future is not None
             note.cache = "aws" if hit is not None else "aws_in_flight" if future is not None else None
@@ -964,13 +967,21 @@ class ReadScope(RecordingReader):
     """One diagnosis's view of the adapter: a budget of AWS reads and a record of every call."""
 
     def __init__(
-        self, adapter: AwsAdapter, budget: int, correlation_id: str | None, accounts: frozenset[str] | None = None
+        self,
+        adapter: AwsAdapter,
+        budget: int,
+        correlation_id: str | None,
+        accounts: frozenset[str] | None = None,
+        *,
+        fresh: bool = False,
     ):
         self._adapter = adapter
         self.budget = budget
         self.correlation_id = correlation_id
         # The only accounts (read role) this scope may read, within IAMWHY_ACCOUNTS; None: no narrower limit.
         self.accounts = accounts
+        # Cached answers are not used (an identical call already in flight is still joined: it is no older).
+        self.fresh = fresh
         self._spent = 0
         self._records: list[CallRecord] = []
         self._records_lock = threading.Lock()

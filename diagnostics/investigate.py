@@ -36,10 +36,16 @@ class Investigation:
 
 class Investigator(Protocol):
     async def investigate(
-        self, text: str, *, correlation_id: str | None = None, accounts: Collection[str] | None = None
+        self,
+        text: str,
+        *,
+        correlation_id: str | None = None,
+        accounts: Collection[str] | None = None,
+        fresh: bool = False,
     ) -> Investigation:
         """Diagnose every denial in `text`. `accounts`, when given, are the only accounts this investigation may
-        read (a Slack channel's scope, within IAMWHY_ACCOUNTS); denials in others are answered from the message."""
+        read (a Slack channel's scope, within IAMWHY_ACCOUNTS); denials in others are answered from the message.
+        `fresh`: read the accounts again rather than reuse recent reads (a re-run after a fix)."""
         ...
 
 
@@ -47,10 +53,16 @@ class OfflineInvestigator:
     """Answers from the message alone: nothing is read from AWS (`iamwhy explain --offline`)."""
 
     async def investigate(
-        self, text: str, *, correlation_id: str | None = None, accounts: Collection[str] | None = None
+        self,
+        text: str,
+        *,
+        correlation_id: str | None = None,
+        accounts: Collection[str] | None = None,
+        fresh: bool = False,
     ) -> Investigation:
         started = time.perf_counter()
-        found = scan(text)
+        # Off the event loop: a large paste takes tens of milliseconds to read, and the loop answers Slack meanwhile.
+        found = await asyncio.to_thread(scan, text)
         diagnoses = explain_scan_offline(found)
         return Investigation(found, diagnoses, (time.perf_counter() - started) * 1000)
 
@@ -84,6 +96,7 @@ class AwsAccess(Protocol):
         budget: int | None = None,
         correlation_id: str | None = None,
         accounts: Collection[str] | None = None,
+        fresh: bool = False,
     ) -> RecordingReader: ...
 
     async def own_account(self) -> str: ...
@@ -97,14 +110,20 @@ class LiveInvestigator:
         self._settings = settings
 
     async def investigate(
-        self, text: str, *, correlation_id: str | None = None, accounts: Collection[str] | None = None
+        self,
+        text: str,
+        *,
+        correlation_id: str | None = None,
+        accounts: Collection[str] | None = None,
+        fresh: bool = False,
     ) -> Investigation:
         started = time.perf_counter()
-        found = scan(text)
+        # Off the event loop: a large paste takes tens of milliseconds to read, and the loop answers Slack meanwhile.
+        found = await asyncio.to_thread(scan, text)
         long_term = _long_term_key(text)
         limit = None if accounts is None else frozenset(accounts)
         done = await asyncio.gather(
-            *(self._diagnose(d, correlation_id, limit, long_term_key=long_term) for d in found.denials)
+            *(self._diagnose(d, correlation_id, limit, long_term_key=long_term, fresh=fresh) for d in found.denials)
         )
         diagnoses = tuple(diagnosis for diagnosis, _ in done)
         reads = tuple(record for _, records in done for record in records)
@@ -124,12 +143,12 @@ class LiveInvestigator:
         limit: frozenset[str] | None,
         *,
         long_term_key: bool,
+        fresh: bool = False,
     ) -> tuple[Diagnosis, tuple[CallRecord, ...]]:
         started = time.perf_counter()
-        if limit is None:
-            scope = self._adapter.scope(budget=self._settings.budget, correlation_id=correlation_id)
-        else:
-            scope = self._adapter.scope(budget=self._settings.budget, correlation_id=correlation_id, accounts=limit)
+        scope = self._adapter.scope(
+            budget=self._settings.budget, correlation_id=correlation_id, accounts=limit, fresh=fresh
+        )
         try:
             diagnosis = await self._live(request, scope, limit, long_term_key)
         except Exception:
@@ -176,7 +195,8 @@ class LiveInvestigator:
             long_term_key=long_term_key,
         )
         snapshot = await gather(scope, request, options)
-        diagnosis = diagnose(snapshot)
+        # Evaluation is pure computation: off the event loop, like the parsing.
+        diagnosis = await asyncio.to_thread(diagnose, snapshot)
         checked = f"{role_name} in {', '.join(snapshot.accounts_read)}" if snapshot.accounts_read else None
         return replace(diagnosis, provenance=Provenance(checked_as=checked))
 

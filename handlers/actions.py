@@ -105,7 +105,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         async with audited(deps, asker) as run:
             # A re-run counts against the same limit as every other investigation of this replica.
             async with deps.worker.runner.gate:
-                investigation = await run.investigate(answer.stored.text)
+                # Read again: the point of a re-run is to see the account as it is now (after a fix, say).
+                investigation = await run.investigate(answer.stored.text, fresh=True)
             await deps.state.investigations.replace(
                 answer.ref, StoredInvestigation(answer.stored.text, investigation.diagnoses)
             )

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from diagnostics import metrics
 from diagnostics.audit import AUDIT_LOGGER, AUDIT_MESSAGE, audit_entry, entry_json
@@ -65,16 +66,19 @@ class Run:
         self.investigation: Investigation | None = None
         self._seconds: float | None = None
 
-    async def investigate(self, text: str) -> Investigation:
-        """The investigation of `text`, limited to the accounts the asker's channel may read."""
+    async def investigate(self, text: str, *, fresh: bool = False) -> Investigation:
+        """The investigation of `text`, limited to the accounts the asker's channel may read; `fresh`: nothing
+        read before is reused (a re-run)."""
         limit = self._access.accounts_for(self.asker.channel)
         started = time.perf_counter()
+        # Investigators that predate channel scoping and re-runs take neither option: each is given when it applies.
+        options: dict[str, Any] = {}
+        if limit is not None:
+            options["accounts"] = limit
+        if fresh:
+            options["fresh"] = True
         try:
-            # Investigators that predate channel scoping take no `accounts`; they are only given one when it applies.
-            if limit is None:
-                found = await self._investigator.investigate(text, correlation_id=self.correlation_id)
-            else:
-                found = await self._investigator.investigate(text, correlation_id=self.correlation_id, accounts=limit)
+            found = await self._investigator.investigate(text, correlation_id=self.correlation_id, **options)
         finally:
             self._seconds = time.perf_counter() - started
         self.investigation = found

@@ -299,6 +299,26 @@ async def test_a_repeated_read_is_answered_from_the_cache_until_it_expires(
     assert requests_sent(scope.records) == 3
 
 
+async def test_a_fresh_scope_asks_aws_again_and_refreshes_the_cache(
+    make_adapter: MakeAdapter, aws_world: AwsWorld
+) -> None:
+    aws_world.create_role(TARGET_ACCOUNT, "app")
+    adapter = make_adapter(cache_ttl=60)
+    await adapter.scope().call("iam", "GetRole", {"RoleName": "app"}, account=TARGET_ACCOUNT)
+    aws_world.client("iam", TARGET_ACCOUNT).update_role(RoleName="app", Description="changed")
+
+    fresh = adapter.scope(fresh=True)
+    seen = await fresh.call("iam", "GetRole", {"RoleName": "app"}, account=TARGET_ACCOUNT)
+    assert seen["Role"]["Description"] == "changed"
+    assert [(r.operation, r.cached) for r in fresh.records] == [("GetRole", False)]
+    # Later scopes share what the fresh one read.
+    later = adapter.scope()
+    again = await later.call("iam", "GetRole", {"RoleName": "app"}, account=TARGET_ACCOUNT)
+    assert again["Role"]["Description"] == "changed"
+    assert [(r.operation, r.cached) for r in later.records] == [("GetRole", True)]
+    assert len(aws_world.moto.seen("iam", "GetRole")) == 2
+
+
 async def test_the_cache_tells_calls_apart_by_parameters_account_and_region(
     make_adapter: MakeAdapter, aws_world: AwsWorld
 ) -> None:

@@ -16,6 +16,8 @@ class CountingInvestigator:
         # The accounts each investigation was limited to (None: no channel scope).
         self.accounts: list[frozenset[str] | None] = []
         self.correlation_ids: list[str | None] = []
+        # Whether each investigation was asked to read everything again (a re-run).
+        self.fresh: list[bool] = []
         self.gate = gate
         self._inner = OfflineInvestigator()
 
@@ -24,9 +26,15 @@ class CountingInvestigator:
         return len(self.texts)
 
     async def investigate(
-        self, text: str, *, correlation_id: str | None = None, accounts: Collection[str] | None = None
+        self,
+        text: str,
+        *,
+        correlation_id: str | None = None,
+        accounts: Collection[str] | None = None,
+        fresh: bool = False,
     ) -> Investigation:
         self.texts.append(text)
+        self.fresh.append(fresh)
         self.accounts.append(None if accounts is None else frozenset(accounts))
         self.correlation_ids.append(correlation_id)
         if self.gate is not None:

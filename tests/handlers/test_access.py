@@ -123,6 +123,8 @@ async def test_rerun_reads_only_the_accounts_of_the_channel_the_button_is_in(
     await slack.send.interaction(click)
     await slack.fake.wait_for("chat.update", count=3)
     assert investigator.accounts == [{A}, {A}]
+    # The re-run reads the account again instead of reusing the first answer's reads.
+    assert investigator.fresh == [False, True]
 
 
 async def test_channels_not_listed_are_not_narrowed_unless_a_star_entry_says_so(

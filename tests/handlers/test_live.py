@@ -30,8 +30,8 @@ MakeLive = Callable[..., LiveInvestigator]
 @pytest.fixture
 def live(make_adapter: Callable[..., AwsAdapter]) -> MakeLive:
     def build(**config: Any) -> LiveInvestigator:
-        # Answers to the Re-run button must see changes made a moment ago: no read cache in these tests.
-        adapter = make_adapter(cache_ttl=0, **config)
+        # The read cache as served (a minute): the Re-run button must see changes made a moment ago all the same.
+        adapter = make_adapter(**{"cache_ttl": 60.0, **config})
         return LiveInvestigator(adapter, settings=InvestigationSettings(authorization_delay=0.0))
 
     return build
