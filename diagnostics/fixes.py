@@ -36,6 +36,7 @@ from diagnostics.policy.conditions import (
 )
 from diagnostics.remediation import (
     OWNER_CALLER,
+    REQUEST_KEYS,
     condition_hint,
     conditional_need_note,
     describe_condition,
@@ -45,19 +46,6 @@ from diagnostics.remediation import (
 )
 
 PROPOSED = "proposed fix"
-# Keys a caller controls by how it makes the call: a condition on them is met by calling differently.
-_REQUEST_KEYS = frozenset(
-    {
-        "aws:multifactorauthpresent",
-        "aws:multifactorauthage",
-        "aws:securetransport",
-        "aws:sourceip",
-        "aws:requestedregion",
-        "aws:sourcevpce",
-        "aws:sourcevpc",
-        "aws:vpcsourceip",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -451,7 +439,7 @@ def _meet_condition(request: DeniedRequest, blocker: Blocker) -> Proposal | None
     """For an explicit deny that applies only because of how the call was made: make the call differently."""
     if blocker.kind is not DenialKind.EXPLICIT or not blocker.conditions:
         return None
-    deciding = [c for c in blocker.conditions if c.key.lower() in _REQUEST_KEYS]
+    deciding = [c for c in blocker.conditions if c.key.lower() in REQUEST_KEYS]
     if not deciding or len(deciding) != len(blocker.conditions):
         return None
     change = _meeting(deciding, want=False)

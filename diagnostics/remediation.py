@@ -36,6 +36,19 @@ OWNER_SESSION = "session creator"
 OWNER_NETWORK = "network admins"
 OWNER_SSO = "IAM Identity Center admins"
 OWNER_CALLER = "caller"
+# Keys a caller controls by how it makes the call: a condition on them is met by calling differently.
+REQUEST_KEYS = frozenset(
+    {
+        "aws:multifactorauthpresent",
+        "aws:multifactorauthage",
+        "aws:securetransport",
+        "aws:sourceip",
+        "aws:requestedregion",
+        "aws:sourcevpce",
+        "aws:sourcevpc",
+        "aws:vpcsourceip",
+    }
+)
 
 # Actions evaluated against a role's trust policy rather than a resource policy.
 TRUST_ACTIONS = frozenset(
@@ -684,17 +697,25 @@ def _unmet_condition_fix(request: DeniedRequest, blocker: Blocker) -> Fix:
     where = blocker.policy or policy_name(blocker.policy_arn) or "an identity-based policy"
     statement = f" (statement {blocker.sid})" if blocker.sid else ""
     unmet = "; ".join(describe_condition(c) for c in blocker.conditions)
+    admins = OWNER_SSO if request.principal is not None and request.principal.sso_permission_set else OWNER_ACCOUNT
+    # Conditions only on how the call is made (MFA, HTTPS, network, region) are met by whoever makes the call.
+    by_caller = all(c.key.lower() in REQUEST_KEYS for c in blocker.conditions)
+    meet = (
+        f"Make the call so that it meets the condition, or have the {admins} change the statement if the condition "
+        "is wrong"
+        if by_caller
+        else "Meet the condition, or change the statement if the condition is wrong"
+    )
     lead = (
-        f"{where}{statement} allows {action}, but only when {unmet}, and the request did not meet that. Meet the "
-        "condition, or change the statement if the condition is wrong; a second Allow without it would weaken a "
-        "deliberate control."
+        f"{where}{statement} allows {action}, but only when {unmet}, and the request did not meet that. {meet}; a "
+        "second Allow without it would weaken a deliberate control."
     )
     hints = [
         f"{c.key}: {_CONDITION_HINTS[c.key.lower()]}." for c in blocker.conditions if c.key.lower() in _CONDITION_HINTS
     ]
     return Fix(
         summary=_join(lead, *hints),
-        owner=OWNER_SSO if request.principal is not None and request.principal.sso_permission_set else OWNER_ACCOUNT,
+        owner=OWNER_CALLER if by_caller else admins,
         attach_to=blocker.policy_arn or grantee(request.principal),
     )
 

@@ -192,6 +192,23 @@ def test_unmet_condition_says_to_meet_it_not_to_add_a_grant() -> None:
     assert "S3Access (statement ReadWithMfa) allows s3:GetObject, but only when" in fix.summary
     assert "aws:MultiFactorAuthPresent Bool [true] (request: absent)" in fix.summary
     assert "get-session-token" in fix.summary
+    # MFA is a property of the call: whoever makes it meets the condition; admins only if the condition is wrong.
+    assert fix.owner == OWNER_CALLER
+    assert "Make the call so that it meets the condition, or have the account admins" in fix.summary
+
+
+def test_unmet_condition_on_the_principal_is_for_account_admins() -> None:
+    blocker = Blocker(
+        Layer.IDENTITY,
+        DenialKind.IMPLICIT,
+        policy="S3Access",
+        sid="TeamOnly",
+        unmet="condition",
+        conditions=(ConditionCheck("aws:PrincipalTag/team", "StringEquals", ("data",), None),),
+    )
+    fix = identity_grant_fix(denial(USER, "s3:GetObject", OBJECT), blocker)
+    assert fix.owner == OWNER_ACCOUNT
+    assert "Meet the condition, or change the statement if the condition is wrong" in fix.summary
 
 
 # --- missing resource grant -------------------------------------------------------------------------------------
