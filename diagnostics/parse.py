@@ -73,7 +73,8 @@ _HINTS = (
     "access key id",
 )
 # Lower-case words one of which every credential find_secrets looks for contains (or its label: a
-# labelled token follows "session" or "security"; YXdz is the base64 of "aws" unlabelled tokens start with).
+# labelled token follows "session" or "security"; YXdz is the base64 of "aws" unlabelled tokens start with;
+# a request signature's label holds "signature", one of _HINTS).
 _SECRET_HINTS = ("akia", "asia", "secret", "session", "security", "yxdz", "iqoj")
 _ANY_HINTS = _HINTS + _SECRET_HINTS
 _SQUEEZE = re.compile(r"\n[ \t>│]*")

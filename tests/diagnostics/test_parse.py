@@ -84,6 +84,22 @@ def test_a_credential_inside_the_denial_itself_is_redacted_from_every_field() ->
     assert result.denials[0].resource_arn == "arn:aws:s3:::prod-artifacts/[redacted access key id].json"
 
 
+def test_a_pre_signed_url_is_a_credential_and_its_signature_is_never_echoed() -> None:
+    signature = "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+    url = (
+        f"https://prod-artifacts.s3.amazonaws.com/release.tar.gz?X-Amz-Signature={signature}"
+        "&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAQ2W3E4R5T6Y7U8I9%2F20240501%2Fus-east-1%2Fs3%2F"
+        "aws4_request&X-Amz-Date=20240501T101500Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host"
+    )
+    result = scan(f"AccessDenied: Access Denied fetching {url}")
+    assert result.secrets_found
+    assert len(result.denials) == 1
+    assert "?X-Amz-Signature=[redacted request signature]&" in result.denials[0].snippet
+    assert "X-Amz-Credential=[redacted access key id]%2F" in result.denials[0].snippet
+    assert signature not in repr(result)
+    assert "ASIAQ2W3E4R5T6Y7U8I9" not in repr(result)
+
+
 def test_a_wrapped_credential_is_still_redacted_from_the_snippet() -> None:
     text = f"{CLI_DENIAL} (AWS_ACCESS_KEY_ID={ACCESS_KEY[:10]}\n{ACCESS_KEY[10:]})"
     result = scan(text)
