@@ -139,12 +139,15 @@ def _best_reading(text: str, normalized: str, spans: list[SecretSpan]) -> tuple[
     if terminal or _AMBIGUOUS in kinds:
         texts.append(_normalize(_join_lines(text)))
     parsed: dict[str, tuple[list[DeniedRequest], list[OtherError]]] = {}
+    ranked: dict[str, tuple[bool, int]] = {}
     # A reading only removes line breaks: where no credential can hide across them, none is in any reading.
     hidden = might_hold_secrets(normalized)
     for reading in texts:
         if reading not in parsed:
-            parsed[reading] = _Pass(reading, spans if reading == normalized or not hidden else None).run()
-    ranks = [_rank(parsed[reading][0]) for reading in texts]
+            one = _Pass(reading, spans if reading == normalized or not hidden else None)
+            parsed[reading] = one.run()
+            ranked[reading] = one.rank
+    ranks = [ranked[reading] for reading in texts]
     best = max(ranks)
     order = reversed(range(len(texts))) if terminal else range(len(texts))
     return next(parsed[texts[index]] for index in order if ranks[index] == best)
@@ -635,6 +638,12 @@ class _Found:
     start: int
     end: int
     request: DeniedRequest
+    # How much of a message it was found in (see _absorb_fragments): a terse "Access Denied" next to an
+    # S3 name, an SDK's wrapper with no sentence of its own, or a whole sentence or record.
+    level: int = 2
+
+
+_TERSE_LEVEL, _WRAPPER_LEVEL = 0, 1
 
 
 class _Pass:
@@ -654,6 +663,7 @@ class _Pass:
         self._cli_commands: _Matches | None = None
         self._cli_regions: _Matches | None = None
         self._decode_budget = _DECODE_BUDGET
+        self._found: list[_Found] = []
 
     # --- lines: every lookup is bounded, so none can walk the whole text --------------------------------
 
@@ -701,6 +711,15 @@ class _Pass:
         open_rows = self._open_rows()
         return [row for row in rows if row in open_rows]
 
+    @property
+    def rank(self) -> tuple[bool, int]:
+        """How the reading compares with others, on what it found before fragments were absorbed.
+
+        A reading that broke a message into a fragment and the rest must not look as complete as one
+        that read it whole.
+        """
+        return _rank(_dedupe(self._found))
+
     def run(self) -> tuple[list[DeniedRequest], list[OtherError]]:
         if not self._open_rows():
             return [], []
@@ -720,13 +739,15 @@ class _Pass:
         for group in self._coreless_groups(wrappers, cores):
             result = self._from_wrappers(group)
             if isinstance(result, _Found):
+                result.level = _WRAPPER_LEVEL
                 found.append(result)
             elif result is not None:
                 others.append((group[0].span[0], result))
         spans = [(f.start, f.end) for f in found] + [w.span for w in wrappers]
         found.extend(self._terse(_Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))))
         found.sort(key=lambda f: f.start)
-        denials = _dedupe(found)
+        self._found = found
+        denials = _dedupe(_absorb_fragments(found))
         others.sort(key=lambda item: item[0])
         all_others = [other for _, other in others]
         # A wrapper's whole line is covered: its message repeats what its code already said.
@@ -1160,7 +1181,9 @@ class _Pass:
                     draft = _Draft(
                         start=match.start(), end=match.end(), source_order=_order(shape), service="s3", s3_ref=ref
                     )
-                    found.append(self._finish(draft))
+                    terse = self._finish(draft)
+                    terse.level = _TERSE_LEVEL
+                    found.append(terse)
         return found
 
     def _finish(self, draft: _Draft) -> _Found:
@@ -1830,6 +1853,69 @@ def _dedupe(found: list[_Found]) -> list[DeniedRequest]:
         else:
             same.append((position, request))
     return [request for _, request in sorted(entry for group in kept.values() for entry in group)]
+
+
+def _absorb_fragments(found: list[_Found]) -> list[_Found]:
+    """``found`` (in text order) without the fragments that belong to a denial next to them.
+
+    An alert's title ("AccessDenied"), a terse "Access Denied" beside an S3 name or an SDK wrapper
+    with no sentence of its own, printed just before or after a fuller message of the same request,
+    is that request again: its blanks are filled from it and it is not a denial of its own. The
+    request is the same when nothing either names contradicts the other.
+    """
+    found = list(found)
+    absorbed: set[int] = set()
+    for index, item in enumerate(found):
+        if item.level >= 2:
+            continue
+        best: tuple[int, int] | None = None
+        for neighbour in (index - 1, index + 1):
+            if not 0 <= neighbour < len(found) or neighbour in absorbed:
+                continue
+            other = found[neighbour]
+            gap = max(other.start - item.end, item.start - other.end, 0)
+            if other.level <= item.level or gap > _GROUP_GAP or not _same_request(item.request, other.request):
+                continue
+            if best is None or gap < best[0]:
+                best = (gap, neighbour)
+        if best is not None:
+            into = found[best[1]]
+            found[best[1]] = _Found(
+                min(into.start, item.start), max(into.end, item.end), _complete(into.request, item.request), into.level
+            )
+            absorbed.add(index)
+    return [item for index, item in enumerate(found) if index not in absorbed]
+
+
+def _same_request(fragment: DeniedRequest, full: DeniedRequest) -> bool:
+    for mine, theirs in (
+        (fragment.principal_arn, full.principal_arn),
+        (fragment.action, full.action),
+        (fragment.api_operation, full.api_operation),
+        (fragment.region, full.region),
+        (fragment.account_id, full.account_id),
+    ):
+        if mine and theirs and mine != theirs:
+            return False
+    mine, theirs = fragment.resource_arn or "", full.resource_arn or ""
+    if mine and theirs:
+        return mine.startswith(theirs) or theirs.startswith(mine)
+    if mine and full.action and _action_info(full.action) is not None:
+        # Only S3 names reach a fragment: the bucket or object must be what the fuller denial's action acts on.
+        kind = "object" if "/" in mine.split(":::", 1)[-1] else "bucket"
+        return kind in _resource_types(full.action)
+    return True
+
+
+def _complete(full: DeniedRequest, fragment: DeniedRequest) -> DeniedRequest:
+    """``full`` with the blanks a fragment of the same request fills."""
+    filled = _fill(full, fragment)
+    return replace(
+        filled,
+        action=full.action or fragment.action,
+        resource_arn=full.resource_arn or fragment.resource_arn,
+        account_id=full.account_id or fragment.account_id,
+    )
 
 
 def _fill(first: DeniedRequest, later: DeniedRequest) -> DeniedRequest:
