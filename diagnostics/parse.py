@@ -10,6 +10,7 @@ complete denials wins.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import ipaddress
 import itertools
@@ -441,6 +442,9 @@ _RECORD_NEAR = 8_192
 _RECORD_ATTEMPTS = 40
 # JSON decoding attempts one reading may spend looking for records, so a hostile paste stays cheap.
 _DECODE_BUDGET = 2_000
+# Tokens one reading may spend reading records that are not JSON (cut off, or printed by Python).
+_LOOSE_BUDGET = 50_000
+_LOOSE_ATTEMPTS = 12
 
 _SHAPE_ORDER = {shape: index for index, shape in enumerate(SHAPES)}
 _CORE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.CORE)
@@ -663,6 +667,7 @@ class _Pass:
         self._cli_commands: _Matches | None = None
         self._cli_regions: _Matches | None = None
         self._decode_budget = _DECODE_BUDGET
+        self._loose_budget = _LOOSE_BUDGET
         self._found: list[_Found] = []
 
     # --- lines: every lookup is bounded, so none can walk the whole text --------------------------------
@@ -1369,9 +1374,9 @@ class _Pass:
             located = self._decode_record(match.start())
             if located is None:
                 continue
-            start, end, record = located
+            start, end, record, cut = located
             covered_until = end
-            outcome = self._from_record(start, end, record)
+            outcome = self._from_record(start, end, record, cut=cut)
             if outcome is not None:
                 results.append((start, end, outcome))
         if "CloudTrailEvent" in text:
@@ -1395,8 +1400,12 @@ class _Pass:
                     results.append((match.start(), end, outcome))
         return results
 
-    def _decode_record(self, position: int) -> tuple[int, int, dict[str, Any]] | None:
-        """The innermost JSON object around ``position`` (an errorCode key), if it is a CloudTrail event."""
+    def _decode_record(self, position: int) -> tuple[int, int, dict[str, Any], bool] | None:
+        """The innermost object around ``position`` (an errorCode key), if it is a CloudTrail event.
+
+        The object is read as JSON; where no JSON object holds the key, as a record a chat client cut
+        off or Python printed (see _loose_object), and then the last item says whether it was cut off.
+        """
         text = self.text
         near = max(0, position - _RECORD_NEAR), position + _RECORD_NEAR
         if text.find("eventName", *near) < 0 and text.find("eventSource", *near) < 0:
@@ -1407,7 +1416,7 @@ class _Pass:
         for _ in range(_RECORD_ATTEMPTS):
             start = text.rfind("{", lo, start)
             if start < 0 or self._decode_budget <= 0:
-                return None
+                break
             self._decode_budget -= 1
             # A bounded copy keeps a failed attempt cheap: json counts lines from the start of what it is
             # given up to the error position.
@@ -1418,12 +1427,42 @@ class _Pass:
             end = start + length
             if end <= position:
                 continue
-            if isinstance(value, dict) and ("eventName" in value or "eventSource" in value):
-                return start, end, value
+            if isinstance(value, dict) and _is_event(value):
+                return start, end, value, False
+            return None
+        return self._loose_record(position, lo, hi)
+
+    def _loose_record(self, position: int, lo: int, hi: int) -> tuple[int, int, dict[str, Any], bool] | None:
+        text = self.text
+        start = position
+        for _ in range(_LOOSE_ATTEMPTS):
+            start = text.rfind("{", lo, start)
+            if start < 0 or self._loose_budget <= 0:
+                return None
+            value, end, cut, spent = _loose_object(text, start, hi, self._loose_budget)
+            self._loose_budget -= spent
+            if end <= position:
+                continue
+            if _is_event(value) and "errorCode" in value and (not cut or self._cut_off_at(end)):
+                return start, end, value, cut
             return None
         return None
 
-    def _from_record(self, start: int, end: int, record: Mapping[str, Any]) -> DeniedRequest | OtherError | None:
+    def _cut_off_at(self, position: int) -> bool:
+        """Whether a record that stops making sense at ``position`` was cut off there, not merely wrapped.
+
+        A chat client cuts the record at the end of what it shows: the paragraph ends with the cut line,
+        or with one line more holding only its note ("... (truncated)"). A record whose lines go on
+        (a wrap that broke a string) is read in the re-joined reading instead.
+        """
+        text = self.text
+        blank = _BLANK_LINE.search(text, position, position + _RECORD_NEAR)
+        rest = text[position : blank.start() if blank else position + _RECORD_NEAR].rstrip().split("\n")
+        return len(rest) == 1 or (len(rest) == 2 and _RECORD_PUNCTUATION.search(rest[1]) is None)
+
+    def _from_record(
+        self, start: int, end: int, record: Mapping[str, Any], *, cut: bool = False
+    ) -> DeniedRequest | OtherError | None:
         code = _clean_code(_str(record.get("errorCode")))
         message = _str(record.get("errorMessage")) or ""
         if code in _LOOK_ALIKE_BY_CODE and code not in STATUS_CODES:
@@ -1432,6 +1471,8 @@ class _Pass:
         if code not in DENIAL_CODES and sentence is None:
             return None
         warnings: list[str] = []
+        if cut:
+            warnings.append("The CloudTrail event is cut off; only the fields before the cut were read.")
         identity = _dict(record.get("userIdentity"))
         principal = _record_principal(identity, warnings)
         event_source = _str(record.get("eventSource"))
@@ -1517,6 +1558,93 @@ def _message_core(message: str) -> _Core | None:
 
 
 # --- CloudTrail fields --------------------------------------------------------------------------------
+
+
+def _is_event(value: Any) -> bool:
+    return isinstance(value, dict) and ("eventName" in value or "eventSource" in value)
+
+
+# One token of JSON or of a Python literal (as print() shows a dict: single quotes, True, None), or a
+# constructor call Python prints for values JSON has no word for (datetime.datetime(2024, 5, 1, ...)).
+_LOOSE_TOKEN = re.compile(
+    r"""\s*(?:(?P<punct>[{}\[\],:])|"(?P<double>(?:[^"\\\n]|\\.){0,8192})"|'(?P<single>(?:[^'\\\n]|\\.){0,8192})'"""
+    r"|(?P<word>true|false|null|True|False|None)\b|(?P<number>-?\d{1,40}(?:\.\d{1,40})?(?:[eE][+-]?\d{1,5})?)"
+    r"|(?P<call>[A-Za-z_][\w.]{0,100}\([^()\n]{0,400}\)))"
+)
+_RECORD_PUNCTUATION = re.compile(r"[\"':{}\[\]]")
+_LOOSE_WORDS: dict[str, Any] = {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}
+
+
+def _loose_object(text: str, start: int, hi: int, budget: int) -> tuple[dict[str, Any], int, bool, int]:
+    """The object that opens at ``text[start]``, read as JSON or a Python literal up to where the text stops
+    making sense (a chat client's cut, its "... (truncated)") or ``hi``, and closed there.
+
+    Returns the object, where it ends, whether it was cut off before it closed, and the tokens spent. A
+    string or key left unfinished by the cut is left out.
+    """
+    root: dict[str, Any] = {}
+    # Each open container, what it expects next ("key", "colon", "value", "comma") and its pending key.
+    stack: list[list[Any]] = [[root, "key", None]]
+    pos = last = start + 1
+    spent = 0
+    while stack and spent < budget:
+        match = _LOOSE_TOKEN.match(text, pos, hi)
+        if match is None:
+            break
+        spent += 1
+        pos = match.end()
+        frame = stack[-1]
+        container, expect = frame[0], frame[1]
+        kind, token = match.lastgroup, match.group(match.lastgroup or 0)
+        is_dict = isinstance(container, dict)
+        if kind == "punct" and token in "}]" and expect in ("key", "comma", "value"):
+            if (token == "}") != is_dict or (expect == "value" and is_dict):
+                break
+            stack.pop()
+        elif expect == "key":
+            if kind not in ("double", "single"):
+                break
+            frame[1], frame[2] = "colon", _loose_string(token, kind)
+        elif expect == "colon":
+            if token != ":":
+                break
+            frame[1] = "value"
+        elif expect == "comma":
+            if token != ",":
+                break
+            frame[1] = "key" if is_dict else "value"
+        else:
+            if kind == "punct" and token not in "{[":
+                break
+            value: Any
+            if kind == "punct":
+                value = {} if token == "{" else []
+            elif kind in ("double", "single"):
+                value = _loose_string(token, kind)
+            elif kind == "word":
+                value = _LOOSE_WORDS[token]
+            else:
+                value = token
+            if is_dict:
+                container[frame[2]] = value
+            else:
+                container.append(value)
+            frame[1] = "comma"
+            if kind == "punct":
+                stack.append([value, "key" if token == "{" else "value", None])
+        last = pos
+    return root, last, bool(stack), spent
+
+
+def _loose_string(body: str, kind: str) -> str:
+    """A string token's value, from what is between its quotes."""
+    if "\\" not in body:
+        return body
+    try:
+        value = json.loads(f'"{body}"') if kind == "double" else ast.literal_eval(f"'{body}'")
+    except (ValueError, SyntaxError):
+        return body
+    return value if isinstance(value, str) else body
 
 
 def _record_principal(identity: Mapping[str, Any], warnings: list[str]) -> Principal | None:

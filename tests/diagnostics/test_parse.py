@@ -189,3 +189,33 @@ def test_a_large_paste_of_many_denials_finds_each_once() -> None:
     denials = [CLI_DENIAL.replace("build-bot", f"bot-{i}") for i in range(300)]
     result = scan("\n".join(denials))
     assert [d.principal_arn for d in result.denials] == [f"arn:aws:iam::123456789012:user/bot-{i}" for i in range(300)]
+
+
+def test_a_record_cut_inside_a_string_reads_every_field_before_the_cut() -> None:
+    text = (
+        '{"eventSource": "kms.amazonaws.com", "eventName": "Decrypt", "awsRegion": "us-east-1", '
+        '"userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/ops", '
+        '"accountId": "123456789012"}, '
+        '"errorCode": "AccessDenied", "errorMessage": "User: arn:aws:iam::123456789012:user/ops is not auth'
+    )
+    denial = scan(text).denials[0]
+    assert (denial.principal_arn, denial.action, denial.error_code) == (
+        "arn:aws:iam::123456789012:user/ops",
+        "kms:Decrypt",
+        "AccessDenied",
+    )
+    assert denial.warnings == ("The CloudTrail event is cut off; only the fields before the cut were read.",)
+
+
+def test_a_record_printed_by_python_reads_its_escapes_and_constructor_calls() -> None:
+    text = (
+        "{'eventTime': datetime.datetime(2024, 5, 1, 10, 2, 11), 'eventSource': 'sqs.amazonaws.com', "
+        "'eventName': 'SendMessage', 'awsRegion': 'eu-west-1', 'readOnly': False, 'responseElements': None, "
+        "'userIdentity': {'type': 'IAMUser', 'arn': 'arn:aws:iam::123456789012:user/o\\'brien'}, "
+        "'requestParameters': {'queueUrl': 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs'}, "
+        "'errorCode': 'AccessDenied', 'errorMessage': \"Access to the resource isn't allowed\"}"
+    )
+    denial = scan(text).denials[0]
+    assert denial.principal_arn == "arn:aws:iam::123456789012:user/o'brien"
+    assert (denial.action, denial.resource_arn) == ("sqs:SendMessage", "arn:aws:sqs:eu-west-1:123456789012:jobs")
+    assert denial.warnings == ()
