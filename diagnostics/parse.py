@@ -140,15 +140,16 @@ def _best_reading(text: str, normalized: str, spans: list[SecretSpan]) -> tuple[
     if terminal or _AMBIGUOUS in kinds:
         texts.append(_normalize(_join_lines(text)))
     parsed: dict[str, tuple[list[DeniedRequest], list[OtherError]]] = {}
-    ranked: dict[str, tuple[bool, int]] = {}
+    passes: dict[str, _Pass] = {}
     # A reading only removes line breaks: where no credential can hide across them, none is in any reading.
     hidden = might_hold_secrets(normalized)
     for reading in texts:
         if reading not in parsed:
-            one = _Pass(reading, spans if reading == normalized or not hidden else None)
-            parsed[reading] = one.run()
-            ranked[reading] = one.rank
-    ranks = [ranked[reading] for reading in texts]
+            passes[reading] = _Pass(reading, spans if reading == normalized or not hidden else None)
+            parsed[reading] = passes[reading].run()
+    if len(parsed) == 1:
+        return parsed[texts[0]]
+    ranks = [passes[reading].rank for reading in texts]
     best = max(ranks)
     order = reversed(range(len(texts))) if terminal else range(len(texts))
     return next(parsed[texts[index]] for index in order if ranks[index] == best)
@@ -898,14 +899,14 @@ class _Pass:
     def _principal(self, token: str, *, labelled: bool, warnings: list[str]) -> Principal | None:
         token = _trim_token(token)
         if token.startswith("arn:"):
-            principal = parse_principal(token)
+            principal = _parse_principal(token)
             if principal.type is PrincipalType.UNKNOWN and _REDACTED.search(token):
                 warnings.append(
                     f"The principal ARN looks redacted ({redact(token)}); iamwhy needs the real ARN to investigate."
                 )
             return principal
         if token == "anonymous" or token.endswith(".amazonaws.com"):
-            return parse_principal(token)
+            return _parse_principal(token)
         if _REDACTED.search(token):
             if labelled:
                 warnings.append("The principal is redacted in the message; iamwhy needs its ARN to investigate.")
@@ -1552,7 +1553,9 @@ def _preview(blob: str) -> str:
 
 def _message_core(message: str) -> _Core | None:
     """The sentence inside a CloudTrail errorMessage, parsed like any pasted text."""
-    reading = _Pass(_normalize(message))
+    # Only the sentence's fields are used, and _from_record redacts each: the message's own credentials
+    # need not be located.
+    reading = _Pass(_normalize(message), [])
     cores = reading._cores(reading._wrappers())
     return cores[0] if cores else None
 
@@ -1653,11 +1656,11 @@ def _record_principal(identity: Mapping[str, Any], warnings: list[str]) -> Princ
     account = _str(identity.get("accountId"))
     if kind == "AWSService":
         invoked_by = _str(identity.get("invokedBy"))
-        return parse_principal(invoked_by) if invoked_by else None
+        return _parse_principal(invoked_by) if invoked_by else None
     if account == "ANONYMOUS_PRINCIPAL" or kind == "Anonymous":
-        return parse_principal("anonymous")
+        return _parse_principal("anonymous")
     if arn:
-        return parse_principal(arn)
+        return _parse_principal(arn)
     if kind == "AWSAccount" and account:
         warnings.append(
             f"CloudTrail records the caller only as account {account} (a request from another account); "
@@ -1828,6 +1831,8 @@ def _exception_code(exception: str | None) -> str | None:
 
 # The catalogue builds its answer afresh on every call; a parse asks the same few questions many times.
 _action_info = lru_cache(maxsize=4096)(catalog.action_info)
+# A channel sees the same few principals fail again and again; a Principal is immutable, so one serves all.
+_parse_principal = lru_cache(maxsize=4096)(parse_principal)
 
 
 def _canonical_action(action: str) -> str | None:
