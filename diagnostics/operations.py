@@ -53,6 +53,37 @@ ACTION_OF_OPERATION: Mapping[tuple[str, str], str] = {
     ("sns", "PublishBatch"): "sns:Publish",
     ("bedrock", "Converse"): "bedrock:InvokeModel",
     ("bedrock", "ConverseStream"): "bedrock:InvokeModelWithResponseStream",
+    ("dynamodb", "TransactGetItems"): "dynamodb:GetItem",
+}
+
+# (service prefix, operation) -> the IAM actions it is authorized as, where one call is authorized item by item
+# under several actions and only the denial's own sentence (which names the action) says which one failed.
+ACTIONS_OF_OPERATION: Mapping[tuple[str, str], tuple[str, ...]] = {
+    ("dynamodb", "TransactWriteItems"): (
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+    ),
+    ("dynamodb", "ExecuteStatement"): (
+        "dynamodb:PartiQLSelect",
+        "dynamodb:PartiQLInsert",
+        "dynamodb:PartiQLUpdate",
+        "dynamodb:PartiQLDelete",
+    ),
+    ("dynamodb", "BatchExecuteStatement"): (
+        "dynamodb:PartiQLSelect",
+        "dynamodb:PartiQLInsert",
+        "dynamodb:PartiQLUpdate",
+        "dynamodb:PartiQLDelete",
+    ),
+    ("dynamodb", "ExecuteTransaction"): (
+        "dynamodb:PartiQLSelect",
+        "dynamodb:PartiQLInsert",
+        "dynamodb:PartiQLUpdate",
+        "dynamodb:PartiQLDelete",
+    ),
+    ("kms", "ReEncrypt"): ("kms:ReEncryptFrom", "kms:ReEncryptTo"),
 }
 
 # API Gateway's management API is authorized by HTTP verb, not by operation name.
@@ -84,7 +115,7 @@ _OPERATIONS_BY_SERVICE: Mapping[str, str] = {
     ),
     "dynamodb": (
         "GetItem PutItem UpdateItem DeleteItem Query Scan BatchGetItem BatchWriteItem DescribeTable "
-        "CreateTable DeleteTable UpdateTable ListTables"
+        "CreateTable DeleteTable UpdateTable ListTables TransactGetItems"
     ),
     "kms": (
         "Decrypt Encrypt GenerateDataKey GenerateDataKeyWithoutPlaintext GenerateDataKeyPair DescribeKey "
@@ -167,6 +198,13 @@ _OPERATIONS_BY_SERVICE: Mapping[str, str] = {
 }
 SERVICE_OF_OPERATION: Mapping[str, str] = {
     operation: service for service, names in _OPERATIONS_BY_SERVICE.items() for operation in names.split()
+}
+# The operations authorized under several actions belong to one service each, all but ExecuteStatement and
+# BatchExecuteStatement (which other services have too) unambiguously.
+_SERVICE_OF_MULTI_ACTION: Mapping[str, str] = {
+    operation: service
+    for (service, operation) in ACTIONS_OF_OPERATION
+    if operation not in ("ExecuteStatement", "BatchExecuteStatement")
 }
 
 # Names SDKs, CLIs, endpoints and CloudTrail give a service -> its IAM prefix, where they differ.
@@ -271,7 +309,7 @@ def resolve(operation: str, service: str | None = None) -> Resolution:
         return Resolution(None)
     prefix = service_prefix(service) if service else None
     if prefix is None:
-        prefix = SERVICE_OF_OPERATION.get(op)
+        prefix = SERVICE_OF_OPERATION.get(op) or _SERVICE_OF_MULTI_ACTION.get(op)
     if prefix is None:
         owners = _operation_owners().get(op.lower(), ())
         if len(owners) > 1:
@@ -287,6 +325,15 @@ def resolve(operation: str, service: str | None = None) -> Resolution:
                 warning=f"{op} is neither an IAM action name nor an operation iamwhy maps; its IAM action is unknown.",
             )
         prefix = owners[0]
+    several = ACTIONS_OF_OPERATION.get((prefix, op))
+    if several:
+        named = ", ".join(several[:-1]) + " or " + several[-1]
+        return Resolution(
+            None,
+            prefix,
+            f"{op} is authorized item by item, as {named}; the message does not say which item was denied, "
+            "so its IAM action is unknown.",
+        )
     action = ACTION_OF_OPERATION.get((prefix, op)) or _apigateway_action(prefix, op) or f"{prefix}:{op}"
     canonical = catalog.canonical_action(action)
     if canonical:

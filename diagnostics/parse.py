@@ -10,6 +10,7 @@ complete denials wins.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import ipaddress
 import itertools
@@ -73,7 +74,8 @@ _HINTS = (
     "access key id",
 )
 # Lower-case words one of which every credential find_secrets looks for contains (or its label: a
-# labelled token follows "session" or "security"; YXdz is the base64 of "aws" unlabelled tokens start with).
+# labelled token follows "session" or "security"; YXdz is the base64 of "aws" unlabelled tokens start with;
+# a request signature's label holds "signature", one of _HINTS).
 _SECRET_HINTS = ("akia", "asia", "secret", "session", "security", "yxdz", "iqoj")
 _ANY_HINTS = _HINTS + _SECRET_HINTS
 _SQUEEZE = re.compile(r"\n[ \t>│]*")
@@ -143,12 +145,16 @@ def _best_reading(text: str, normalized: str, spans: list[SecretSpan]) -> tuple[
     if terminal or _AMBIGUOUS in kinds:
         texts.append(_normalize(_join_lines(text)))
     parsed: dict[str, tuple[list[DeniedRequest], list[OtherError]]] = {}
+    passes: dict[str, _Pass] = {}
     # A reading only removes line breaks: where no credential can hide across them, none is in any reading.
     hidden = might_hold_secrets(normalized)
     for reading in texts:
         if reading not in parsed:
-            parsed[reading] = _Pass(reading, spans if reading == normalized or not hidden else None).run()
-    ranks = [_rank(parsed[reading][0]) for reading in texts]
+            passes[reading] = _Pass(reading, spans if reading == normalized or not hidden else None)
+            parsed[reading] = passes[reading].run()
+    if len(parsed) == 1:
+        return parsed[texts[0]]
+    ranks = [passes[reading].rank for reading in texts]
     best = max(ranks)
     order = reversed(range(len(texts))) if terminal else range(len(texts))
     return next(parsed[texts[index]] for index in order if ranks[index] == best)
@@ -442,6 +448,9 @@ _RECORD_NEAR = 8_192
 _RECORD_ATTEMPTS = 40
 # JSON decoding attempts one reading may spend looking for records, so a hostile paste stays cheap.
 _DECODE_BUDGET = 2_000
+# Tokens one reading may spend reading records that are not JSON (cut off, or printed by Python).
+_LOOSE_BUDGET = 50_000
+_LOOSE_ATTEMPTS = 12
 
 _SHAPE_ORDER = {shape: index for index, shape in enumerate(SHAPES)}
 _CORE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.CORE)
@@ -639,6 +648,12 @@ class _Found:
     start: int
     end: int
     request: DeniedRequest
+    # How much of a message it was found in (see _absorb_fragments): a terse "Access Denied" next to an
+    # S3 name, an SDK's wrapper with no sentence of its own, or a whole sentence or record.
+    level: int = 2
+
+
+_TERSE_LEVEL, _WRAPPER_LEVEL = 0, 1
 
 
 class _Pass:
@@ -658,6 +673,8 @@ class _Pass:
         self._cli_commands: _Matches | None = None
         self._cli_regions: _Matches | None = None
         self._decode_budget = _DECODE_BUDGET
+        self._loose_budget = _LOOSE_BUDGET
+        self._found: list[_Found] = []
 
     # --- lines: every lookup is bounded, so none can walk the whole text --------------------------------
 
@@ -705,6 +722,15 @@ class _Pass:
         open_rows = self._open_rows()
         return [row for row in rows if row in open_rows]
 
+    @property
+    def rank(self) -> tuple[bool, int]:
+        """How the reading compares with others, on what it found before fragments were absorbed.
+
+        A reading that broke a message into a fragment and the rest must not look as complete as one
+        that read it whole.
+        """
+        return _rank(_dedupe(self._found))
+
     def run(self) -> tuple[list[DeniedRequest], list[OtherError]]:
         if not self._open_rows():
             return [], []
@@ -724,13 +750,15 @@ class _Pass:
         for group in self._coreless_groups(wrappers, cores):
             result = self._from_wrappers(group)
             if isinstance(result, _Found):
+                result.level = _WRAPPER_LEVEL
                 found.append(result)
             elif result is not None:
                 others.append((group[0].span[0], result))
         spans = [(f.start, f.end) for f in found] + [w.span for w in wrappers]
         found.extend(self._terse(_Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))))
         found.sort(key=lambda f: f.start)
-        denials = _dedupe(found)
+        self._found = found
+        denials = _dedupe(_absorb_fragments(found))
         others.sort(key=lambda item: item[0])
         all_others = [other for _, other in others]
         # A wrapper's whole line is covered: its message repeats what its code already said.
@@ -876,14 +904,14 @@ class _Pass:
     def _principal(self, token: str, *, labelled: bool, warnings: list[str]) -> Principal | None:
         token = _trim_token(token)
         if token.startswith("arn:"):
-            principal = parse_principal(token)
+            principal = _parse_principal(token)
             if principal.type is PrincipalType.UNKNOWN and _REDACTED.search(token):
                 warnings.append(
                     f"The principal ARN looks redacted ({redact(token)}); iamwhy needs the real ARN to investigate."
                 )
             return principal
         if token == "anonymous" or token.endswith(".amazonaws.com"):
-            return parse_principal(token)
+            return _parse_principal(token)
         if _REDACTED.search(token):
             if labelled:
                 warnings.append("The principal is redacted in the message; iamwhy needs its ARN to investigate.")
@@ -1164,7 +1192,9 @@ class _Pass:
                     draft = _Draft(
                         start=match.start(), end=match.end(), source_order=_order(shape), service="s3", s3_ref=ref
                     )
-                    found.append(self._finish(draft))
+                    terse = self._finish(draft)
+                    terse.level = _TERSE_LEVEL
+                    found.append(terse)
         return found
 
     def _finish(self, draft: _Draft) -> _Found:
@@ -1350,9 +1380,9 @@ class _Pass:
             located = self._decode_record(match.start())
             if located is None:
                 continue
-            start, end, record = located
+            start, end, record, cut = located
             covered_until = end
-            outcome = self._from_record(start, end, record)
+            outcome = self._from_record(start, end, record, cut=cut)
             if outcome is not None:
                 results.append((start, end, outcome))
         if "CloudTrailEvent" in text:
@@ -1376,8 +1406,12 @@ class _Pass:
                     results.append((match.start(), end, outcome))
         return results
 
-    def _decode_record(self, position: int) -> tuple[int, int, dict[str, Any]] | None:
-        """The innermost JSON object around ``position`` (an errorCode key), if it is a CloudTrail event."""
+    def _decode_record(self, position: int) -> tuple[int, int, dict[str, Any], bool] | None:
+        """The innermost object around ``position`` (an errorCode key), if it is a CloudTrail event.
+
+        The object is read as JSON; where no JSON object holds the key, as a record a chat client cut
+        off or Python printed (see _loose_object), and then the last item says whether it was cut off.
+        """
         text = self.text
         near = max(0, position - _RECORD_NEAR), position + _RECORD_NEAR
         if text.find("eventName", *near) < 0 and text.find("eventSource", *near) < 0:
@@ -1388,7 +1422,7 @@ class _Pass:
         for _ in range(_RECORD_ATTEMPTS):
             start = text.rfind("{", lo, start)
             if start < 0 or self._decode_budget <= 0:
-                return None
+                break
             self._decode_budget -= 1
             # A bounded copy keeps a failed attempt cheap: json counts lines from the start of what it is
             # given up to the error position.
@@ -1399,12 +1433,42 @@ class _Pass:
             end = start + length
             if end <= position:
                 continue
-            if isinstance(value, dict) and ("eventName" in value or "eventSource" in value):
-                return start, end, value
+            if isinstance(value, dict) and _is_event(value):
+                return start, end, value, False
+            return None
+        return self._loose_record(position, lo, hi)
+
+    def _loose_record(self, position: int, lo: int, hi: int) -> tuple[int, int, dict[str, Any], bool] | None:
+        text = self.text
+        start = position
+        for _ in range(_LOOSE_ATTEMPTS):
+            start = text.rfind("{", lo, start)
+            if start < 0 or self._loose_budget <= 0:
+                return None
+            value, end, cut, spent = _loose_object(text, start, hi, self._loose_budget)
+            self._loose_budget -= spent
+            if end <= position:
+                continue
+            if _is_event(value) and "errorCode" in value and (not cut or self._cut_off_at(end)):
+                return start, end, value, cut
             return None
         return None
 
-    def _from_record(self, start: int, end: int, record: Mapping[str, Any]) -> DeniedRequest | OtherError | None:
+    def _cut_off_at(self, position: int) -> bool:
+        """Whether a record that stops making sense at ``position`` was cut off there, not merely wrapped.
+
+        A chat client cuts the record at the end of what it shows: the paragraph ends with the cut line,
+        or with one line more holding only its note ("... (truncated)"). A record whose lines go on
+        (a wrap that broke a string) is read in the re-joined reading instead.
+        """
+        text = self.text
+        blank = _BLANK_LINE.search(text, position, position + _RECORD_NEAR)
+        rest = text[position : blank.start() if blank else position + _RECORD_NEAR].rstrip().split("\n")
+        return len(rest) == 1 or (len(rest) == 2 and _RECORD_PUNCTUATION.search(rest[1]) is None)
+
+    def _from_record(
+        self, start: int, end: int, record: Mapping[str, Any], *, cut: bool = False
+    ) -> DeniedRequest | OtherError | None:
         code = _clean_code(_str(record.get("errorCode")))
         message = _str(record.get("errorMessage")) or ""
         if code in _LOOK_ALIKE_BY_CODE and code not in STATUS_CODES:
@@ -1413,6 +1477,8 @@ class _Pass:
         if code not in DENIAL_CODES and sentence is None:
             return None
         warnings: list[str] = []
+        if cut:
+            warnings.append("The CloudTrail event is cut off; only the fields before the cut were read.")
         identity = _dict(record.get("userIdentity"))
         principal = _record_principal(identity, warnings)
         event_source = _str(record.get("eventSource"))
@@ -1492,12 +1558,101 @@ def _preview(blob: str) -> str:
 
 def _message_core(message: str) -> _Core | None:
     """The sentence inside a CloudTrail errorMessage, parsed like any pasted text."""
-    reading = _Pass(_normalize(message))
+    # Only the sentence's fields are used, and _from_record redacts each: the message's own credentials
+    # need not be located.
+    reading = _Pass(_normalize(message), [])
     cores = reading._cores(reading._wrappers())
     return cores[0] if cores else None
 
 
 # --- CloudTrail fields --------------------------------------------------------------------------------
+
+
+def _is_event(value: Any) -> bool:
+    return isinstance(value, dict) and ("eventName" in value or "eventSource" in value)
+
+
+# One token of JSON or of a Python literal (as print() shows a dict: single quotes, True, None), or a
+# constructor call Python prints for values JSON has no word for (datetime.datetime(2024, 5, 1, ...)).
+_LOOSE_TOKEN = re.compile(
+    r"""\s*(?:(?P<punct>[{}\[\],:])|"(?P<double>(?:[^"\\\n]|\\.){0,8192})"|'(?P<single>(?:[^'\\\n]|\\.){0,8192})'"""
+    r"|(?P<word>true|false|null|True|False|None)\b|(?P<number>-?\d{1,40}(?:\.\d{1,40})?(?:[eE][+-]?\d{1,5})?)"
+    r"|(?P<call>[A-Za-z_][\w.]{0,100}\([^()\n]{0,400}\)))"
+)
+_RECORD_PUNCTUATION = re.compile(r"[\"':{}\[\]]")
+_LOOSE_WORDS: dict[str, Any] = {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}
+
+
+def _loose_object(text: str, start: int, hi: int, budget: int) -> tuple[dict[str, Any], int, bool, int]:
+    """The object that opens at ``text[start]``, read as JSON or a Python literal up to where the text stops
+    making sense (a chat client's cut, its "... (truncated)") or ``hi``, and closed there.
+
+    Returns the object, where it ends, whether it was cut off before it closed, and the tokens spent. A
+    string or key left unfinished by the cut is left out.
+    """
+    root: dict[str, Any] = {}
+    # Each open container, what it expects next ("key", "colon", "value", "comma") and its pending key.
+    stack: list[list[Any]] = [[root, "key", None]]
+    pos = last = start + 1
+    spent = 0
+    while stack and spent < budget:
+        match = _LOOSE_TOKEN.match(text, pos, hi)
+        if match is None:
+            break
+        spent += 1
+        pos = match.end()
+        frame = stack[-1]
+        container, expect = frame[0], frame[1]
+        kind, token = match.lastgroup, match.group(match.lastgroup or 0)
+        is_dict = isinstance(container, dict)
+        if kind == "punct" and token in "}]" and expect in ("key", "comma", "value"):
+            if (token == "}") != is_dict or (expect == "value" and is_dict):
+                break
+            stack.pop()
+        elif expect == "key":
+            if kind not in ("double", "single"):
+                break
+            frame[1], frame[2] = "colon", _loose_string(token, kind)
+        elif expect == "colon":
+            if token != ":":
+                break
+            frame[1] = "value"
+        elif expect == "comma":
+            if token != ",":
+                break
+            frame[1] = "key" if is_dict else "value"
+        else:
+            if kind == "punct" and token not in "{[":
+                break
+            value: Any
+            if kind == "punct":
+                value = {} if token == "{" else []
+            elif kind in ("double", "single"):
+                value = _loose_string(token, kind)
+            elif kind == "word":
+                value = _LOOSE_WORDS[token]
+            else:
+                value = token
+            if is_dict:
+                container[frame[2]] = value
+            else:
+                container.append(value)
+            frame[1] = "comma"
+            if kind == "punct":
+                stack.append([value, "key" if token == "{" else "value", None])
+        last = pos
+    return root, last, bool(stack), spent
+
+
+def _loose_string(body: str, kind: str) -> str:
+    """A string token's value, from what is between its quotes."""
+    if "\\" not in body:
+        return body
+    try:
+        value = json.loads(f'"{body}"') if kind == "double" else ast.literal_eval(f"'{body}'")
+    except (ValueError, SyntaxError):
+        return body
+    return value if isinstance(value, str) else body
 
 
 def _record_principal(identity: Mapping[str, Any], warnings: list[str]) -> Principal | None:
@@ -1506,11 +1661,11 @@ def _record_principal(identity: Mapping[str, Any], warnings: list[str]) -> Princ
     account = _str(identity.get("accountId"))
     if kind == "AWSService":
         invoked_by = _str(identity.get("invokedBy"))
-        return parse_principal(invoked_by) if invoked_by else None
+        return _parse_principal(invoked_by) if invoked_by else None
     if account == "ANONYMOUS_PRINCIPAL" or kind == "Anonymous":
-        return parse_principal("anonymous")
+        return _parse_principal("anonymous")
     if arn:
-        return parse_principal(arn)
+        return _parse_principal(arn)
     if kind == "AWSAccount" and account:
         warnings.append(
             f"CloudTrail records the caller only as account {account} (a request from another account); "
@@ -1681,6 +1836,8 @@ def _exception_code(exception: str | None) -> str | None:
 
 # The catalogue builds its answer afresh on every call; a parse asks the same few questions many times.
 _action_info = lru_cache(maxsize=4096)(catalog.action_info)
+# A channel sees the same few principals fail again and again; a Principal is immutable, so one serves all.
+_parse_principal = lru_cache(maxsize=4096)(parse_principal)
 
 
 def _canonical_action(action: str) -> str | None:
@@ -1834,6 +1991,69 @@ def _dedupe(found: list[_Found]) -> list[DeniedRequest]:
         else:
             same.append((position, request))
     return [request for _, request in sorted(entry for group in kept.values() for entry in group)]
+
+
+def _absorb_fragments(found: list[_Found]) -> list[_Found]:
+    """``found`` (in text order) without the fragments that belong to a denial next to them.
+
+    An alert's title ("AccessDenied"), a terse "Access Denied" beside an S3 name or an SDK wrapper
+    with no sentence of its own, printed just before or after a fuller message of the same request,
+    is that request again: its blanks are filled from it and it is not a denial of its own. The
+    request is the same when nothing either names contradicts the other.
+    """
+    found = list(found)
+    absorbed: set[int] = set()
+    for index, item in enumerate(found):
+        if item.level >= 2:
+            continue
+        best: tuple[int, int] | None = None
+        for neighbour in (index - 1, index + 1):
+            if not 0 <= neighbour < len(found) or neighbour in absorbed:
+                continue
+            other = found[neighbour]
+            gap = max(other.start - item.end, item.start - other.end, 0)
+            if other.level <= item.level or gap > _GROUP_GAP or not _same_request(item.request, other.request):
+                continue
+            if best is None or gap < best[0]:
+                best = (gap, neighbour)
+        if best is not None:
+            into = found[best[1]]
+            found[best[1]] = _Found(
+                min(into.start, item.start), max(into.end, item.end), _complete(into.request, item.request), into.level
+            )
+            absorbed.add(index)
+    return [item for index, item in enumerate(found) if index not in absorbed]
+
+
+def _same_request(fragment: DeniedRequest, full: DeniedRequest) -> bool:
+    for mine, theirs in (
+        (fragment.principal_arn, full.principal_arn),
+        (fragment.action, full.action),
+        (fragment.api_operation, full.api_operation),
+        (fragment.region, full.region),
+        (fragment.account_id, full.account_id),
+    ):
+        if mine and theirs and mine != theirs:
+            return False
+    mine, theirs = fragment.resource_arn or "", full.resource_arn or ""
+    if mine and theirs:
+        return mine.startswith(theirs) or theirs.startswith(mine)
+    if mine and full.action and _action_info(full.action) is not None:
+        # Only S3 names reach a fragment: the bucket or object must be what the fuller denial's action acts on.
+        kind = "object" if "/" in mine.split(":::", 1)[-1] else "bucket"
+        return kind in _resource_types(full.action)
+    return True
+
+
+def _complete(full: DeniedRequest, fragment: DeniedRequest) -> DeniedRequest:
+    """``full`` with the blanks a fragment of the same request fills."""
+    filled = _fill(full, fragment)
+    return replace(
+        filled,
+        action=full.action or fragment.action,
+        resource_arn=full.resource_arn or fragment.resource_arn,
+        account_id=full.account_id or fragment.account_id,
+    )
 
 
 def _fill(first: DeniedRequest, later: DeniedRequest) -> DeniedRequest:

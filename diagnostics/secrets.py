@@ -13,6 +13,8 @@ class SecretKind(StrEnum):
     ACCESS_KEY_ID = "access key id"
     SECRET_ACCESS_KEY = "secret access key"
     SESSION_TOKEN = "session token"
+    # A pre-signed URL (or a logged Authorization header) works for whoever holds it until it expires.
+    SIGNATURE = "request signature"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,12 @@ _SECRET_KEY = re.compile(r"secret(?:_?access)?(?:_?key)?[\"']?\s*(?:[:=]|\s)\s*[
 _SESSION_TOKEN_LABELLED = re.compile(
     r"se(?:ssion|curity)[_-]?token[\"']?\s*(?:[:=]|\s)\s*[\"']?(?P<secret>[a-z0-9/+=%]{40,})"
 )
+# Matched on the lower-cased text: a Signature Version 4 signature (X-Amz-Signature=, or Signature= in an
+# Authorization header) is 64 hex digits; a Signature Version 2 one is a URL-encoded base64 query value.
+_SIGNATURE = re.compile(
+    r"signature[\"']?\s*[:=]\s*[\"']?(?P<secret>[0-9a-f]{64})"
+    r"|signature=(?P<v2>[a-z0-9%/+]{20,120}=*)(?=[&\s\"'<>]|$)"
+)
 # STS session tokens have recognisable base64 prefixes even when unlabelled.
 _SESSION_TOKEN_BARE = tuple(
     re.compile(prefix + r"[A-Za-z0-9/+=%]{40,}")
@@ -54,7 +62,7 @@ _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # Short texts (chat lines, the fields of a parsed denial) are ruled out by these before any pattern
 # runs; on long texts the literal-led patterns are as cheap as the checks would be.
 _CASED_HINTS = ("AKIA", "ASIA", "IQoJb3JpZ2lu", "FwoGZXIvYXdz", "FQoGZXIvYXdz", "AQoDYXdz")
-_LOWER_HINTS = ("secret", "session", "security")
+_LOWER_HINTS = ("secret", "session", "security", "signature")
 _SHORT = 4096
 # A line break as terminals, e-mail and Slack quoting put it inside a long token.
 _BREAK = re.compile(r"\n[ \t]*(?:>[ \t]?)*")
@@ -63,6 +71,7 @@ _MARKERS = {
     SecretKind.ACCESS_KEY_ID: "[redacted access key id]",
     SecretKind.SECRET_ACCESS_KEY: "[redacted secret access key]",
     SecretKind.SESSION_TOKEN: "[redacted session token]",
+    SecretKind.SIGNATURE: "[redacted request signature]",
 }
 
 
@@ -164,6 +173,14 @@ def _detect(text: str, breaks: frozenset[int] = frozenset()) -> list[SecretSpan]
             for m in found.finditer(searched)
             if kind is SecretKind.SESSION_TOKEN or ends(m.end("secret"), _BASE64_DIGITS)
         )
+    signatures = _SIGNATURE if same_length else re.compile(_SIGNATURE.pattern, re.IGNORECASE)
+    for m in signatures.finditer(searched):
+        if m.group("secret"):
+            if ends(m.end("secret"), _BASE64):
+                spans.append(SecretSpan(SecretKind.SIGNATURE, m.start("secret"), m.end("secret")))
+        # Version 2 signatures only as a query parameter, where nothing else is called "Signature".
+        elif m.start() > 0 and searched[m.start() - 1] in "?&":
+            spans.append(SecretSpan(SecretKind.SIGNATURE, m.start("v2"), m.end("v2")))
     return spans
 
 

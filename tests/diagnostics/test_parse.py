@@ -84,6 +84,22 @@ def test_a_credential_inside_the_denial_itself_is_redacted_from_every_field() ->
     assert result.denials[0].resource_arn == "arn:aws:s3:::prod-artifacts/[redacted access key id].json"
 
 
+def test_a_pre_signed_url_is_a_credential_and_its_signature_is_never_echoed() -> None:
+    signature = "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+    url = (
+        f"https://prod-artifacts.s3.amazonaws.com/release.tar.gz?X-Amz-Signature={signature}"
+        "&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAQ2W3E4R5T6Y7U8I9%2F20240501%2Fus-east-1%2Fs3%2F"
+        "aws4_request&X-Amz-Date=20240501T101500Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host"
+    )
+    result = scan(f"AccessDenied: Access Denied fetching {url}")
+    assert result.secrets_found
+    assert len(result.denials) == 1
+    assert "?X-Amz-Signature=[redacted request signature]&" in result.denials[0].snippet
+    assert "X-Amz-Credential=[redacted access key id]%2F" in result.denials[0].snippet
+    assert signature not in repr(result)
+    assert "ASIAQ2W3E4R5T6Y7U8I9" not in repr(result)
+
+
 def test_a_wrapped_credential_is_still_redacted_from_the_snippet() -> None:
     text = f"{CLI_DENIAL} (AWS_ACCESS_KEY_ID={ACCESS_KEY[:10]}\n{ACCESS_KEY[10:]})"
     result = scan(text)
@@ -173,3 +189,33 @@ def test_a_large_paste_of_many_denials_finds_each_once() -> None:
     denials = [CLI_DENIAL.replace("build-bot", f"bot-{i}") for i in range(300)]
     result = scan("\n".join(denials))
     assert [d.principal_arn for d in result.denials] == [f"arn:aws:iam::123456789012:user/bot-{i}" for i in range(300)]
+
+
+def test_a_record_cut_inside_a_string_reads_every_field_before_the_cut() -> None:
+    text = (
+        '{"eventSource": "kms.amazonaws.com", "eventName": "Decrypt", "awsRegion": "us-east-1", '
+        '"userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/ops", '
+        '"accountId": "123456789012"}, '
+        '"errorCode": "AccessDenied", "errorMessage": "User: arn:aws:iam::123456789012:user/ops is not auth'
+    )
+    denial = scan(text).denials[0]
+    assert (denial.principal_arn, denial.action, denial.error_code) == (
+        "arn:aws:iam::123456789012:user/ops",
+        "kms:Decrypt",
+        "AccessDenied",
+    )
+    assert denial.warnings == ("The CloudTrail event is cut off; only the fields before the cut were read.",)
+
+
+def test_a_record_printed_by_python_reads_its_escapes_and_constructor_calls() -> None:
+    text = (
+        "{'eventTime': datetime.datetime(2024, 5, 1, 10, 2, 11), 'eventSource': 'sqs.amazonaws.com', "
+        "'eventName': 'SendMessage', 'awsRegion': 'eu-west-1', 'readOnly': False, 'responseElements': None, "
+        "'userIdentity': {'type': 'IAMUser', 'arn': 'arn:aws:iam::123456789012:user/o\\'brien'}, "
+        "'requestParameters': {'queueUrl': 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs'}, "
+        "'errorCode': 'AccessDenied', 'errorMessage': \"Access to the resource isn't allowed\"}"
+    )
+    denial = scan(text).denials[0]
+    assert denial.principal_arn == "arn:aws:iam::123456789012:user/o'brien"
+    assert (denial.action, denial.resource_arn) == ("sqs:SendMessage", "arn:aws:sqs:eu-west-1:123456789012:jobs")
+    assert denial.warnings == ()

@@ -195,6 +195,8 @@ def test_no_operation_is_listed_under_two_services() -> None:
         ("GetRestApis", "API Gateway", "apigateway:GET"),
         ("PutParameter", "AWSSimpleSystemsManagement", "ssm:PutParameter"),
         ("Converse", None, "bedrock:InvokeModel"),
+        # A transaction of reads is authorized as GetItem on each item.
+        ("TransactGetItems", None, "dynamodb:GetItem"),
         # Only the catalogue knows this one: the operation name is unique to one service.
         ("DescribeDBProxies", None, "rds:DescribeDBProxies"),
     ],
@@ -203,6 +205,25 @@ def test_operations_resolve_to_the_action_they_are_authorized_as(
     operation: str, service: str | None, action: str
 ) -> None:
     assert operations.resolve(operation, service) == operations.Resolution(action, action.split(":")[0])
+
+
+def test_every_multi_action_operation_lists_real_actions_of_its_service() -> None:
+    for (service, operation), actions in operations.ACTIONS_OF_OPERATION.items():
+        assert len(actions) > 1, operation
+        assert all(catalog.canonical_action(action) == action for action in actions), operation
+        assert all(action.startswith(f"{service}:") for action in actions), operation
+
+
+@pytest.mark.parametrize(("operation", "service"), [("TransactWriteItems", None), ("ReEncrypt", "AWSKMS")])
+def test_an_operation_authorized_under_several_actions_names_them_and_guesses_none(
+    operation: str, service: str | None
+) -> None:
+    resolution = operations.resolve(operation, service)
+    prefix = "kms" if service else "dynamodb"
+    actions = operations.ACTIONS_OF_OPERATION[(prefix, operation)]
+    assert (resolution.action, resolution.service) == (None, prefix)
+    assert resolution.warning is not None
+    assert all(action in resolution.warning for action in actions)
 
 
 def test_an_operation_of_many_services_is_not_guessed() -> None:

@@ -14,6 +14,13 @@ ACCESS_KEY = "AKIAZ7QPLM4N5R6T7U8W"
 TEMPORARY_KEY = "ASIAQ2W3E4R5T6Y7U8I9"
 SECRET_KEY = "q8Vw3Zr5Tb7Yn1Mc4Kd6Hf9Jg2Lp0Xs5Ua8Eo3Ri"
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDm8hHhTr3example+token/value=="
+SIGNATURE = "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+# A pre-signed URL works for anyone who holds it until it expires: its signature is a credential in effect.
+PRESIGNED_URL = (
+    "https://prod-artifacts.s3.us-east-1.amazonaws.com/release.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    f"&X-Amz-Credential={ACCESS_KEY}%2F20240501%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20240501T101500Z"
+    f"&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature={SIGNATURE}"
+)
 
 
 def kinds(text: str) -> list[SecretKind]:
@@ -41,6 +48,25 @@ def kinds(text: str) -> list[SecretKind]:
             [SecretKind.ACCESS_KEY_ID, SecretKind.SECRET_ACCESS_KEY],
         ),
         (f"key={ACCESS_KEY} secret={SECRET_KEY}", [SecretKind.ACCESS_KEY_ID, SecretKind.SECRET_ACCESS_KEY]),
+        (PRESIGNED_URL, [SecretKind.ACCESS_KEY_ID, SecretKind.SIGNATURE]),
+        (
+            PRESIGNED_URL.replace("%2F", "/").replace(ACCESS_KEY, TEMPORARY_KEY)
+            + f"&X-Amz-Security-Token={SESSION_TOKEN.replace('/', '%2F')}",
+            [SecretKind.ACCESS_KEY_ID, SecretKind.SIGNATURE, SecretKind.SESSION_TOKEN],
+        ),
+        (f'"X-Amz-Signature": "{SIGNATURE}"', [SecretKind.SIGNATURE]),
+        # Signature version 2 pre-signed URLs: a URL-encoded base64 HMAC.
+        (
+            f"https://b.s3.amazonaws.com/k?AWSAccessKeyId={ACCESS_KEY}&Expires=1714560000"
+            "&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D",
+            [SecretKind.ACCESS_KEY_ID, SecretKind.SIGNATURE],
+        ),
+        # The Authorization header a debug log prints: the same signature, valid for minutes.
+        (
+            f"Authorization: AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/20240501/us-east-1/s3/aws4_request, "
+            f"SignedHeaders=host;x-amz-date, Signature={SIGNATURE}",
+            [SecretKind.ACCESS_KEY_ID, SecretKind.SIGNATURE],
+        ),
     ],
 )
 def test_credentials_are_found(text: str, expected: list[SecretKind]) -> None:
@@ -61,6 +87,8 @@ def test_credentials_are_found(text: str, expected: list[SecretKind]) -> None:
         f"{ACCESS_KEY[:-1]} 3f2a9c1b7d4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a",
         "my token expired, can someone re-run the job?",
         "The security token included in the request is expired",
+        "SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided.",
+        "X-Amz-SignedHeaders=host&X-Amz-Signature=REDACTED",
         "",
     ],
 )
@@ -80,6 +108,21 @@ def test_redact_replaces_each_credential_with_a_marker_naming_its_kind() -> None
 def test_redact_leaves_text_without_credentials_alone() -> None:
     text = "User: arn:aws:iam::123456789012:user/x is not authorized to perform: s3:GetObject"
     assert redact(text) == text
+
+
+def test_a_pre_signed_url_keeps_everything_but_its_key_id_and_signature() -> None:
+    assert redact(PRESIGNED_URL) == (
+        "https://prod-artifacts.s3.us-east-1.amazonaws.com/release.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=[redacted access key id]%2F20240501%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Date=20240501T101500Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host"
+        "&X-Amz-Signature=[redacted request signature]"
+    )
+
+
+def test_a_signature_split_by_a_line_wrap_is_still_found() -> None:
+    text = f"{PRESIGNED_URL[:-20]}\n{PRESIGNED_URL[-20:]}\nreturns 403"
+    assert SIGNATURE[-20:] not in redact(text)
+    assert SIGNATURE[:20] not in redact(text)
 
 
 def test_a_credential_split_by_a_line_wrap_is_still_found() -> None:
@@ -116,10 +159,11 @@ def test_redact_spans_redacts_a_slice_of_the_indexed_text() -> None:
 @given(
     before=st.text(max_size=100),
     after=st.text(max_size=100),
-    credential=st.sampled_from([ACCESS_KEY, TEMPORARY_KEY, SESSION_TOKEN]),
+    credential=st.sampled_from([ACCESS_KEY, TEMPORARY_KEY, SESSION_TOKEN, f"X-Amz-Signature={SIGNATURE}"]),
 )
 def test_no_credential_survives_redaction(before: str, after: str, credential: str) -> None:
     text = f"{before} {credential} {after}"
+    credential = credential.removeprefix("X-Amz-Signature=")
     assert credential not in redact(text)
     assert has_secrets(text)
 
