@@ -183,8 +183,10 @@ class _Tracking:
     def config(self) -> AwsConfig:
         return self.adapter.config
 
-    def scope(self, *, budget: int | None = None, correlation_id: str | None = None, accounts: Any = None) -> Any:
-        scope = self.adapter.scope(budget=budget, correlation_id=correlation_id, accounts=accounts)
+    def scope(
+        self, *, budget: int | None = None, correlation_id: str | None = None, accounts: Any = None, fresh: bool = False
+    ) -> Any:
+        scope = self.adapter.scope(budget=budget, correlation_id=correlation_id, accounts=accounts, fresh=fresh)
         self.scopes.append(scope)
         return _DepthScope(scope, self.depths)
 
