@@ -108,7 +108,7 @@ async def _serve() -> None:
     client = build_slack_client(settings, state)
     worker = build_worker(settings, investigator=investigator, state=state, client=client)
     app = create_app(settings, investigator=investigator, client=client, state=state, worker=worker)
-    runner = web.AppRunner(create_web_app(app, Health({}), signing_secret=settings.signing_secret))
+    runner = web.AppRunner(create_web_app(app, Health({}), signing_secret=settings.signing_secret), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     await worker.start()
