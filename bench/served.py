@@ -2,8 +2,9 @@
 
 A benchmark's load generator and fake Slack are Slack's side: in the app's interpreter they would take its event
 loop and its interpreter lock, and every acknowledgement timed would include their work. So each replica runs here,
-in a child process: the real aiohttp server and Bolt app, the state `IAMWHY_STATE_URL` names, the journaled worker,
-the live investigation over the AWS adapter, and JSON logs at `LOG_LEVEL` (INFO by default), as in production.
+in a child process: the real aiohttp server and Bolt app, the state `IAMWHY_STATE_URL` names (else a fresh embedded
+file), the journaled worker, the live investigation over the AWS adapter, and JSON logs at `LOG_LEVEL` (INFO by
+default), as in production.
 
     with ServedApp(environ) as app:      # environ: the app's environment (Slack, IAMWHY_*, AWS_*)
         app.url                          # http://127.0.0.1:PORT/slack/events
@@ -31,12 +32,19 @@ class ServedApp:
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._log = tempfile.NamedTemporaryFile(prefix="iamwhy-served-", suffix=".log", delete=False)  # noqa: SIM115
+        environ = {**environ, "PYTHONPATH": str(ROOT)}
+        # Without IAMWHY_STATE_URL the state is the embedded file under XDG_STATE_HOME: a fresh one per replica, as
+        # a new deployment has (an earlier run's file would hold the event ids this run's senders use again).
+        self._home = None
+        if not environ.get("IAMWHY_STATE_URL"):
+            self._home = tempfile.TemporaryDirectory(prefix="iamwhy-served-")
+            environ["XDG_STATE_HOME"] = self._home.name
         self._process = subprocess.Popen(
             [sys.executable, "-m", "bench.served"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
-            env={**environ, "PYTHONPATH": str(ROOT)},
+            env=environ,
             cwd=ROOT,
             text=True,
         )
@@ -74,6 +82,8 @@ class ServedApp:
             self._process.wait(timeout=120)
         self._log.close()
         Path(self._log.name).unlink(missing_ok=True)
+        if self._home is not None:
+            self._home.cleanup()
 
     def __enter__(self) -> Self:
         return self
