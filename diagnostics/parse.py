@@ -79,6 +79,8 @@ _HINTS = (
 _SECRET_HINTS = ("akia", "asia", "secret", "session", "security", "yxdz", "iqoj")
 _ANY_HINTS = _HINTS + _SECRET_HINTS
 _SQUEEZE = re.compile(r"\n[ \t>│]*")
+# The ASCII characters _normalize rewrites or acts on (every other one it rewrites is not ASCII).
+_REWRITTEN = ("&", "<", ">", "`", "\r")
 # The re-joined reading is for pasted text (a Slack message holds at most 40,000 characters); a larger
 # input is a file or a log, whose lines are records rather than wrapped sentences.
 _REJOIN_LIMIT = 65_536
@@ -98,6 +100,9 @@ def scan(text: str) -> ScanResult:
         probe = _SQUEEZE.sub("", lower) if len(lower) <= _REJOIN_LIMIT else ""
     if probe and not _mentions(probe, _ANY_HINTS):
         return _EMPTY
+    if probe is lower and _is_plain(text) and not _rows_open_in(lower):
+        # Normalising would leave this one line as it is, so no row of the table can match any reading of it.
+        return _EMPTY_WITH_SECRETS if find_secrets(text) else _EMPTY
     spans = find_secrets(text)
     if probe and not _mentions(probe, _HINTS):
         return _EMPTY_WITH_SECRETS if spans else _EMPTY
@@ -116,6 +121,11 @@ def scan(text: str) -> ScanResult:
     else:
         denials, others = _Pass(normalized, normalized_spans).run()
     return ScanResult(denials=tuple(denials), other_errors=tuple(others), secrets_found=bool(spans or normalized_spans))
+
+
+def _is_plain(text: str) -> bool:
+    """Whether ``_normalize`` leaves ``text`` as it is (ASCII, with none of the characters it rewrites)."""
+    return text.isascii() and not _mentions(text, _REWRITTEN)
 
 
 def _mentions(lower: str, words: tuple[str, ...]) -> bool:
@@ -496,6 +506,26 @@ _DECODER = json.JSONDecoder()
 _LOOKUP_EVENT = re.compile(r"[\"']CloudTrailEvent[\"']\s*:\s*\"")
 
 
+def _rows_open_in(lower: str) -> set[Shape | LookAlike]:
+    """The rows of the table whose needed words a lower-cased text holds: no other row can match."""
+    if len(lower) <= _SHORT_TEXT:
+        present = [word for word in _ROWS_NEEDING if word in lower]
+    else:
+        present = []
+        words = list(_GATE_TREE[""])
+        while words:
+            word = words.pop()
+            if word in lower:
+                present.append(word)
+                words.extend(_GATE_TREE.get(word, ()))
+    return {
+        row
+        for word in present
+        for row in _ROWS_NEEDING.get(word, ())
+        if not row.needs_also or _mentions(lower, row.needs_also)
+    }
+
+
 def _holds_words(row: Shape | LookAlike, lower: str) -> bool:
     """Whether a lower-cased text holds the words every match of the row contains."""
     return _mentions(lower, row.needs) and (not row.needs_also or _mentions(lower, row.needs_also))
@@ -694,25 +724,8 @@ class _Pass:
         return hi > lo and _BLANK_LINE.search(self.text, lo, hi) is not None
 
     def _open_rows(self) -> set[Shape | LookAlike]:
-        """The rows of the table whose needed words the text holds: no other row can match."""
         if self._open is None:
-            lower = self.lower
-            if len(lower) <= _SHORT_TEXT:
-                present = [word for word in _ROWS_NEEDING if word in lower]
-            else:
-                present = []
-                words = list(_GATE_TREE[""])
-                while words:
-                    word = words.pop()
-                    if word in lower:
-                        present.append(word)
-                        words.extend(_GATE_TREE.get(word, ()))
-            self._open = {
-                row
-                for word in present
-                for row in _ROWS_NEEDING.get(word, ())
-                if not row.needs_also or _mentions(lower, row.needs_also)
-            }
+            self._open = _rows_open_in(self.lower)
         return self._open
 
     def _tried(self, row: Shape | LookAlike) -> bool:
