@@ -100,8 +100,10 @@ def scan(text: str) -> ScanResult:
         probe = _SQUEEZE.sub("", lower) if len(lower) <= _REJOIN_LIMIT else ""
     if probe and not _mentions(probe, _ANY_HINTS):
         return _EMPTY
-    if probe is lower and _is_plain(text) and not _rows_open_in(lower):
-        # Normalising would leave this one line as it is, so no row of the table can match any reading of it.
+    # Normalising leaves a plain line as it is: its one reading is the line, and the rows it opens are known now.
+    plain = probe is lower and _is_plain(text)
+    open_rows = _rows_open_in(lower) if plain else None
+    if plain and not open_rows:
         return _EMPTY_WITH_SECRETS if find_secrets(text) else _EMPTY
     spans = find_secrets(text)
     if probe and not _mentions(probe, _HINTS):
@@ -110,14 +112,17 @@ def scan(text: str) -> ScanResult:
         # Every field is read from the text with its credentials already replaced, so that no field can hold a
         # piece of one (the first line of a wrapped token taken for a resource, a token glued to an ARN by re-joining).
         text = redact_spans(text, spans)
-    normalized = _normalize(text)
+    # (A plain line stays plain when its credentials are replaced: the markers are plain too.)
+    normalized = text if plain else _normalize(text)
     # Normalising can reveal a credential (an HTML entity or a Slack link around it).
     normalized_spans = [] if normalized == text else find_secrets(normalized)
     # The wrap is judged on the lines as the terminal or client produced them (only the quote markers
     # before them removed): normalising can change a line's width.
     lines = _without_markers(text) if "\n" in text and len(text) <= _REJOIN_LIMIT else ""
-    if any(len(paragraph) > 1 for paragraph in _paragraph_lines(lines)):
+    if lines and any(len(paragraph) > 1 for paragraph in _paragraph_lines(lines)):
         denials, others = _best_reading(lines, normalized, normalized_spans)
+    elif plain and not spans:
+        denials, others = _Pass(normalized, normalized_spans, lower=lower, open_rows=open_rows).run()
     else:
         denials, others = _Pass(normalized, normalized_spans).run()
     return ScanResult(denials=tuple(denials), other_errors=tuple(others), secrets_found=bool(spans or normalized_spans))
@@ -691,12 +696,19 @@ _TERSE_LEVEL, _WRAPPER_LEVEL = 0, 1
 class _Pass:
     """One reading of one normalised text."""
 
-    def __init__(self, text: str, secret_spans: list[SecretSpan] | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        secret_spans: list[SecretSpan] | None = None,
+        *,
+        lower: str | None = None,
+        open_rows: set[Shape | LookAlike] | None = None,
+    ) -> None:
+        """``lower`` and ``open_rows``, when given, are the text lower-cased and the rows it opens (see _tried)."""
         self.text = text
-        self.lower = text.lower()
+        self.lower = text.lower() if lower is None else lower
         self._may_hold_secrets: bool | None = None
-        # The rows of the format table whose words the text holds (see _tried).
-        self._open: set[Shape | LookAlike] | None = None
+        self._open = open_rows
         self.secret_spans: list[SecretSpan] = find_secrets(text) if secret_spans is None else secret_spans
         self.secret_starts = [span.start for span in self.secret_spans]
         self.claimed = _Spans(())
