@@ -501,6 +501,18 @@ def _gate_tree(words: Iterable[str], filters: Iterable[str]) -> dict[str, tuple[
 
 
 _GATE_TREE = _gate_tree(_ROWS_NEEDING, _GATE_FILTERS)
+# The reason phrases a reason starting with each word could be, in table order.
+_PHRASES_BY_START = tuple(
+    (
+        word,
+        tuple(
+            row
+            for row in LAYER_PHRASES
+            if not row[0].pattern.startswith(LAYER_PHRASE_STARTS) or row[0].pattern.startswith(word)
+        ),
+    )
+    for word in LAYER_PHRASE_STARTS
+)
 _RAREST = {word: rarest_character(word) for words in _GATE_TREE.values() for word in words}
 # Up to this length the words are simply all looked for: each search is cheap, and the tree costs more
 # in Python than it saves.
@@ -951,9 +963,10 @@ class _Pass:
         text = self.text
         lead = _REASON_LEAD.match(text, pos, hi)
         start = lead.end() if lead else pos
-        if not text.startswith(LAYER_PHRASE_STARTS, start, hi):
+        phrases = next((rows for word, rows in _PHRASES_BY_START if text.startswith(word, start, hi)), None)
+        if phrases is None:
             return pos
-        for pattern, layer, kind in LAYER_PHRASES:
+        for pattern, layer, kind in phrases:
             phrase = pattern.match(text, start, hi)
             if phrase is None:
                 continue
@@ -1927,6 +1940,7 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def _resource_region(resource: str | None) -> str | None:
     if not resource or not resource.startswith("arn:"):
         return None
