@@ -151,11 +151,12 @@ def _best_reading(text: str, normalized: str, spans: list[SecretSpan]) -> tuple[
     used (its pieces of cut sentences can add up to more than the sentences) and ties go to the last
     reading; otherwise ties go to the first. Readings that come out the same text are parsed once.
     """
-    kinds = [_wrap_kind(lines)[0] for lines in _paragraph_lines(text)]
+    wraps = [_wrap_kind(lines) for lines in _paragraph_lines(text)]
+    kinds = [kind for kind, _ in wraps]
     terminal = _TERMINAL in kinds
     # Each reading is normalised after re-joining: a wrap can split an HTML entity or a Slack link.
     texts = [] if terminal else [normalized]
-    texts.append(_normalize(_unwrap(text)))
+    texts.append(_normalize(_unwrap(text, wraps)))
     # Gluing every line also glues words together: it is only tried where a terminal may have wrapped.
     if terminal or _AMBIGUOUS in kinds:
         texts.append(_normalize(_join_lines(text)))
@@ -259,18 +260,23 @@ def _join_lines(text: str) -> str:
     )
 
 
-def _unwrap(text: str) -> str:
+def _unwrap(text: str, wraps: list[tuple[int, int]] | None = None) -> str:
     """Paragraphs re-joined as they were before a wrap, as far as _wrap_kind can tell how.
 
-    A terminal-wrapped block is joined with nothing between its lines, and the lines before it keep
-    their breaks. Lines wrapped at spaces (which the wrap removed) are joined with a space, or with
-    nothing after a hyphen the wrap broke at.
+    ``wraps``, when known, is what _wrap_kind says of each of ``_paragraph_lines(text)``. A terminal-wrapped block
+    is joined with nothing between its lines, and the lines before it keep their breaks. Lines wrapped
+    at spaces (which the wrap removed) are joined with a space, or with nothing after a hyphen the
+    wrap broke at.
     """
     out: list[str] = []
+    paragraphs = iter(wraps if wraps is not None else [_wrap_kind(lines) for lines in _paragraph_lines(text)])
     for part in _PARAGRAPH_BREAK.split(text):
+        if _PARAGRAPH_BREAK.fullmatch(part):
+            out.append(part)
+            continue
         lines = part.split("\n")
-        kind, start = _wrap_kind(lines)
-        if kind == _UNWRAPPED or _PARAGRAPH_BREAK.fullmatch(part):
+        kind, start = next(paragraphs)
+        if kind == _UNWRAPPED:
             out.append(part)
         elif kind == _TERMINAL:
             out.append("\n".join([*lines[:start], "".join(lines[start:])]))
