@@ -623,7 +623,7 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     from diagnostics.aws import AwsAdapter
     from diagnostics.doctor import CachedReport
     from diagnostics.state import open_state
-    from handlers.health import Health, slack_probe
+    from handlers.health import Health, slack_probe, state_probe
 
     try:
         state = await open_state(settings.state_url)
@@ -648,7 +648,8 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
 
     mode = "socket" if settings.socket_mode else "http"
     health = Health(
-        {"slack": slack_probe(client), "aws": aws_probe}, facts={"mode": mode, "investigation": investigation}
+        {"slack": slack_probe(client), "aws": aws_probe, "state": state_probe(state)},
+        facts={"mode": mode, "investigation": investigation},
     )
     web_app = create_web_app(None if settings.socket_mode else app, health, signing_secret=settings.signing_secret)
     # No access log: each Slack request is logged once already (with its correlation id), and a line per request

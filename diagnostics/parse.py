@@ -48,7 +48,7 @@ from diagnostics.model import (
     Reported,
     ScanResult,
 )
-from diagnostics.secrets import SecretSpan, find_secrets, might_hold_secrets, redact, redact_spans
+from diagnostics.secrets import SecretSpan, find_secrets, might_hold_secrets, rarest_character, redact, redact_spans
 
 SNIPPET_LIMIT = 1000
 # How much of an encoded authorization message a snippet shows (the whole blob is in encoded_message).
@@ -79,6 +79,8 @@ _HINTS = (
 _SECRET_HINTS = ("akia", "asia", "secret", "session", "security", "yxdz", "iqoj")
 _ANY_HINTS = _HINTS + _SECRET_HINTS
 _SQUEEZE = re.compile(r"\n[ \t>│]*")
+# The ASCII characters _normalize rewrites or acts on (every other one it rewrites is not ASCII).
+_REWRITTEN = ("&", "<", ">", "`", "\r")
 # The re-joined reading is for pasted text (a Slack message holds at most 40,000 characters); a larger
 # input is a file or a log, whose lines are records rather than wrapped sentences.
 _REJOIN_LIMIT = 65_536
@@ -98,6 +100,11 @@ def scan(text: str) -> ScanResult:
         probe = _SQUEEZE.sub("", lower) if len(lower) <= _REJOIN_LIMIT else ""
     if probe and not _mentions(probe, _ANY_HINTS):
         return _EMPTY
+    # Normalising leaves a plain line as it is: its one reading is the line, and the rows it opens are known now.
+    plain = probe is lower and _is_plain(text)
+    open_rows = _rows_open_in(lower) if plain else None
+    if plain and not open_rows:
+        return _EMPTY_WITH_SECRETS if find_secrets(text) else _EMPTY
     spans = find_secrets(text)
     if probe and not _mentions(probe, _HINTS):
         return _EMPTY_WITH_SECRETS if spans else _EMPTY
@@ -105,17 +112,25 @@ def scan(text: str) -> ScanResult:
         # Every field is read from the text with its credentials already replaced, so that no field can hold a
         # piece of one (the first line of a wrapped token taken for a resource, a token glued to an ARN by re-joining).
         text = redact_spans(text, spans)
-    normalized = _normalize(text)
+    # (A plain line stays plain when its credentials are replaced: the markers are plain too.)
+    normalized = text if plain else _normalize(text)
     # Normalising can reveal a credential (an HTML entity or a Slack link around it).
     normalized_spans = [] if normalized == text else find_secrets(normalized)
     # The wrap is judged on the lines as the terminal or client produced them (only the quote markers
     # before them removed): normalising can change a line's width.
     lines = _without_markers(text) if "\n" in text and len(text) <= _REJOIN_LIMIT else ""
-    if any(len(paragraph) > 1 for paragraph in _paragraph_lines(lines)):
+    if lines and any(len(paragraph) > 1 for paragraph in _paragraph_lines(lines)):
         denials, others = _best_reading(lines, normalized, normalized_spans)
+    elif plain and not spans:
+        denials, others = _Pass(normalized, normalized_spans, lower=lower, open_rows=open_rows).run()
     else:
         denials, others = _Pass(normalized, normalized_spans).run()
     return ScanResult(denials=tuple(denials), other_errors=tuple(others), secrets_found=bool(spans or normalized_spans))
+
+
+def _is_plain(text: str) -> bool:
+    """Whether ``_normalize`` leaves ``text`` as it is (ASCII, with none of the characters it rewrites)."""
+    return text.isascii() and not _mentions(text, _REWRITTEN)
 
 
 def _mentions(lower: str, words: tuple[str, ...]) -> bool:
@@ -136,11 +151,12 @@ def _best_reading(text: str, normalized: str, spans: list[SecretSpan]) -> tuple[
     used (its pieces of cut sentences can add up to more than the sentences) and ties go to the last
     reading; otherwise ties go to the first. Readings that come out the same text are parsed once.
     """
-    kinds = [_wrap_kind(lines)[0] for lines in _paragraph_lines(text)]
+    wraps = [_wrap_kind(lines) for lines in _paragraph_lines(text)]
+    kinds = [kind for kind, _ in wraps]
     terminal = _TERMINAL in kinds
     # Each reading is normalised after re-joining: a wrap can split an HTML entity or a Slack link.
     texts = [] if terminal else [normalized]
-    texts.append(_normalize(_unwrap(text)))
+    texts.append(_normalize(_unwrap(text, wraps)))
     # Gluing every line also glues words together: it is only tried where a terminal may have wrapped.
     if terminal or _AMBIGUOUS in kinds:
         texts.append(_normalize(_join_lines(text)))
@@ -244,18 +260,23 @@ def _join_lines(text: str) -> str:
     )
 
 
-def _unwrap(text: str) -> str:
+def _unwrap(text: str, wraps: list[tuple[int, int]] | None = None) -> str:
     """Paragraphs re-joined as they were before a wrap, as far as _wrap_kind can tell how.
 
-    A terminal-wrapped block is joined with nothing between its lines, and the lines before it keep
-    their breaks. Lines wrapped at spaces (which the wrap removed) are joined with a space, or with
-    nothing after a hyphen the wrap broke at.
+    ``wraps``, when known, is what _wrap_kind says of each of ``_paragraph_lines(text)``. A terminal-wrapped block
+    is joined with nothing between its lines, and the lines before it keep their breaks. Lines wrapped
+    at spaces (which the wrap removed) are joined with a space, or with nothing after a hyphen the
+    wrap broke at.
     """
     out: list[str] = []
+    paragraphs = iter(wraps if wraps is not None else [_wrap_kind(lines) for lines in _paragraph_lines(text)])
     for part in _PARAGRAPH_BREAK.split(text):
+        if _PARAGRAPH_BREAK.fullmatch(part):
+            out.append(part)
+            continue
         lines = part.split("\n")
-        kind, start = _wrap_kind(lines)
-        if kind == _UNWRAPPED or _PARAGRAPH_BREAK.fullmatch(part):
+        kind, start = next(paragraphs)
+        if kind == _UNWRAPPED:
             out.append(part)
         elif kind == _TERMINAL:
             out.append("\n".join([*lines[:start], "".join(lines[start:])]))
@@ -486,6 +507,19 @@ def _gate_tree(words: Iterable[str], filters: Iterable[str]) -> dict[str, tuple[
 
 
 _GATE_TREE = _gate_tree(_ROWS_NEEDING, _GATE_FILTERS)
+# The reason phrases a reason starting with each word could be, in table order.
+_PHRASES_BY_START = tuple(
+    (
+        word,
+        tuple(
+            row
+            for row in LAYER_PHRASES
+            if not row[0].pattern.startswith(LAYER_PHRASE_STARTS) or row[0].pattern.startswith(word)
+        ),
+    )
+    for word in LAYER_PHRASE_STARTS
+)
+_RAREST = {word: rarest_character(word) for words in _GATE_TREE.values() for word in words}
 # Up to this length the words are simply all looked for: each search is cheap, and the tree costs more
 # in Python than it saves.
 _SHORT_TEXT = 4096
@@ -494,6 +528,27 @@ _NOTHING_REPORTED = Reported()
 _LOOK_ALIKE_BY_CODE = {look_alike.code: look_alike for look_alike in LOOK_ALIKES}
 _DECODER = json.JSONDecoder()
 _LOOKUP_EVENT = re.compile(r"[\"']CloudTrailEvent[\"']\s*:\s*\"")
+
+
+def _rows_open_in(lower: str) -> set[Shape | LookAlike]:
+    """The rows of the table whose needed words a lower-cased text holds: no other row can match."""
+    if len(lower) <= _SHORT_TEXT:
+        present = [word for word in _ROWS_NEEDING if word in lower]
+    else:
+        present = []
+        words = list(_GATE_TREE[""])
+        while words:
+            word = words.pop()
+            # Looking for one character costs a tenth of looking for a word that is absent.
+            if _RAREST[word] in lower and word in lower:
+                present.append(word)
+                words.extend(_GATE_TREE.get(word, ()))
+    return {
+        row
+        for word in present
+        for row in _ROWS_NEEDING.get(word, ())
+        if not row.needs_also or _mentions(lower, row.needs_also)
+    }
 
 
 def _holds_words(row: Shape | LookAlike, lower: str) -> bool:
@@ -659,12 +714,19 @@ _TERSE_LEVEL, _WRAPPER_LEVEL = 0, 1
 class _Pass:
     """One reading of one normalised text."""
 
-    def __init__(self, text: str, secret_spans: list[SecretSpan] | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        secret_spans: list[SecretSpan] | None = None,
+        *,
+        lower: str | None = None,
+        open_rows: set[Shape | LookAlike] | None = None,
+    ) -> None:
+        """``lower`` and ``open_rows``, when given, are the text lower-cased and the rows it opens (see _tried)."""
         self.text = text
-        self.lower = text.lower()
+        self.lower = text.lower() if lower is None else lower
         self._may_hold_secrets: bool | None = None
-        # The rows of the format table whose words the text holds (see _tried).
-        self._open: set[Shape | LookAlike] | None = None
+        self._open = open_rows
         self.secret_spans: list[SecretSpan] = find_secrets(text) if secret_spans is None else secret_spans
         self.secret_starts = [span.start for span in self.secret_spans]
         self.claimed = _Spans(())
@@ -694,25 +756,8 @@ class _Pass:
         return hi > lo and _BLANK_LINE.search(self.text, lo, hi) is not None
 
     def _open_rows(self) -> set[Shape | LookAlike]:
-        """The rows of the table whose needed words the text holds: no other row can match."""
         if self._open is None:
-            lower = self.lower
-            if len(lower) <= _SHORT_TEXT:
-                present = [word for word in _ROWS_NEEDING if word in lower]
-            else:
-                present = []
-                words = list(_GATE_TREE[""])
-                while words:
-                    word = words.pop()
-                    if word in lower:
-                        present.append(word)
-                        words.extend(_GATE_TREE.get(word, ()))
-            self._open = {
-                row
-                for word in present
-                for row in _ROWS_NEEDING.get(word, ())
-                if not row.needs_also or _mentions(lower, row.needs_also)
-            }
+            self._open = _rows_open_in(self.lower)
         return self._open
 
     def _tried(self, row: Shape | LookAlike) -> bool:
@@ -924,9 +969,10 @@ class _Pass:
         text = self.text
         lead = _REASON_LEAD.match(text, pos, hi)
         start = lead.end() if lead else pos
-        if not text.startswith(LAYER_PHRASE_STARTS, start, hi):
+        phrases = next((rows for word, rows in _PHRASES_BY_START if text.startswith(word, start, hi)), None)
+        if phrases is None:
             return pos
-        for pattern, layer, kind in LAYER_PHRASES:
+        for pattern, layer, kind in phrases:
             phrase = pattern.match(text, start, hi)
             if phrase is None:
                 continue
@@ -1900,6 +1946,7 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def _resource_region(resource: str | None) -> str | None:
     if not resource or not resource.startswith("arn:"):
         return None

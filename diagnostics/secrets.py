@@ -64,6 +64,8 @@ _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _CASED_HINTS = ("AKIA", "ASIA", "IQoJb3JpZ2lu", "FwoGZXIvYXdz", "FQoGZXIvYXdz", "AQoDYXdz")
 _LOWER_HINTS = ("secret", "session", "security", "signature")
 _SHORT = 4096
+# Characters from the rarest in English text, logs and code to the most common.
+_RARITY = {character: rank for rank, character in enumerate("$.0123456789qjzxkvbpgywfmculdhrsnioate")}
 # A line break as terminals, e-mail and Slack quoting put it inside a long token.
 _BREAK = re.compile(r"\n[ \t]*(?:>[ \t]?)*")
 
@@ -125,6 +127,8 @@ def redact_spans(text: str, spans: list[SecretSpan], offset: int = 0) -> str:
 
 def _hinted(text: str) -> bool:
     """Whether ``text`` holds a word every credential (or its label) contains."""
+    if len(text) > _SHORT:
+        return _holds_any(text, _CASED_HINTS) or _holds_any(text.lower(), _LOWER_HINTS)
     # Plain loops: a third faster than any() over a generator, on the short texts every chat line is.
     for hint in _CASED_HINTS:
         if hint in text:
@@ -134,6 +138,19 @@ def _hinted(text: str) -> bool:
         if hint in lower:
             return True
     return False
+
+
+def rarest_character(word: str) -> str:
+    """The character of ``word`` least likely to be in a text (English, logs, code) that does not hold it."""
+    return min(word, key=lambda character: _RARITY.get(character.lower(), len(_RARITY)))
+
+
+def _holds_any(text: str, words: tuple[str, ...]) -> bool:
+    # On a long text, looking for one character costs a tenth of looking for a word that is absent.
+    return any(word in text for word in words if _RAREST[word] in text)
+
+
+_RAREST = {hint: rarest_character(hint) for hint in _CASED_HINTS + _LOWER_HINTS}
 
 
 def _detect(text: str, breaks: frozenset[int] = frozenset()) -> list[SecretSpan]:

@@ -1,4 +1,5 @@
-"""GET /healthz: whether Slack and AWS accept the bot's credentials (never the credentials themselves)."""
+"""GET /healthz: whether Slack and AWS accept the bot's credentials (never the credentials themselves) and the state
+store answers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from diagnostics.reader import ReadError
+from diagnostics.state import State
 
 logger = logging.getLogger("iamwhy.health")
 
@@ -33,6 +35,24 @@ class ProbeResult:
 
     def json(self) -> dict[str, Any]:
         return {"ok": self.ok, "detail": self.detail}
+
+
+class ProbeFailed(Exception):
+    """A probe failed for a reason it words itself (the check's detail)."""
+
+
+def state_probe(state: State) -> Probe:
+    """The state store (seen events, the job journal...) answers a read; its detail is where it lives."""
+
+    async def probe() -> str | None:
+        try:
+            await state.jobs.pending()
+        except Exception as exc:  # each backend raises its own errors (sqlite3, redis): log them, show one word
+            logger.warning("the state store did not answer", exc_info=True)
+            raise ProbeFailed("unavailable") from exc
+        return state.where
+
+    return probe
 
 
 def slack_probe(client: AsyncWebClient) -> Probe:
@@ -89,3 +109,8 @@ class Health:
             return ProbeResult(False, str(exc.response.get("error") or "error"))
         except (aiohttp.ClientError, TimeoutError, OSError):
             return ProbeResult(False, "unreachable")
+        except ProbeFailed as exc:
+            return ProbeResult(False, str(exc))
+        except Exception:  # a probe's unexpected error is a failed check, never a failed health endpoint
+            logger.exception("health probe %s failed", name)
+            return ProbeResult(False, "error")

@@ -20,8 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from app import DEFAULT_SLACK_API_URL, Settings
 from diagnostics.aws import AwsAdapter
 from diagnostics.reader import ConfigError
-from diagnostics.state import StateUrl
-from handlers.health import Health, slack_probe
+from diagnostics.state import StateUrl, open_state
+from handlers.health import Health, slack_probe, state_probe
 from tests.conftest import BotCredentials, slack_env
 from tests.handlers.seed import SEED_ERRORS
 from tests.harness.fake_slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sender, message_event
@@ -218,6 +218,30 @@ async def test_healthz_reports_an_unreachable_slack() -> None:
     client = AsyncWebClient(token=BOT_TOKEN, base_url="http://127.0.0.1:9/api/")
     status, report = await _get_health(Health({"slack": slack_probe(client)}))
     assert (status, report["checks"]["slack"]) == (503, {"ok": False, "detail": "unreachable"})
+
+
+async def test_healthz_reports_the_state_store_answering_and_where_it_lives(tmp_path: Path) -> None:
+    state = await open_state(StateUrl("sqlite", str(tmp_path / "state.db")))
+    try:
+        status, report = await _get_health(Health({"state": state_probe(state)}))
+    finally:
+        await state.close()
+    assert (status, report["checks"]["state"]) == (200, {"ok": True, "detail": f"sqlite:{tmp_path / 'state.db'}"})
+
+
+async def test_healthz_reports_a_state_store_that_does_not_answer(tmp_path: Path) -> None:
+    state = await open_state(StateUrl("sqlite", str(tmp_path / "state.db")))
+    await state.close()
+    status, report = await _get_health(Health({"state": state_probe(state)}, cache_seconds=0))
+    assert (status, report["checks"]["state"]) == (503, {"ok": False, "detail": "unavailable"})
+
+
+async def test_a_probe_s_unexpected_error_is_a_failed_check_not_a_failed_endpoint() -> None:
+    async def probe() -> str:
+        raise KeyError("surprise")
+
+    status, report = await _get_health(Health({"odd": probe}))
+    assert (status, report["checks"]["odd"]) == (503, {"ok": False, "detail": "error"})
 
 
 async def test_healthz_answers_from_its_cache_between_probes() -> None:

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diagnostics.secrets import SecretKind, SecretSpan, find_secrets, has_secrets, redact, redact_spans
+from diagnostics.secrets import (
+    SecretKind,
+    SecretSpan,
+    find_secrets,
+    has_secrets,
+    rarest_character,
+    redact,
+    redact_spans,
+)
 
 ACCESS_KEY = "AKIAZ7QPLM4N5R6T7U8W"
 TEMPORARY_KEY = "ASIAQ2W3E4R5T6Y7U8I9"
@@ -137,6 +145,30 @@ def test_a_credential_split_inside_its_prefix_is_still_found() -> None:
     text = f"> export AWS_ACCESS_KEY_ID=AK\n> {ACCESS_KEY[2:]}"
     assert [span.kind for span in find_secrets(text)] == [SecretKind.ACCESS_KEY_ID]
     assert ACCESS_KEY[2:] not in redact(text)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f"aws_session_token = {SESSION_TOKEN}", [SecretKind.SESSION_TOKEN]),
+        (f"aws_secret_access_key={SECRET_KEY}", [SecretKind.SECRET_ACCESS_KEY]),
+        (f"key={ACCESS_KEY}", [SecretKind.ACCESS_KEY_ID]),
+        (f"https://x.example/?Signature={SIGNATURE}", [SecretKind.SIGNATURE]),
+        # Wrapped by a terminal: found only once the lines are joined.
+        (f"aws_session_token = {SESSION_TOKEN[:30]}\n{SESSION_TOKEN[30:]}", [SecretKind.SESSION_TOKEN]),
+    ],
+)
+def test_a_credential_deep_inside_a_long_log_is_found(line: str, expected: list[SecretKind]) -> None:
+    # Long texts are ruled out by the rarest character of each hint word before the word is looked for.
+    filler = "deploy ok: all tests passed on main\n" * 400
+    assert kinds(filler + line + "\n" + filler) == expected
+
+
+def test_the_rarest_character_of_a_word_is_one_of_its_characters() -> None:
+    assert rarest_character("token") == "k"
+    assert rarest_character("403") == "0"
+    assert rarest_character("AKIA") == "K"
+    assert rarest_character("session") in "session"
 
 
 def test_spans_are_ordered_and_do_not_overlap() -> None:
