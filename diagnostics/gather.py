@@ -340,13 +340,11 @@ class Gatherer:
 
     async def _user(self, principal: Principal, account: str) -> _Identity:
         name = principal.name or ""
-        # The longest chains first (groups, then their policies, then managed policies' versions): every call costs
-        # CPU to sign and send, and one that nothing waits on should not delay the first link of a long chain.
-        groups, attached, inline, user = await asyncio.gather(
-            self._groups(name, account),
-            self._attached("user", name, account),
-            self._inline("user", name, account),
+        user, inline, attached, groups = await asyncio.gather(
             self.call("iam", "GetUser", {"UserName": name}, account=account),
+            self._inline("user", name, account),
+            self._attached("user", name, account),
+            self._groups(name, account),
             return_exceptions=True,
         )
         policies: list[NamedPolicy] = []
@@ -369,19 +367,18 @@ class Gatherer:
     async def _groups(self, user: str, account: str) -> list[NamedPolicy]:
         listed = await self.call("iam", "ListGroupsForUser", {"UserName": user}, account=account, paginate=True)
         names = [str(g["GroupName"]) for g in listed.get("Groups") or []]
-        attached = [self._attached("group", g, account) for g in names]
-        inline = [self._inline("group", g, account, f" (group {g})") for g in names]
-        parts = await asyncio.gather(*attached, *inline)
-        # Inline policies first, as before: the order policies are listed in is the order they are shown in.
-        return [policy for part in (*parts[len(names) :], *parts[: len(names)]) for policy in part]
+        parts = await asyncio.gather(
+            *(self._inline("group", g, account, f" (group {g})") for g in names),
+            *(self._attached("group", g, account) for g in names),
+        )
+        return [policy for part in parts for policy in part]
 
     async def _role(self, principal: Principal, account: str) -> _Identity:
         name = principal.name or ""
-        # Managed policies first: theirs is the longer chain (list, then each policy, then its version).
-        attached, inline, role = await asyncio.gather(
-            self._attached("role", name, account),
-            self._inline("role", name, account),
+        role, inline, attached = await asyncio.gather(
             self.call("iam", "GetRole", {"RoleName": name}, account=account),
+            self._inline("role", name, account),
+            self._attached("role", name, account),
             return_exceptions=True,
         )
         policies: list[NamedPolicy] = []
@@ -433,12 +430,11 @@ class Gatherer:
             return _Org()
         action = request_action(self.request) or ""
         wants_rcp = action.partition(":")[0].lower() in catalog.rcp_services()
-        # The resource is usually in the caller's account: read its RCPs on the same walk up the chain. The walk
-        # (one call per level) starts before the single calls beside it.
-        side = asyncio.ensure_future(self._org_side(account, scps=True, rcps=wants_rcp))
         roots = asyncio.ensure_future(
             self._optional(self.call("organizations", "ListRoots", account=None, role=RoleKind.ORG))
         )
+        # The resource is usually in the caller's account: read its RCPs on the same walk up the chain.
+        side = asyncio.ensure_future(self._org_side(account, scps=True, rcps=wants_rcp))
         caller = await side
         root_answer = await roots
         enabled = _enabled_types(root_answer) if isinstance(root_answer, Mapping) else None
@@ -462,10 +458,10 @@ class Gatherer:
 
     async def _org_side(self, account: str, *, scps: bool, rcps: bool) -> _Org:
         """One account's organization, and the SCPs and/or RCPs on its chain."""
-        chain = asyncio.ensure_future(self._optional(self._chain_levels(account, scps=scps, rcps=rcps)))
         described = asyncio.ensure_future(
             self._optional(self.call("organizations", "DescribeOrganization", account=account))
         )
+        chain = asyncio.ensure_future(self._optional(self._chain_levels(account, scps=scps, rcps=rcps)))
         organization = await described
         if isinstance(organization, NotFound):
             # Not in an organization: no SCP or RCP applies, whatever the organizations role says.
