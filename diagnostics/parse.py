@@ -495,7 +495,7 @@ def _gate_tree(words: Iterable[str], filters: Iterable[str]) -> dict[str, tuple[
     """The words as a tree, each under the longest other word inside it ("" is the root).
 
     A word is only looked for where the word above it was found: a text without "denied" cannot
-    hold "accessdenied". On a long text that halves the searches, each a pass over the text.
+    hold "accessdenied". That halves the searches, each a pass over the text.
     """
     words = set(words)
     nodes = words | {f for f in filters if any(f in word and f != word for word in words)}
@@ -520,8 +520,7 @@ _PHRASES_BY_START = tuple(
     for word in LAYER_PHRASE_STARTS
 )
 _RAREST = {word: rarest_character(word) for words in _GATE_TREE.values() for word in words}
-# Up to this length the words are simply all looked for: each search is cheap, and the tree costs more
-# in Python than it saves.
+# Past this length a word is only looked for where its rarest character is.
 _SHORT_TEXT = 4096
 # Reported is immutable, so one instance serves every denial whose message gives no reason.
 _NOTHING_REPORTED = Reported()
@@ -530,10 +529,22 @@ _DECODER = json.JSONDecoder()
 _LOOKUP_EVENT = re.compile(r"[\"']CloudTrailEvent[\"']\s*:\s*\"")
 
 
+def _words_in(lower: str, words: tuple[str, ...]) -> list[str]:
+    """The words of the gate tree under ``words`` that a short lower-cased text holds."""
+    present: list[str] = []
+    for word in words:
+        if word in lower:
+            present.append(word)
+            children = _GATE_TREE.get(word)
+            if children:
+                present += _words_in(lower, children)
+    return present
+
+
 def _rows_open_in(lower: str) -> set[Shape | LookAlike]:
     """The rows of the table whose needed words a lower-cased text holds: no other row can match."""
     if len(lower) <= _SHORT_TEXT:
-        present = [word for word in _ROWS_NEEDING if word in lower]
+        present = _words_in(lower, _GATE_TREE[""])
     else:
         present = []
         words = list(_GATE_TREE[""])
