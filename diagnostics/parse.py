@@ -112,15 +112,16 @@ def scan(text: str) -> ScanResult:
         # Every field is read from the text with its credentials already replaced, so that no field can hold a
         # piece of one (the first line of a wrapped token taken for a resource, a token glued to an ARN by re-joining).
         text = redact_spans(text, spans)
-    # (A plain line stays plain when its credentials are replaced: the markers are plain too.)
-    normalized = text if plain else _normalize(text)
-    # Normalising can reveal a credential (an HTML entity or a Slack link around it).
-    normalized_spans = [] if normalized == text else find_secrets(normalized)
     # The wrap is judged on the lines as the terminal or client produced them (only the quote markers
     # before them removed): normalising can change a line's width.
     lines = _without_markers(text) if "\n" in text and len(text) <= _REJOIN_LIMIT else ""
-    if lines and any(len(paragraph) > 1 for paragraph in _paragraph_lines(lines)):
-        denials, others = _best_reading(lines, normalized, normalized_spans)
+    # (A plain line stays plain when its credentials are replaced: the markers are plain too.)
+    normalized = text if plain else _rewrite(lines) if lines else _normalize(text)
+    # Normalising can reveal a credential (an HTML entity or a Slack link around it).
+    normalized_spans = [] if normalized == text else find_secrets(normalized)
+    paragraphs = _paragraph_lines(lines) if lines else []
+    if any(len(paragraph) > 1 for paragraph in paragraphs):
+        denials, others = _best_reading(lines, paragraphs, normalized, normalized_spans)
     elif plain and not spans:
         denials, others = _Pass(normalized, normalized_spans, lower=lower, open_rows=open_rows).run()
     else:
@@ -141,17 +142,19 @@ def _mentions(lower: str, words: tuple[str, ...]) -> bool:
     return False
 
 
-def _best_reading(text: str, normalized: str, spans: list[SecretSpan]) -> tuple[list[DeniedRequest], list[OtherError]]:
+def _best_reading(
+    text: str, paragraphs: list[list[str]], normalized: str, spans: list[SecretSpan]
+) -> tuple[list[DeniedRequest], list[OtherError]]:
     """The most complete of up to three readings of a text with line breaks inside paragraphs.
 
-    ``text`` is the paste without quote markers, ``normalized`` the whole paste normalised and
-    ``spans`` the credentials in it. The readings: as pasted; re-wrapped (see _unwrap); and, where a
-    paragraph may have been wrapped by a terminal, with every line re-joined with nothing between,
-    which undoes a terminal wrap exactly. Where a paragraph certainly was, the pasted reading is not
-    used (its pieces of cut sentences can add up to more than the sentences) and ties go to the last
-    reading; otherwise ties go to the first. Readings that come out the same text are parsed once.
+    ``text`` is the paste without quote markers, ``paragraphs`` its ``_paragraph_lines``, ``normalized``
+    the whole paste normalised and ``spans`` the credentials in it. The readings: as pasted; re-wrapped
+    (see _unwrap); and, where a paragraph may have been wrapped by a terminal, with every line re-joined
+    with nothing between, which undoes a terminal wrap exactly. Where a paragraph certainly was, the
+    pasted reading is not used (its pieces of cut sentences can add up to more than the sentences) and
+    ties go to the last reading; otherwise ties go to the first. Readings that come out the same text are parsed once.
     """
-    wraps = [_wrap_kind(lines) for lines in _paragraph_lines(text)]
+    wraps = [_wrap_kind(lines) for lines in paragraphs]
     kinds = [kind for kind, _ in wraps]
     terminal = _TERMINAL in kinds
     # Each reading is normalised after re-joining: a wrap can split an HTML entity or a Slack link.
@@ -160,20 +163,21 @@ def _best_reading(text: str, normalized: str, spans: list[SecretSpan]) -> tuple[
     # Gluing every line also glues words together: it is only tried where a terminal may have wrapped.
     if terminal or _AMBIGUOUS in kinds:
         texts.append(_normalize(_join_lines(text)))
-    parsed: dict[str, tuple[list[DeniedRequest], list[OtherError]]] = {}
     passes: dict[str, _Pass] = {}
     # A reading only removes line breaks: where no credential can hide across them, none is in any reading.
     hidden = might_hold_secrets(normalized)
     for reading in texts:
-        if reading not in parsed:
+        if reading not in passes:
             passes[reading] = _Pass(reading, spans if reading == normalized or not hidden else None)
-            parsed[reading] = passes[reading].run()
-    if len(parsed) == 1:
-        return parsed[texts[0]]
-    ranks = [passes[reading].rank for reading in texts]
+            passes[reading].read()
+    if len(passes) == 1:
+        return passes[texts[0]].result()
+    # Only the reading that wins is taken further than what ranks it.
+    rank_of = {reading: reading_pass.rank for reading, reading_pass in passes.items()}
+    ranks = [rank_of[reading] for reading in texts]
     best = max(ranks)
     order = reversed(range(len(texts))) if terminal else range(len(texts))
-    return next(parsed[texts[index]] for index in order if ranks[index] == best)
+    return next(passes[texts[index]].result() for index in order if ranks[index] == best)
 
 
 _PARAGRAPH_BREAK = re.compile(r"(\n(?:[ \t]*\n)+)")
@@ -327,7 +331,11 @@ _TRANSLATION = str.maketrans(
 
 
 def _normalize(text: str) -> str:
-    text = _without_markers(text)
+    return _rewrite(_without_markers(text))
+
+
+def _rewrite(text: str) -> str:
+    """``text``, already without quote markers, normalised (Slack links and markup, HTML entities, typography)."""
     if "<" in text:
         text = _SLACK_LINK.sub(_unlink, text)
     if "&" in text:
@@ -748,6 +756,8 @@ class _Pass:
         self._decode_budget = _DECODE_BUDGET
         self._loose_budget = _LOOSE_BUDGET
         self._found: list[_Found] = []
+        self._others: list[tuple[int, OtherError]] = []
+        self._wrappers_found: list[_Wrapper] = []
 
     # --- lines: every lookup is bounded, so none can walk the whole text --------------------------------
 
@@ -788,8 +798,13 @@ class _Pass:
         return _rank(_dedupe(self._found))
 
     def run(self) -> tuple[list[DeniedRequest], list[OtherError]]:
+        self.read()
+        return self.result()
+
+    def read(self) -> None:
+        """Find every denial and error of the text, as far as ranking the reading needs (see result)."""
         if not self._open_rows():
-            return [], []
+            return
         found: list[_Found] = []
         others: list[tuple[int, OtherError]] = []
         records = self._records()
@@ -814,6 +829,14 @@ class _Pass:
         found.extend(self._terse(_Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))))
         found.sort(key=lambda f: f.start)
         self._found = found
+        self._others = others
+        self._wrappers_found = wrappers
+
+    def result(self) -> tuple[list[DeniedRequest], list[OtherError]]:
+        """The denials and look-alikes of a reading ``read`` has found."""
+        if not self._open_rows():
+            return [], []
+        found, others, wrappers = self._found, self._others, self._wrappers_found
         denials = _dedupe(_absorb_fragments(found))
         others.sort(key=lambda item: item[0])
         all_others = [other for _, other in others]
