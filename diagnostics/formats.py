@@ -349,7 +349,8 @@ SHAPES: tuple[Shape, ...] = (
         "js-sdk",
         Role.BODY,
         re.compile(
-            r"(?:__type|errorType|[Cc](?<!error[Cc])ode)[\"']?\s*:\s*[\"'](?:[\w.:/-]{0,200}#)?"
+            # (Each alternative starts with a literal, so the engine skips ahead to those characters.)
+            r"(?:__type|errorType|C(?<!errorC)ode|c(?<!errorc)ode)[\"']?\s*:\s*[\"'](?:[\w.:/-]{0,200}#)?"
             rf"(?P<code>{_CODE_WORDS})[\"']"
         ),
         reach=4000,
@@ -461,7 +462,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "access-denied",
         Role.TERSE,
-        re.compile(r"[Aa](?<![\w][Aa])ccess\s*[Dd]enied(?![\w])"),
+        re.compile(r"[Aa]ccess(?<![\w][Aa]ccess)\s*[Dd]enied(?![\w])"),
         example="Access Denied",
         needs=("denied",),
     ),
