@@ -17,7 +17,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -533,6 +533,9 @@ _SHORT_TEXT = 4096
 # Reported is immutable, so one instance serves every denial whose message gives no reason.
 _NOTHING_REPORTED = Reported()
 _LOOK_ALIKE_BY_CODE = {look_alike.code: look_alike for look_alike in LOOK_ALIKES}
+# Every word a look-alike needs: a message with none of them is no look-alike.
+_LOOK_ALIKE_WORDS = tuple(dict.fromkeys(word for look_alike in LOOK_ALIKES for word in look_alike.needs))
+_ACCESS_DENIED_START = re.compile(r"\s*Access\s*Denied", re.IGNORECASE)
 _DECODER = json.JSONDecoder()
 _LOOKUP_EVENT = re.compile(r"[\"']CloudTrailEvent[\"']\s*:\s*\"")
 
@@ -1236,14 +1239,18 @@ class _Pass:
         sentence = _FIRST_SENTENCE.match(message)
         first = sentence.group() if sentence else message
         lower = first.lower()
-        look_alike = next((la for la in LOOK_ALIKES if _holds_words(la, lower) and la.pattern.search(first)), None)
+        look_alike = (
+            next((la for la in LOOK_ALIKES if _holds_words(la, lower) and la.pattern.search(first)), None)
+            if _mentions(lower, _LOOK_ALIKE_WORDS)
+            else None
+        )
         if look_alike is not None:
             return OtherError(look_alike.code, look_alike.explanation, self._snippet(start, end))
         operation = fields.get("operation")
         denied = (
             code in DENIAL_CODES
             or (code in STATUS_CODES and (operation is not None or "service" in fields))
-            or (code is None and fields.get("status") == "403" and re.match(r"\s*Access\s*Denied", message, re.I))
+            or (code is None and fields.get("status") == "403" and _ACCESS_DENIED_START.match(message))
         )
         if not denied:
             return None
@@ -2066,7 +2073,7 @@ def _dedupe(found: list[_Found]) -> list[DeniedRequest]:
             if known == resource or (known and resource and (known.startswith(resource) or resource.startswith(known))):
                 merged = _fill(other, request)
                 if len(resource) > len(known):
-                    merged = replace(merged, resource_arn=request.resource_arn, region=merged.region or request.region)
+                    merged = _replace(merged, resource_arn=request.resource_arn, region=merged.region or request.region)
                 same[index] = (first, merged)
                 break
         else:
@@ -2129,7 +2136,7 @@ def _same_request(fragment: DeniedRequest, full: DeniedRequest) -> bool:
 def _complete(full: DeniedRequest, fragment: DeniedRequest) -> DeniedRequest:
     """``full`` with the blanks a fragment of the same request fills."""
     filled = _fill(full, fragment)
-    return replace(
+    return _replace(
         filled,
         action=full.action or fragment.action,
         resource_arn=full.resource_arn or fragment.resource_arn,
@@ -2139,7 +2146,7 @@ def _complete(full: DeniedRequest, fragment: DeniedRequest) -> DeniedRequest:
 
 def _fill(first: DeniedRequest, later: DeniedRequest) -> DeniedRequest:
     """``first`` with the blanks that ``later`` (the same denial, printed again) can fill."""
-    return replace(
+    return _replace(
         first,
         api_operation=first.api_operation or later.api_operation,
         error_code=first.error_code or later.error_code,
@@ -2149,6 +2156,11 @@ def _fill(first: DeniedRequest, later: DeniedRequest) -> DeniedRequest:
         context=first.context or later.context,
         warnings=tuple(dict.fromkeys(first.warnings + later.warnings)),
     )
+
+
+def _replace(request: DeniedRequest, **changes: Any) -> DeniedRequest:
+    """``dataclasses.replace`` for a request, without its per-call look at the class's fields."""
+    return DeniedRequest(**{**vars(request), **changes})
 
 
 def _dedupe_others(others: list[OtherError]) -> list[OtherError]:
@@ -2196,6 +2208,7 @@ def _score(denials: list[DeniedRequest]) -> int:
     return total
 
 
+@lru_cache(maxsize=4096)
 def _is_arn(text: str | None) -> bool:
     try:
         parse_arn(text or "")
