@@ -828,8 +828,9 @@ class _Pass:
                 found.append(result)
             elif result is not None:
                 others.append((group[0].span[0], result))
-        spans = [(f.start, f.end) for f in found] + [w.span for w in wrappers]
-        found.extend(self._terse(_Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))))
+        if self._tried_rows(_TERSE_SHAPES):
+            spans = [(f.start, f.end) for f in found] + [w.span for w in wrappers]
+            found.extend(self._terse(_Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))))
         found.sort(key=lambda f: f.start)
         self._found = found
         self._others = others
@@ -843,9 +844,10 @@ class _Pass:
         denials = _dedupe(_absorb_fragments(found))
         others.sort(key=lambda item: item[0])
         all_others = [other for _, other in others]
-        # A wrapper's whole line is covered: its message repeats what its code already said.
-        wrapper_lines = [(self._line_start(w.span[0]), self._line_end(w.span[1])) for w in wrappers]
-        all_others.extend(self._look_alikes(_Spans([(f.start, f.end) for f in found] + wrapper_lines)))
+        if self._tried_rows(LOOK_ALIKES):
+            # A wrapper's whole line is covered: its message repeats what its code already said.
+            wrapper_lines = [(self._line_start(w.span[0]), self._line_end(w.span[1])) for w in wrappers]
+            all_others.extend(self._look_alikes(_Spans([(f.start, f.end) for f in found] + wrapper_lines)))
         if not denials and not all_others:
             all_others.extend(self._http_403())
         return denials, _dedupe_others(all_others)
@@ -1041,8 +1043,11 @@ class _Pass:
     def _encoded(self, cores: list[_Core], boundaries: _Positions) -> list[_Core]:
         """Attach each encoded authorization message to its sentence; those with none become denials."""
         standalone: list[_Core] = []
+        shapes = self._tried_rows(_ENCODED_SHAPES)
+        if not shapes:
+            return standalone
         ends = [core.end for core in cores]
-        for shape in self._tried_rows(_ENCODED_SHAPES):
+        for shape in shapes:
             for match in shape.pattern.finditer(self.text):
                 if self.claimed.contains(match.start()):
                     continue
@@ -1182,6 +1187,8 @@ class _Pass:
 
     def _coreless_groups(self, wrappers: list[_Wrapper], cores: list[_Core]) -> list[list[_Wrapper]]:
         groups: list[list[_Wrapper]] = []
+        if all(wrapper.attached for wrapper in wrappers):
+            return groups
         core_starts = _Positions(core.start for core in cores)
         last_end = -1
         for wrapper in wrappers:
