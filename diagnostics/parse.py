@@ -342,6 +342,9 @@ def _rewrite(text: str) -> str:
         text = _ENTITY.sub(lambda m: _ENTITIES[m.group()], text)
     if "`" in text:
         text = _FENCE.sub(" ", text)
+    if text.isascii():
+        # The backtick is the one ASCII character the translation rewrites (str.translate looks up every character).
+        return text.replace("`", " ")
     return text.translate(_TRANSLATION)
 
 
