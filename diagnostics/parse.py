@@ -17,7 +17,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -112,15 +112,16 @@ def scan(text: str) -> ScanResult:
         # Every field is read from the text with its credentials already replaced, so that no field can hold a
         # piece of one (the first line of a wrapped token taken for a resource, a token glued to an ARN by re-joining).
         text = redact_spans(text, spans)
-    # (A plain line stays plain when its credentials are replaced: the markers are plain too.)
-    normalized = text if plain else _normalize(text)
-    # Normalising can reveal a credential (an HTML entity or a Slack link around it).
-    normalized_spans = [] if normalized == text else find_secrets(normalized)
     # The wrap is judged on the lines as the terminal or client produced them (only the quote markers
     # before them removed): normalising can change a line's width.
     lines = _without_markers(text) if "\n" in text and len(text) <= _REJOIN_LIMIT else ""
-    if lines and any(len(paragraph) > 1 for paragraph in _paragraph_lines(lines)):
-        denials, others = _best_reading(lines, normalized, normalized_spans)
+    # (A plain line stays plain when its credentials are replaced: the markers are plain too.)
+    normalized = text if plain else _rewrite(lines) if lines else _normalize(text)
+    # Normalising can reveal a credential (an HTML entity or a Slack link around it).
+    normalized_spans = [] if normalized == text else find_secrets(normalized)
+    paragraphs = _paragraph_lines(lines) if lines else []
+    if any(len(paragraph) > 1 for paragraph in paragraphs):
+        denials, others = _best_reading(lines, paragraphs, normalized, normalized_spans)
     elif plain and not spans:
         denials, others = _Pass(normalized, normalized_spans, lower=lower, open_rows=open_rows).run()
     else:
@@ -141,17 +142,19 @@ def _mentions(lower: str, words: tuple[str, ...]) -> bool:
     return False
 
 
-def _best_reading(text: str, normalized: str, spans: list[SecretSpan]) -> tuple[list[DeniedRequest], list[OtherError]]:
+def _best_reading(
+    text: str, paragraphs: list[list[str]], normalized: str, spans: list[SecretSpan]
+) -> tuple[list[DeniedRequest], list[OtherError]]:
     """The most complete of up to three readings of a text with line breaks inside paragraphs.
 
-    ``text`` is the paste without quote markers, ``normalized`` the whole paste normalised and
-    ``spans`` the credentials in it. The readings: as pasted; re-wrapped (see _unwrap); and, where a
-    paragraph may have been wrapped by a terminal, with every line re-joined with nothing between,
-    which undoes a terminal wrap exactly. Where a paragraph certainly was, the pasted reading is not
-    used (its pieces of cut sentences can add up to more than the sentences) and ties go to the last
-    reading; otherwise ties go to the first. Readings that come out the same text are parsed once.
+    ``text`` is the paste without quote markers, ``paragraphs`` its ``_paragraph_lines``, ``normalized``
+    the whole paste normalised and ``spans`` the credentials in it. The readings: as pasted; re-wrapped
+    (see _unwrap); and, where a paragraph may have been wrapped by a terminal, with every line re-joined
+    with nothing between, which undoes a terminal wrap exactly. Where a paragraph certainly was, the
+    pasted reading is not used (its pieces of cut sentences can add up to more than the sentences) and
+    ties go to the last reading; otherwise ties go to the first. Readings that come out the same text are parsed once.
     """
-    wraps = [_wrap_kind(lines) for lines in _paragraph_lines(text)]
+    wraps = [_wrap_kind(lines) for lines in paragraphs]
     kinds = [kind for kind, _ in wraps]
     terminal = _TERMINAL in kinds
     # Each reading is normalised after re-joining: a wrap can split an HTML entity or a Slack link.
@@ -160,20 +163,21 @@ def _best_reading(text: str, normalized: str, spans: list[SecretSpan]) -> tuple[
     # Gluing every line also glues words together: it is only tried where a terminal may have wrapped.
     if terminal or _AMBIGUOUS in kinds:
         texts.append(_normalize(_join_lines(text)))
-    parsed: dict[str, tuple[list[DeniedRequest], list[OtherError]]] = {}
     passes: dict[str, _Pass] = {}
     # A reading only removes line breaks: where no credential can hide across them, none is in any reading.
     hidden = might_hold_secrets(normalized)
     for reading in texts:
-        if reading not in parsed:
+        if reading not in passes:
             passes[reading] = _Pass(reading, spans if reading == normalized or not hidden else None)
-            parsed[reading] = passes[reading].run()
-    if len(parsed) == 1:
-        return parsed[texts[0]]
-    ranks = [passes[reading].rank for reading in texts]
+            passes[reading].read()
+    if len(passes) == 1:
+        return passes[texts[0]].result()
+    # Only the reading that wins is taken further than what ranks it.
+    rank_of = {reading: reading_pass.rank for reading, reading_pass in passes.items()}
+    ranks = [rank_of[reading] for reading in texts]
     best = max(ranks)
     order = reversed(range(len(texts))) if terminal else range(len(texts))
-    return next(parsed[texts[index]] for index in order if ranks[index] == best)
+    return next(passes[texts[index]].result() for index in order if ranks[index] == best)
 
 
 _PARAGRAPH_BREAK = re.compile(r"(\n(?:[ \t]*\n)+)")
@@ -327,13 +331,20 @@ _TRANSLATION = str.maketrans(
 
 
 def _normalize(text: str) -> str:
-    text = _without_markers(text)
+    return _rewrite(_without_markers(text))
+
+
+def _rewrite(text: str) -> str:
+    """``text``, already without quote markers, normalised (Slack links and markup, HTML entities, typography)."""
     if "<" in text:
         text = _SLACK_LINK.sub(_unlink, text)
     if "&" in text:
         text = _ENTITY.sub(lambda m: _ENTITIES[m.group()], text)
     if "`" in text:
         text = _FENCE.sub(" ", text)
+    if text.isascii():
+        # The backtick is the one ASCII character the translation rewrites (str.translate looks up every character).
+        return text.replace("`", " ")
     return text.translate(_TRANSLATION)
 
 
@@ -495,7 +506,7 @@ def _gate_tree(words: Iterable[str], filters: Iterable[str]) -> dict[str, tuple[
     """The words as a tree, each under the longest other word inside it ("" is the root).
 
     A word is only looked for where the word above it was found: a text without "denied" cannot
-    hold "accessdenied". On a long text that halves the searches, each a pass over the text.
+    hold "accessdenied". That halves the searches, each a pass over the text.
     """
     words = set(words)
     nodes = words | {f for f in filters if any(f in word and f != word for word in words)}
@@ -520,20 +531,34 @@ _PHRASES_BY_START = tuple(
     for word in LAYER_PHRASE_STARTS
 )
 _RAREST = {word: rarest_character(word) for words in _GATE_TREE.values() for word in words}
-# Up to this length the words are simply all looked for: each search is cheap, and the tree costs more
-# in Python than it saves.
+# Past this length a word is only looked for where its rarest character is.
 _SHORT_TEXT = 4096
 # Reported is immutable, so one instance serves every denial whose message gives no reason.
 _NOTHING_REPORTED = Reported()
 _LOOK_ALIKE_BY_CODE = {look_alike.code: look_alike for look_alike in LOOK_ALIKES}
+# Every word a look-alike needs: a message with none of them is no look-alike.
+_LOOK_ALIKE_WORDS = tuple(dict.fromkeys(word for look_alike in LOOK_ALIKES for word in look_alike.needs))
+_ACCESS_DENIED_START = re.compile(r"\s*Access\s*Denied", re.IGNORECASE)
 _DECODER = json.JSONDecoder()
 _LOOKUP_EVENT = re.compile(r"[\"']CloudTrailEvent[\"']\s*:\s*\"")
+
+
+def _words_in(lower: str, words: tuple[str, ...]) -> list[str]:
+    """The words of the gate tree under ``words`` that a short lower-cased text holds."""
+    present: list[str] = []
+    for word in words:
+        if word in lower:
+            present.append(word)
+            children = _GATE_TREE.get(word)
+            if children:
+                present += _words_in(lower, children)
+    return present
 
 
 def _rows_open_in(lower: str) -> set[Shape | LookAlike]:
     """The rows of the table whose needed words a lower-cased text holds: no other row can match."""
     if len(lower) <= _SHORT_TEXT:
-        present = [word for word in _ROWS_NEEDING if word in lower]
+        present = _words_in(lower, _GATE_TREE[""])
     else:
         present = []
         words = list(_GATE_TREE[""])
@@ -737,6 +762,8 @@ class _Pass:
         self._decode_budget = _DECODE_BUDGET
         self._loose_budget = _LOOSE_BUDGET
         self._found: list[_Found] = []
+        self._others: list[tuple[int, OtherError]] = []
+        self._wrappers_found: list[_Wrapper] = []
 
     # --- lines: every lookup is bounded, so none can walk the whole text --------------------------------
 
@@ -777,8 +804,13 @@ class _Pass:
         return _rank(_dedupe(self._found))
 
     def run(self) -> tuple[list[DeniedRequest], list[OtherError]]:
+        self.read()
+        return self.result()
+
+    def read(self) -> None:
+        """Find every denial and error of the text, as far as ranking the reading needs (see result)."""
         if not self._open_rows():
-            return [], []
+            return
         found: list[_Found] = []
         others: list[tuple[int, OtherError]] = []
         records = self._records()
@@ -799,16 +831,26 @@ class _Pass:
                 found.append(result)
             elif result is not None:
                 others.append((group[0].span[0], result))
-        spans = [(f.start, f.end) for f in found] + [w.span for w in wrappers]
-        found.extend(self._terse(_Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))))
+        if self._tried_rows(_TERSE_SHAPES):
+            spans = [(f.start, f.end) for f in found] + [w.span for w in wrappers]
+            found.extend(self._terse(_Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))))
         found.sort(key=lambda f: f.start)
         self._found = found
+        self._others = others
+        self._wrappers_found = wrappers
+
+    def result(self) -> tuple[list[DeniedRequest], list[OtherError]]:
+        """The denials and look-alikes of a reading ``read`` has found."""
+        if not self._open_rows():
+            return [], []
+        found, others, wrappers = self._found, self._others, self._wrappers_found
         denials = _dedupe(_absorb_fragments(found))
         others.sort(key=lambda item: item[0])
         all_others = [other for _, other in others]
-        # A wrapper's whole line is covered: its message repeats what its code already said.
-        wrapper_lines = [(self._line_start(w.span[0]), self._line_end(w.span[1])) for w in wrappers]
-        all_others.extend(self._look_alikes(_Spans([(f.start, f.end) for f in found] + wrapper_lines)))
+        if self._tried_rows(LOOK_ALIKES):
+            # A wrapper's whole line is covered: its message repeats what its code already said.
+            wrapper_lines = [(self._line_start(w.span[0]), self._line_end(w.span[1])) for w in wrappers]
+            all_others.extend(self._look_alikes(_Spans([(f.start, f.end) for f in found] + wrapper_lines)))
         if not denials and not all_others:
             all_others.extend(self._http_403())
         return denials, _dedupe_others(all_others)
@@ -1004,8 +1046,11 @@ class _Pass:
     def _encoded(self, cores: list[_Core], boundaries: _Positions) -> list[_Core]:
         """Attach each encoded authorization message to its sentence; those with none become denials."""
         standalone: list[_Core] = []
+        shapes = self._tried_rows(_ENCODED_SHAPES)
+        if not shapes:
+            return standalone
         ends = [core.end for core in cores]
-        for shape in self._tried_rows(_ENCODED_SHAPES):
+        for shape in shapes:
             for match in shape.pattern.finditer(self.text):
                 if self.claimed.contains(match.start()):
                     continue
@@ -1145,6 +1190,8 @@ class _Pass:
 
     def _coreless_groups(self, wrappers: list[_Wrapper], cores: list[_Core]) -> list[list[_Wrapper]]:
         groups: list[list[_Wrapper]] = []
+        if all(wrapper.attached for wrapper in wrappers):
+            return groups
         core_starts = _Positions(core.start for core in cores)
         last_end = -1
         for wrapper in wrappers:
@@ -1202,14 +1249,18 @@ class _Pass:
         sentence = _FIRST_SENTENCE.match(message)
         first = sentence.group() if sentence else message
         lower = first.lower()
-        look_alike = next((la for la in LOOK_ALIKES if _holds_words(la, lower) and la.pattern.search(first)), None)
+        look_alike = (
+            next((la for la in LOOK_ALIKES if _holds_words(la, lower) and la.pattern.search(first)), None)
+            if _mentions(lower, _LOOK_ALIKE_WORDS)
+            else None
+        )
         if look_alike is not None:
             return OtherError(look_alike.code, look_alike.explanation, self._snippet(start, end))
         operation = fields.get("operation")
         denied = (
             code in DENIAL_CODES
             or (code in STATUS_CODES and (operation is not None or "service" in fields))
-            or (code is None and fields.get("status") == "403" and re.match(r"\s*Access\s*Denied", message, re.I))
+            or (code is None and fields.get("status") == "403" and _ACCESS_DENIED_START.match(message))
         )
         if not denied:
             return None
@@ -2032,7 +2083,7 @@ def _dedupe(found: list[_Found]) -> list[DeniedRequest]:
             if known == resource or (known and resource and (known.startswith(resource) or resource.startswith(known))):
                 merged = _fill(other, request)
                 if len(resource) > len(known):
-                    merged = replace(merged, resource_arn=request.resource_arn, region=merged.region or request.region)
+                    merged = _replace(merged, resource_arn=request.resource_arn, region=merged.region or request.region)
                 same[index] = (first, merged)
                 break
         else:
@@ -2095,7 +2146,7 @@ def _same_request(fragment: DeniedRequest, full: DeniedRequest) -> bool:
 def _complete(full: DeniedRequest, fragment: DeniedRequest) -> DeniedRequest:
     """``full`` with the blanks a fragment of the same request fills."""
     filled = _fill(full, fragment)
-    return replace(
+    return _replace(
         filled,
         action=full.action or fragment.action,
         resource_arn=full.resource_arn or fragment.resource_arn,
@@ -2105,7 +2156,7 @@ def _complete(full: DeniedRequest, fragment: DeniedRequest) -> DeniedRequest:
 
 def _fill(first: DeniedRequest, later: DeniedRequest) -> DeniedRequest:
     """``first`` with the blanks that ``later`` (the same denial, printed again) can fill."""
-    return replace(
+    return _replace(
         first,
         api_operation=first.api_operation or later.api_operation,
         error_code=first.error_code or later.error_code,
@@ -2115,6 +2166,11 @@ def _fill(first: DeniedRequest, later: DeniedRequest) -> DeniedRequest:
         context=first.context or later.context,
         warnings=tuple(dict.fromkeys(first.warnings + later.warnings)),
     )
+
+
+def _replace(request: DeniedRequest, **changes: Any) -> DeniedRequest:
+    """``dataclasses.replace`` for a request, without its per-call look at the class's fields."""
+    return DeniedRequest(**{**vars(request), **changes})
 
 
 def _dedupe_others(others: list[OtherError]) -> list[OtherError]:
@@ -2162,6 +2218,7 @@ def _score(denials: list[DeniedRequest]) -> int:
     return total
 
 
+@lru_cache(maxsize=4096)
 def _is_arn(text: str | None) -> bool:
     try:
         parse_arn(text or "")

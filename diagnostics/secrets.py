@@ -45,7 +45,7 @@ _SIGNATURE = re.compile(
 )
 # STS session tokens have recognisable base64 prefixes even when unlabelled.
 _SESSION_TOKEN_BARE = tuple(
-    re.compile(prefix + r"[A-Za-z0-9/+=%]{40,}")
+    (prefix, re.compile(prefix + r"[A-Za-z0-9/+=%]{40,}"))
     for prefix in ("IQoJb3JpZ2lu", "FwoGZXIvYXdz", "FQoGZXIvYXdz", "AQoDYXdz")
 )
 # A secret key printed right next to its access key id (a credentials CSV, `aws configure list`, a log line).
@@ -164,32 +164,43 @@ def _detect(text: str, breaks: frozenset[int] = frozenset()) -> list[SecretSpan]
     def ends(position: int, characters: frozenset[str]) -> bool:
         return position == len(text) or text[position] not in characters or position in breaks
 
-    spans = [
-        SecretSpan(SecretKind.ACCESS_KEY_ID, m.start(), m.end())
-        for m in _ACCESS_KEY_ID.finditer(text)
-        if starts(m.start(), _KEY_CHARS) and ends(m.end(), _KEY_CHARS)
-    ]
+    # A pattern whose literal the text does not hold is not run: most texts checked here (the fields of a
+    # parsed denial) hold one hint word and none of the other patterns' literals.
+    spans = (
+        [
+            SecretSpan(SecretKind.ACCESS_KEY_ID, m.start(), m.end())
+            for m in _ACCESS_KEY_ID.finditer(text)
+            if starts(m.start(), _KEY_CHARS) and ends(m.end(), _KEY_CHARS)
+        ]
+        if "AKIA" in text or "ASIA" in text
+        else []
+    )
     for key_id in list(spans):
         spans.extend(_secrets_beside(text, key_id, starts))
-    for pattern in _SESSION_TOKEN_BARE:
-        spans.extend(
-            SecretSpan(SecretKind.SESSION_TOKEN, m.start(), m.end())
-            for m in pattern.finditer(text)
-            if starts(m.start(), _BASE64_DIGITS)
-        )
+    for prefix, pattern in _SESSION_TOKEN_BARE:
+        if prefix in text:
+            spans.extend(
+                SecretSpan(SecretKind.SESSION_TOKEN, m.start(), m.end())
+                for m in pattern.finditer(text)
+                if starts(m.start(), _BASE64_DIGITS)
+            )
     # Lower-casing keeps every position only when no character changes length (always, for ASCII).
     same_length = len(lower) == len(text)
     searched = lower if same_length else text
-    for pattern, kind in (
-        (_SECRET_KEY, SecretKind.SECRET_ACCESS_KEY),
-        (_SESSION_TOKEN_LABELLED, SecretKind.SESSION_TOKEN),
+    for pattern, kind, literal in (
+        (_SECRET_KEY, SecretKind.SECRET_ACCESS_KEY, "secret"),
+        (_SESSION_TOKEN_LABELLED, SecretKind.SESSION_TOKEN, "token"),
     ):
+        if same_length and literal not in lower:
+            continue
         found = pattern if same_length else re.compile(pattern.pattern, re.IGNORECASE)
         spans.extend(
             SecretSpan(kind, m.start("secret"), m.end("secret"))
             for m in found.finditer(searched)
             if kind is SecretKind.SESSION_TOKEN or ends(m.end("secret"), _BASE64_DIGITS)
         )
+    if same_length and "signature" not in lower:
+        return spans
     signatures = _SIGNATURE if same_length else re.compile(_SIGNATURE.pattern, re.IGNORECASE)
     for m in signatures.finditer(searched):
         if m.group("secret"):

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from hypothesis import settings as hypothesis_settings
 from slack_bolt.async_app import AsyncApp
 
 from app import Settings, build_slack_client, build_worker, create_app, create_web_app
@@ -28,6 +29,13 @@ from tests.harness.sdk import botocore_session
 from tests.harness.servers import MotoServer, RecordingServer
 from tests.harness.toolbox import FakeToolbox
 from tests.harness.world import HUB_ACCOUNT, REGION, TARGET_ACCOUNT, AccessKey, AwsWorld
+
+# Property and fuzz tests draw the same examples on every run, so that a run's outcome depends on the code alone
+# (a failure is reproducible, and CI does not pass or fail by luck). HYPOTHESIS_PROFILE=explore draws new random
+# examples on each run, to look for failures the repeatable examples do not reach.
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # ------------------------------------------------------------------------------------------------- AWS
 
