@@ -652,7 +652,9 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
         facts={"mode": mode, "investigation": investigation},
     )
     web_app = create_web_app(None if settings.socket_mode else app, health, signing_secret=settings.signing_secret)
-    runner = web.AppRunner(web_app)
+    # No access log: each Slack request is logged once already (with its correlation id), and a line per request
+    # formatted on the event loop delays every acknowledgement behind it in a burst.
+    runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     socket_handler = None
     try:

@@ -1,9 +1,12 @@
 """Benchmark: how fast the Slack app acknowledges events while diagnoses run, and when every answer is in.
 
-The app under test is the real one (create_app behind the real aiohttp server, with the investigator `iamwhy
-serve` builds: live, over the AWS adapter) on its own event loop and thread, as its own process would have it.
-A fake Slack records its replies. AWS is the harness's moto server in a child process behind bench/delay_proxy.py,
-which makes every AWS request take --delay-ms (moto's own work included, as AWS's is in its latency).
+The app under test is the real one, composed as `iamwhy serve` composes it (the aiohttp server, the Bolt app, the
+live investigation over the AWS adapter, the journaled worker, JSON logs) and run in a process of its own
+(bench/served.py): the senders and the fake Slack, which are Slack's side, share neither its event loop nor its
+interpreter lock. A fake Slack records its replies; events go to --channels watched channels in turn, since
+Slack's posting pace (about one message a second per channel) would otherwise set when the last answer is in.
+AWS is the harness's moto server in a child process behind bench/delay_proxy.py, which makes every AWS request
+take --delay-ms (moto's own work included, as AWS's is in its latency).
 
 Each event is a different user's denial in a target account the bot reads by assuming its read-only role, so no
 answer comes from another's cached reads. The baseline is the acknowledgement latency of events sent one at a time
@@ -11,7 +14,7 @@ to an idle app (each answered before the next), measured in the same run; then -
 once, each acknowledgement is timed, and so is the time until every threaded answer has replaced its placeholder.
 Target: p99 ack < 100 ms (Slack's limit is 3 s). No assertion is made.
 
-    python bench/ack.py [--events 50] [--delay-ms 50] [--baseline 20]
+    python bench/ack.py [--events 50] [--delay-ms 50] [--baseline 20] [--channels 10]
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -31,21 +33,16 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import Settings, build_investigator, create_app, create_web_app
-from diagnostics.aws import AwsAdapter
-from handlers.health import Health
+from bench.served import ServedApp
 from tests.harness import servers
 from tests.harness.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sender, message_event
-from tests.harness.sdk import botocore_session
 from tests.harness.toolbox import FakeToolbox
 from tests.harness.world import HUB_ACCOUNT, REGION, TARGET_ACCOUNT, AwsWorld, allow, policy
 
 ROOT = Path(__file__).resolve().parent.parent
-CHANNEL = "CBENCH01"
 OBJECT = "arn:aws:s3:::prod-artifacts/release.tar.gz"
 # moto (with the harness's extra operations) and the delay proxy, in a child process that prints both endpoints.
 _LAUNCHER = """
@@ -116,48 +113,6 @@ def _seed(world: AwsWorld, users: int) -> dict[str, str]:
     }
 
 
-class AppThread:
-    """The app under test on its own event loop in its own thread."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.url = ""
-        self.investigation = ""
-        self._ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._serve(),), daemon=True)
-
-    def start(self) -> AppThread:
-        self._thread.start()
-        if not self._ready.wait(60):
-            raise RuntimeError("the app did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(60)
-
-    async def _serve(self) -> None:
-        from slack_sdk.web.async_client import AsyncWebClient
-
-        self._stop = asyncio.Event()
-        adapter = AwsAdapter(self.settings.aws, session=botocore_session())
-        investigator, self.investigation = build_investigator(adapter)
-        client = AsyncWebClient(token=self.settings.bot_token, base_url=self.settings.slack_api_url)
-        app = create_app(self.settings, investigator=investigator, client=client)
-        web_app = create_web_app(app, Health({}), signing_secret=self.settings.signing_secret)
-        runner = web.AppRunner(web_app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
-        self._ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
-        await asyncio.to_thread(adapter.close)
-
-
 async def _timed(call: Callable[[], Awaitable[tuple[int, str, Any]]]) -> float:
     started = time.perf_counter()
     status, _, _ = await call()
@@ -175,19 +130,22 @@ def _percentile(samples: list[float], q: int) -> float:
 
 async def _run(args: argparse.Namespace, delayed_endpoint: str) -> tuple[list[float], list[float], float, str, str]:
     fake = await FakeSlack().start()
+    channels = [f"CBENCH{n:02d}" for n in range(args.channels)]
     env = {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "IAMWHY_SLACK_API_URL": fake.api_url,
-        "IAMWHY_WATCH_CHANNELS": CHANNEL,
+        "IAMWHY_WATCH_CHANNELS": ",".join(channels),
         "IAMWHY_ACCOUNTS": TARGET_ACCOUNT,
     }
     os.environ["AWS_ENDPOINT_URL"] = delayed_endpoint
-    app = AppThread(Settings.from_env(env)).start()
+    app = await asyncio.to_thread(ServedApp, {**os.environ, **env})
     session = aiohttp.ClientSession()
     try:
         send = Sender(app.url, session)
-        events = [message_event(_error(n), channel=CHANNEL) for n in range(args.baseline + args.events)]
+        events = [
+            message_event(_error(n), channel=channels[n % len(channels)]) for n in range(args.baseline + args.events)
+        ]
         idle = []
         for n, event in enumerate(events[: args.baseline], start=1):
             idle.append(await _timed(lambda e=event: send.event(e)))
@@ -198,7 +156,7 @@ async def _run(args: argparse.Namespace, delayed_endpoint: str) -> tuple[list[fl
         all_in = (time.perf_counter() - started) * 1000
     finally:
         await session.close()
-        app.stop()
+        await asyncio.to_thread(app.stop)
         await fake.stop()
     # The notification text of each answer ends its verdict with the confidence: "implicit deny (evaluated)".
     verdicts = Counter(m.group(1) if (m := re.search(r" · ([a-z ]+ \([a-z]+\))", a.text)) else "?" for a in answers)
@@ -210,6 +168,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=50, help="events sent at once")
     parser.add_argument("--delay-ms", type=float, default=50.0, help="delay the proxy adds to every AWS request")
     parser.add_argument("--baseline", type=int, default=20, help="events sent one at a time to an idle app first")
+    parser.add_argument("--channels", type=int, default=10, help="watched channels the events are posted in")
     args = parser.parse_args()
 
     aws = AwsProcess(args.delay_ms / 1000)

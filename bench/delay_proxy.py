@@ -37,6 +37,8 @@ class DelayProxy:
         self.delay = delay
         self._lock = threading.Lock()
         self._count = 0
+        # How much later than `delay` each answer left, for the answers the upstream could not give in time.
+        self._late: list[float] = []
         self._local = threading.local()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -51,6 +53,13 @@ class DelayProxy:
         """Requests forwarded so far."""
         with self._lock:
             return self._count
+
+    def late_answers(self) -> list[float]:
+        """Seconds past the delay of each answer that left late since the last call (the upstream took longer than
+        the delay, or this process was starved of CPU): a benchmark reads these to see what is the service's doing."""
+        with self._lock:
+            late, self._late = self._late, []
+        return late
 
     def start(self) -> Self:
         proxy = self
@@ -67,7 +76,12 @@ class DelayProxy:
                 body = self.rfile.read(length) if length else b""
                 status, headers, payload = proxy._send(self.command, self.path, dict(self.headers), body)
                 # The upstream's own time counts towards the delay, as a remote service's does.
-                time.sleep(max(0.0, arrived + proxy.delay - time.monotonic()))
+                remaining = arrived + proxy.delay - time.monotonic()
+                if remaining > 0:
+                    time.sleep(remaining)
+                else:
+                    with proxy._lock:
+                        proxy._late.append(-remaining)
                 self.send_response(status)
                 for name, value in headers:
                     if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":

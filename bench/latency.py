@@ -59,7 +59,8 @@ server = MotoServer()
 server.start()
 proxy = DelayProxy(server.endpoint, float(sys.argv[1])).start()
 print(server.endpoint, proxy.endpoint, flush=True)
-sys.stdin.read()
+for line in sys.stdin:
+    print(" ".join(f"{late:.4f}" for late in proxy.late_answers()), flush=True)
 proxy.stop()
 server.stop()
 """
@@ -81,6 +82,14 @@ class _MotoProcess:
         )
         assert self._process.stdout is not None
         self.endpoint, self.delayed = self._process.stdout.readline().split()
+
+    def late_answers(self) -> list[float]:
+        """Milliseconds past the delay of each answer the proxy gave late since the last call."""
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        self._process.stdin.write("late\n")
+        self._process.stdin.flush()
+        return [float(late) * 1000 for late in self._process.stdout.readline().split()]
 
     def reset(self) -> None:
         for path in ("/moto-api/reset", "/moto-api/seed?a=42"):
@@ -183,8 +192,10 @@ class _Tracking:
     def config(self) -> AwsConfig:
         return self.adapter.config
 
-    def scope(self, *, budget: int | None = None, correlation_id: str | None = None, accounts: Any = None) -> Any:
-        scope = self.adapter.scope(budget=budget, correlation_id=correlation_id, accounts=accounts)
+    def scope(
+        self, *, budget: int | None = None, correlation_id: str | None = None, accounts: Any = None, fresh: bool = False
+    ) -> Any:
+        scope = self.adapter.scope(budget=budget, correlation_id=correlation_id, accounts=accounts, fresh=fresh)
         self.scopes.append(scope)
         return _DepthScope(scope, self.depths)
 
@@ -278,6 +289,8 @@ class Figures:
     repeat_ms: list[float] = field(default_factory=list)
     calls: int = 0
     repeat_calls: int = 0
+    # How much later than the delay the sandbox answered, for each call it could not answer in time (all rounds).
+    late_ms: list[float] = field(default_factory=list)
     depth: int = 0
     decision: str = ""
 
@@ -299,7 +312,9 @@ async def _timed(investigator: LiveInvestigator, request: DeniedRequest) -> tupl
 _cpu: list[float] = []
 
 
-async def _measure(request: DeniedRequest, accounts: frozenset[str], args: argparse.Namespace) -> Figures:
+async def _measure(
+    request: DeniedRequest, accounts: frozenset[str], args: argparse.Namespace, aws: _MotoProcess
+) -> Figures:
     """A running bot's numbers: clients and role credentials already made (one diagnosis first, unmeasured), the
     answer cache emptied before each measured diagnosis; the repeat runs right after, within the cache TTL."""
     asyncio.get_running_loop().set_task_factory(_task_factory)  # type: ignore[arg-type]
@@ -318,7 +333,9 @@ async def _measure(request: DeniedRequest, accounts: frozenset[str], args: argpa
             _forget_answers(adapter, serial)
             tracking.depths.clear()
             _depth.set(0)
+            aws.late_answers()
             wall, diagnosis = await _timed(bot, request)
+            figures.late_ms.extend(aws.late_answers())
             figures.cpu_ms.append(_cpu[-1])
             figures.wall_ms.append(wall)
             figures.calls = requests_sent(tracking.scopes[-1].records)
@@ -390,7 +407,7 @@ def main() -> int:
             _bot_environment(world, server.delayed)
             text, accounts = scenario.seed(world)
             (request,) = scan(text).denials
-            results.append((scenario, asyncio.run(_measure(request, accounts, args))))
+            results.append((scenario, asyncio.run(_measure(request, accounts, args, server))))
     finally:
         asyncio.gather = _original_gather
         socket.getaddrinfo = servers._real_getaddrinfo
@@ -422,11 +439,18 @@ def main() -> int:
             f"{'':<46} answer: {figures.decision}; one call alone: {figures.call_ms:.1f} ms; "
             f"CPU in this process: {statistics.median(figures.cpu_ms):.0f} ms"
         )
+        late = figures.late_ms
+        print(
+            f"{'':<46} sandbox late: {len(late)} of {figures.calls * args.rounds} answers"
+            + (f" (median {statistics.median(late):.1f} ms, max {max(late):.1f} ms past the delay)" if late else "")
+        )
     print(
         "\ncalls: AWS requests one diagnosis sent; chain: longest chain of calls that wait on one another; critical: "
         "chain x delay; /crit: iamwhy / critical (target <= 1.3); /crit*: iamwhy / (chain x one call's measured round "
         "trip, delay plus the sandbox's own time); CPU in this process: iamwhy's, botocore's signing and parsing "
-        "included, which one interpreter lock serialises; seq/iamwhy: how many times faster than the same calls one "
+        "included, which one interpreter lock serialises; sandbox late: answers that left the proxy later than the "
+        "delay because moto (one interpreter, on the same cores) took longer than the delay under the fan-out; "
+        "seq/iamwhy: how many times faster than the same calls one "
         "after "
         "another (target >= 3); repeat: the same diagnosis again within the cache TTL, and the AWS requests it sent "
         "(target 0)."

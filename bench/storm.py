@@ -2,15 +2,16 @@
 
 A burst of --posts alert posts (default 1,000) carrying --denials distinct denials (default 200: each posted
 posts/denials times, shuffled) arrives in --channels alert channels. The app is the real one (create_app behind
-the real aiohttp server, the live investigation over the AWS adapter, the journaled worker), each replica on its
-own event loop and thread; the fake Slack enforces Slack's posting limit (about one message per second per
-channel, answering 429 beyond it); AWS is moto in a child process behind bench/delay_proxy.py, every request
-held --delay-ms.
+the real aiohttp server, the live investigation over the AWS adapter, the journaled worker, JSON logs), each
+replica in a process of its own as `iamwhy serve` runs (bench/served.py), so that the senders and the fake Slack,
+which are Slack's side, share neither its event loop nor its interpreter lock. The fake Slack enforces Slack's
+posting limit (about one message per second per channel, answering 429 beyond it); AWS is moto in a child process
+behind bench/delay_proxy.py, every request held --delay-ms.
 
 Printed for each configuration: every post acknowledged (p50/p99 ack), the investigation threads (placeholders
 and answers: the target is exactly one per distinct denial), the AWS requests made against --denials times the
 requests of one diagnosis measured alone first (the baseline), the Slack calls by method and the 429s, the time
-until the last reply, and the process's peak memory. No assertion is made.
+until the last reply, and the peak memory of each replica. No assertion is made.
 
     python bench/storm.py [--posts 1000] [--denials 200] [--channels 10] [--delay-ms 50] [--redis-url URL]
 """
@@ -26,25 +27,19 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import Settings, build_investigator, build_slack_client, build_worker, create_app, create_web_app
-from diagnostics.aws import AwsAdapter
-from diagnostics.state import open_state
-from handlers.health import Health
+from bench.served import ServedApp
 from tests.harness import servers
 from tests.harness.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sender, bot_post
 from tests.harness.redis_server import RedisServer, with_prefix
-from tests.harness.sdk import botocore_session
 from tests.harness.toolbox import FakeToolbox
 from tests.harness.world import HUB_ACCOUNT, REGION, TARGET_ACCOUNT, AwsWorld, allow, policy
 
@@ -123,54 +118,6 @@ def _seed(world: AwsWorld, users: int) -> dict[str, str]:
     }
 
 
-class Replica:
-    """The app as `iamwhy serve` builds it, on its own event loop in its own thread."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.url = ""
-        self._ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._worker: Any = None
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._serve(),), daemon=True)
-
-    def start(self) -> Replica:
-        self._thread.start()
-        if not self._ready.wait(60):
-            raise RuntimeError("the app did not start")
-        return self
-
-    async def idle(self) -> None:
-        """Wait (from another loop) until this replica has no job left."""
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._worker.idle(), self._loop))
-
-    def stop(self) -> None:
-        if self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(120)
-
-    async def _serve(self) -> None:
-        self._stop = asyncio.Event()
-        state = await open_state(self.settings.state_url)
-        adapter = AwsAdapter(self.settings.aws, session=botocore_session())
-        investigator, _ = build_investigator(adapter)
-        client = build_slack_client(self.settings, state)
-        self._worker = build_worker(self.settings, investigator=investigator, state=state, client=client)
-        app = create_app(self.settings, investigator=investigator, client=client, state=state, worker=self._worker)
-        runner = web.AppRunner(create_web_app(app, Health({}), signing_secret=self.settings.signing_secret))
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        await self._worker.start()
-        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
-        self._ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
-        await self._worker.close()
-        await state.close()
-        await asyncio.to_thread(adapter.close)
-
-
 def _percentile(samples: list[float], q: int) -> float:
     ordered = sorted(samples)
     return ordered[max(1, -(-q * len(ordered) // 100)) - 1]
@@ -190,8 +137,7 @@ async def _storm(args: argparse.Namespace, aws: AwsProcess, state_url: str, repl
         "IAMWHY_STATE_URL": state_url,
     }
     os.environ["AWS_ENDPOINT_URL"] = aws.delayed
-    settings = Settings.from_env(env)
-    apps = [Replica(settings).start() for _ in range(replicas)]
+    apps = await asyncio.gather(*(asyncio.to_thread(ServedApp, {**os.environ, **env}) for _ in range(replicas)))
     session = aiohttp.ClientSession()
     try:
         senders = [Sender(a.url, session) for a in apps]
@@ -199,7 +145,7 @@ async def _storm(args: argparse.Namespace, aws: AwsProcess, state_url: str, repl
         before = aws.requests()
         await senders[0].event(bot_post(channels[0], text=_error(args.denials)))
         await fake.wait_for("chat.update", timeout=120)
-        await asyncio.gather(*(a.idle() for a in apps))
+        await _idle(apps)
         per_diagnosis = aws.requests() - before
         # Every replica's Bolt asks auth.test once before serving: a post without a denial warms each one up.
         for sender in senders[1:]:
@@ -227,7 +173,7 @@ async def _storm(args: argparse.Namespace, aws: AwsProcess, state_url: str, repl
         await asyncio.gather(*(send(i, e) for i, e in enumerate(events)))
         answers = args.denials + 1
         await fake.wait_for("chat.update", lambda c: "denied" in c.text, count=answers, timeout=1800)
-        await asyncio.gather(*(a.idle() for a in apps))
+        await _idle(apps)
         last_reply = max(c.at for c in fake.calls if c.method in ("chat.postMessage", "chat.update"))
         first_post = min(c.at for c in fake.calls[sum(calls_before.values()) :])
         elapsed = last_reply - first_post
@@ -256,7 +202,12 @@ async def _storm(args: argparse.Namespace, aws: AwsProcess, state_url: str, repl
         # Each replica's last storm counts reach the fake Slack, served by this loop, while it stops.
         await asyncio.gather(*(asyncio.to_thread(app.stop) for app in apps))
         await fake.stop()
+    result["replica_mib"] = [app.peak_mib for app in apps]
     return result
+
+
+async def _idle(apps: list[ServedApp]) -> None:
+    await asyncio.gather(*(asyncio.to_thread(app.idle) for app in apps))
 
 
 def _report(title: str, r: dict[str, Any], args: argparse.Namespace) -> None:
@@ -275,6 +226,7 @@ def _report(title: str, r: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"  429 answers             {sum(r['rate_limited'].values())} {r['rate_limited'] or ''}".rstrip())
     pace = f"Slack allows ~1 post/s in each of {args.channels} channels"
     print(f"  last reply after        {r['last_reply_s']:.1f} s ({pace})")
+    print(f"  peak memory per replica {', '.join(f'{m:.0f} MiB' for m in r['replica_mib'])}")
 
 
 def main() -> int:
@@ -327,7 +279,7 @@ def main() -> int:
     for title, result in runs:
         _report(title, result, args)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak memory of this process (the app's replicas, the fake Slack and the senders): {peak:.0f} MiB")
+    print(f"\npeak memory of this process (the fake Slack and the senders): {peak:.0f} MiB")
     return 0
 
 

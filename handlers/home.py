@@ -14,11 +14,13 @@ from collections import OrderedDict
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from diagnostics.state import AuditEntry
 from handlers import ids
+from handlers.dedupe import first_delivery
 from handlers.deps import Deps
 from handlers.status_blocks import RECENT_DIAGNOSES, HomeContent, RecentDiagnosis, render_home
 
@@ -91,7 +93,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     memberships = Memberships()
     workspace = Workspace()
 
-    async def handle_app_home_opened_event(event: dict[str, Any], client: AsyncWebClient) -> None:
+    async def handle_app_home_opened_event(
+        event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        if not await first_delivery(context):
+            return
         user = event.get("user")
         if event.get("tab") != "home" or not user:
             return

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import ids
 from handlers.blocks import render_no_denial
+from handlers.dedupe import first_delivery
 from handlers.deps import Deps
 from handlers.extract import message_text, without_mentions
 from handlers.replies import Outcome, Thread, Trigger, answer_in_thread, prepare
@@ -17,6 +18,8 @@ from handlers.replies import Outcome, Thread, Trigger, answer_in_thread, prepare
 
 def register(app: AsyncApp, deps: Deps) -> None:
     async def handle_app_mention(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        if not await first_delivery(context):
+            return
         channel = str(event["channel"])
         thread = Thread.of(event, channel, user=event.get("user"))
         prepared = await prepare(without_mentions(message_text(event)))

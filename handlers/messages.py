@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import ids
 from handlers.blocks import render_no_denial
+from handlers.dedupe import first_delivery
 from handlers.deps import Deps
 from handlers.extract import is_from_bot, message_text
 from handlers.replies import (
@@ -30,6 +31,8 @@ _SAID = frozenset({None, "bot_message", "thread_broadcast", "file_share", "me_me
 
 def register(app: AsyncApp, deps: Deps) -> None:
     async def handle_message_event(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        if not await first_delivery(context):
+            return
         subtype = event.get("subtype")
         if subtype == "message_changed":
             await _handle_edit(deps, event, context, client)

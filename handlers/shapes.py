@@ -48,6 +48,11 @@ def _some_objects(value: Any) -> bool:
     return _objects(value) and len(value) > 0
 
 
+def _view_type(value: Any) -> bool:
+    # Bolt reads every submitted view's type; a workflow step's save would also need the step, which iamwhy has none of.
+    return isinstance(value, str) and value != "workflow_step"
+
+
 def _list(value: Any) -> bool:
     return isinstance(value, list)
 
@@ -142,7 +147,7 @@ _REQUIRED: Mapping[str, tuple[tuple[str, Check], ...]] = {
     "event_callback": (("event", _object), ("event.type", _text)),
     # Bolt reads the first action of every block_actions payload.
     "block_actions": (("user.id", _text), ("trigger_id", _text), ("actions", _some_objects)),
-    "view_submission": (("user.id", _text), ("view", _object), ("view.callback_id", _text)),
+    "view_submission": (("user.id", _text), ("view", _object), ("view.callback_id", _text), ("view.type", _view_type)),
     "message_action": (
         ("callback_id", _text),
         ("user.id", _text),

@@ -47,3 +47,17 @@ async def test_a_new_event_with_the_same_text_is_not_a_retry(slack: ServedSlackA
     await slack.send.event(message_event(SEED_ERROR))
     await slack.send.event(message_event(SEED_ERROR))
     await slack.fake.wait_for("chat.update", count=2)
+
+
+async def test_a_repeated_delivery_without_a_retry_number_is_acknowledged_and_not_answered_again(
+    slack: ServedSlackApp,
+) -> None:
+    # A first delivery is acknowledged before its event id is checked: the check still drops a repeat. A direct
+    # message without a denial is answered every time it is sent, so only the event id can tell the two apart.
+    event = message_event("hello?", channel="DHUMAN01", channel_type="im")
+    first = await slack.send.event(event, event_id="EvTWICE001")
+    again = await slack.send.event(event, event_id="EvTWICE001")
+    assert (first[0], again[0]) == (200, 200)
+    await slack.fake.wait_for("chat.postMessage")
+    await slack.idle()
+    assert len(slack.fake.calls_of("chat.postMessage")) == 1

@@ -109,6 +109,11 @@ def test_what_slack_sends_passes(body: dict[str, Any]) -> None:
             "actions[0].value is missing",
         ),
         ({"type": "view_submission", "user": {"id": "U1"}, "view": {"state": []}}, "view.state has the wrong type"),
+        ({"type": "view_submission", "user": {"id": "U1"}, "view": {"callback_id": "c"}}, "view.type is missing"),
+        (
+            {"type": "view_submission", "user": {"id": "U1"}, "view": {"callback_id": "c", "type": "workflow_step"}},
+            "view.type is not what",
+        ),
         ({"type": "view_closed", "view": None}, "view is null"),
         ({"command": "/iamwhy", "user_id": "U", "channel_id": "C", "trigger_id": "t", "response_url": "x"}, "response"),
         ({"type": "url_verification", "challenge": {"a": 1}}, "challenge has the wrong type (dict)"),
