@@ -15,7 +15,7 @@ not compete with iamwhy's for this interpreter. For each of three seeded scenari
 
 Ratios: iamwhy / critical path (target <= 1.3) and sequential / iamwhy (target >= 3). No assertion is made.
 
-    python bench/latency.py [--delay-ms 50] [--concurrency 32] [--rounds 3]
+    python bench/latency.py [--delay-ms 50] [--concurrency N] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -389,7 +389,12 @@ def _bot_environment(world: AwsWorld, endpoint: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay-ms", type=float, default=50.0, help="delay the proxy adds to every AWS call")
-    parser.add_argument("--concurrency", type=int, default=32, help="the adapter's worker threads (max_concurrency)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=AwsConfig().max_concurrency,
+        help="the adapter's worker threads (max_concurrency; default: what iamwhy serve uses)",
+    )
     parser.add_argument("--rounds", type=int, default=5, help="diagnoses per scenario; medians are printed")
     args = parser.parse_args()
     delay = args.delay_ms / 1000

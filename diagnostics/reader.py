@@ -378,7 +378,10 @@ class AwsConfig:
     max_attempts: int = 4
     cache_ttl: float = 60.0
     call_budget: int = 100
-    max_concurrency: int = 8
+    # Worker threads (and HTTP connections) for the whole process: one diagnosis fans out to ~15 calls at once (with
+    # fewer threads its first round waits for a thread: see bench/latency.py --concurrency), and several diagnoses run
+    # at once.
+    max_concurrency: int = 32
     # Upper bound on the items a paginated call gathers, unless the call passes its own PaginationConfig.
     max_items: int = 1000
     role_session_name: str = "iamwhy"
