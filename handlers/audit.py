@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from diagnostics import metrics
 from diagnostics.audit import AUDIT_LOGGER, AUDIT_MESSAGE, audit_entry, entry_json
@@ -71,14 +70,10 @@ class Run:
         read before is reused (a re-run)."""
         limit = self._access.accounts_for(self.asker.channel)
         started = time.perf_counter()
-        # Investigators that predate channel scoping and re-runs take neither option: each is given when it applies.
-        options: dict[str, Any] = {}
-        if limit is not None:
-            options["accounts"] = limit
-        if fresh:
-            options["fresh"] = True
         try:
-            found = await self._investigator.investigate(text, correlation_id=self.correlation_id, **options)
+            found = await self._investigator.investigate(
+                text, correlation_id=self.correlation_id, accounts=limit, fresh=fresh
+            )
         finally:
             self._seconds = time.perf_counter() - started
         self.investigation = found

@@ -47,6 +47,11 @@ class FailingInvestigator:
         self.error = error
 
     async def investigate(
-        self, text: str, *, correlation_id: str | None = None, accounts: Collection[str] | None = None
+        self,
+        text: str,
+        *,
+        correlation_id: str | None = None,
+        accounts: Collection[str] | None = None,
+        fresh: bool = False,
     ) -> Investigation:
         raise self.error

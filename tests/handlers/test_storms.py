@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Collection
 
 from diagnostics.investigate import Investigation, OfflineInvestigator
 from diagnostics.model import Blocker, DenialKind, Layer
@@ -98,7 +99,14 @@ class _BlockedByIdentity:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def investigate(self, text: str, *, correlation_id: str | None = None) -> Investigation:
+    async def investigate(
+        self,
+        text: str,
+        *,
+        correlation_id: str | None = None,
+        accounts: Collection[str] | None = None,
+        fresh: bool = False,
+    ) -> Investigation:
         self.calls += 1
         found = await OfflineInvestigator().investigate(text)
         blocked = tuple(
@@ -122,11 +130,18 @@ async def test_a_post_without_a_reason_joins_the_storm_of_the_layer_its_investig
 
 
 class _FailsOnce(CountingInvestigator):
-    async def investigate(self, text: str, *, correlation_id: str | None = None) -> Investigation:
+    async def investigate(
+        self,
+        text: str,
+        *,
+        correlation_id: str | None = None,
+        accounts: Collection[str] | None = None,
+        fresh: bool = False,
+    ) -> Investigation:
         if not self.texts:
             self.texts.append(text)
             raise RuntimeError("AWS fell over")
-        return await super().investigate(text, correlation_id=correlation_id)
+        return await super().investigate(text, correlation_id=correlation_id, accounts=accounts, fresh=fresh)
 
 
 async def test_when_the_first_investigation_fails_the_next_post_is_investigated(
