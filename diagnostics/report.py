@@ -144,7 +144,7 @@ def provenance_json(provenance: Provenance) -> dict[str, Any]:
 
 def render_text(scan: ScanResult, diagnoses: Sequence[Diagnosis], *, color: bool) -> str:
     """The readable terminal report; ANSI colour only when ``color`` is true."""
-    style = _Style(color)
+    style = Style(color)
     blocks: list[str] = []
     if scan.secrets_found:
         blocks.append(
@@ -168,7 +168,7 @@ def render_text(scan: ScanResult, diagnoses: Sequence[Diagnosis], *, color: bool
     return "\n\n".join(blocks) + "\n"
 
 
-def _render_diagnosis(diagnosis: Diagnosis, numbering: str, style: _Style) -> str:
+def _render_diagnosis(diagnosis: Diagnosis, numbering: str, style: Style) -> str:
     request = diagnosis.request
     sections = [_header(diagnosis, numbering, style)]
     sections.append(_section("Why", _wrap(diagnosis.explanation, "  "), style))
@@ -224,7 +224,7 @@ def _commands_note(request: DeniedRequest, commands: Sequence[str]) -> str:
     return "; ".join(notes) + "."
 
 
-def _header(diagnosis: Diagnosis, numbering: str, style: _Style) -> str:
+def _header(diagnosis: Diagnosis, numbering: str, style: Style) -> str:
     request = diagnosis.request
     who = describe_principal(request.principal) if request.principal is not None else "an unnamed caller"
     what = request.action or "access"
@@ -252,7 +252,7 @@ def _header(diagnosis: Diagnosis, numbering: str, style: _Style) -> str:
     return "\n".join(lines)
 
 
-def _verdict(diagnosis: Diagnosis, style: _Style) -> str:
+def _verdict(diagnosis: Diagnosis, style: Style) -> str:
     decision = DECISION_TITLES[diagnosis.decision]
     colour = (
         "32" if diagnosis.decision is Decision.ALLOWED else "33" if diagnosis.decision is Decision.UNKNOWN else "31"
@@ -267,7 +267,7 @@ def _verdict(diagnosis: Diagnosis, style: _Style) -> str:
     return text
 
 
-def _layer_lines(verdicts: Sequence[LayerVerdict], style: _Style) -> list[str]:
+def _layer_lines(verdicts: Sequence[LayerVerdict], style: Style) -> list[str]:
     width = max(len(_r(layer_title(v.layer, v.subject))) for v in verdicts)
     lines: list[str] = []
     for verdict in verdicts:
@@ -284,7 +284,7 @@ def _layer_lines(verdicts: Sequence[LayerVerdict], style: _Style) -> list[str]:
     return lines
 
 
-def _fix_section(fix: Fix, title: str, style: _Style) -> str:
+def _fix_section(fix: Fix, title: str, style: Style) -> str:
     heading = f"{title} (owner: {_r(fix.owner)})"
     if fix.attach_to:
         heading += f" → {_r(fix.attach_to)}"
@@ -301,7 +301,7 @@ def _fix_section(fix: Fix, title: str, style: _Style) -> str:
     return _section(heading, lines, style)
 
 
-def _section(title: str, lines: Sequence[str], style: _Style) -> str:
+def _section(title: str, lines: Sequence[str], style: Style) -> str:
     return "\n".join([style.bold(title), *lines])
 
 
@@ -348,7 +348,9 @@ def _redact_tree(value: Any) -> Any:
     return value
 
 
-class _Style:
+class Style:
+    """ANSI styling for a terminal, or plain text (`color` False: a pipe, a file, NO_COLOR)."""
+
     def __init__(self, color: bool) -> None:
         self.color = color
 
@@ -357,6 +359,9 @@ class _Style:
 
     def bold(self, text: str) -> str:
         return self.paint(text, "1")
+
+    def dim(self, text: str) -> str:
+        return self.paint(text, "2")
 
     def warn(self, text: str) -> str:
         return self.paint(text, "33")

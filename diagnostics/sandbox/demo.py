@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from diagnostics.investigate import Investigator
-from diagnostics.report import WIDTH, render_text
+from diagnostics.report import WIDTH, Style, render_text
 from diagnostics.sandbox.scenarios import Scenario
 from diagnostics.sandbox.world import (
     BOT_USER,
@@ -26,20 +26,6 @@ _RULE: Final = "━"
 _LABEL: Final = 14
 
 
-class _Style:
-    def __init__(self, color: bool) -> None:
-        self.color = color
-
-    def paint(self, text: str, code: str) -> str:
-        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
-
-    def bold(self, text: str) -> str:
-        return self.paint(text, "1")
-
-    def dim(self, text: str) -> str:
-        return self.paint(text, "2")
-
-
 def _field(label: str, text: str) -> list[str]:
     return textwrap.wrap(
         text, WIDTH, initial_indent=label.ljust(_LABEL), subsequent_indent=" " * _LABEL, break_on_hyphens=False
@@ -48,7 +34,7 @@ def _field(label: str, text: str) -> list[str]:
 
 def intro(endpoint: str, startup_ms: float | None, scenarios: Sequence[Scenario], *, color: bool) -> str:
     """What the sandbox is, before the first scenario."""
-    style = _Style(color)
+    style = Style(color)
     ready = f", ready in {startup_ms:.0f} ms" if startup_ms is not None else ""
     lines = [
         style.bold(f"iamwhy demo: an AWS sandbox in this process (moto on {endpoint}{ready})"),
@@ -73,7 +59,7 @@ def intro(endpoint: str, startup_ms: float | None, scenarios: Sequence[Scenario]
 
 def scenario_header(scenario: Scenario, number: int, total: int, *, color: bool) -> str:
     """The scenario's title, the root cause it reproduces, and the error exactly as pasted."""
-    style = _Style(color)
+    style = Style(color)
     title = f"{_RULE * 3} {number}/{total} · {scenario.title} ({scenario.name}) "
     seeded = ", ".join(f"{b.layer} ({b.kind})" for b in scenario.expected.blocked_by)
     decision = scenario.expected.decision.replace("_", " ")
@@ -99,4 +85,4 @@ async def run_demo(box: Sandbox, investigator: Investigator, *, write: Callable[
         write("\n" + scenario_header(scenario, number, len(scenarios), color=color) + "\n")
         write(render_text(investigation.scan, investigation.diagnoses, color=color))
     elapsed = time.perf_counter() - started
-    write("\n" + _Style(color).dim(f"{len(scenarios)} errors diagnosed live in {elapsed:.1f} s.") + "\n")
+    write("\n" + Style(color).dim(f"{len(scenarios)} errors diagnosed live in {elapsed:.1f} s.") + "\n")
