@@ -24,7 +24,6 @@ import asyncio
 import os
 import re
 import socket
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -36,54 +35,14 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.served import ServedApp
+from bench.delay_proxy import DelayedAws
+from bench.served import ServedApp, percentile
 from tests.harness import servers
 from tests.harness.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sender, message_event
 from tests.harness.toolbox import FakeToolbox
 from tests.harness.world import HUB_ACCOUNT, REGION, TARGET_ACCOUNT, AwsWorld, allow, policy
 
-ROOT = Path(__file__).resolve().parent.parent
 OBJECT = "arn:aws:s3:::prod-artifacts/release.tar.gz"
-# moto (with the harness's extra operations) and the delay proxy, in a child process that prints both endpoints.
-_LAUNCHER = """
-import sys
-from bench.delay_proxy import DelayProxy
-from tests.harness.servers import MotoServer
-server = MotoServer()
-server.start()
-proxy = DelayProxy(server.endpoint, float(sys.argv[1])).start()
-print(server.endpoint, proxy.endpoint, flush=True)
-sys.stdin.read()
-proxy.stop()
-server.stop()
-"""
-
-
-class AwsProcess:
-    """moto and the delay proxy in a child process: AWS's side must not compete with the bot for this interpreter.
-    ``endpoint`` is moto's own (for seeding), ``delayed`` the proxy's (for the bot)."""
-
-    def __init__(self, delay: float) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCHER, str(delay)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            text=True,
-        )
-        assert self._process.stdout is not None
-        self.endpoint, self.delayed = self._process.stdout.readline().split()
-
-    def reset(self) -> None:
-        import urllib.request
-
-        for path in ("/moto-api/reset", "/moto-api/seed?a=42"):
-            urllib.request.urlopen(urllib.request.Request(self.endpoint + path, method="POST"), timeout=10).close()
-
-    def stop(self) -> None:
-        assert self._process.stdin is not None
-        self._process.stdin.close()
-        self._process.wait(timeout=30)
 
 
 def _error(n: int) -> str:
@@ -120,12 +79,6 @@ async def _timed(call: Callable[[], Awaitable[tuple[int, str, Any]]]) -> float:
     if status != 200:
         raise RuntimeError(f"the app answered HTTP {status}")
     return elapsed
-
-
-def _percentile(samples: list[float], q: int) -> float:
-    """The q-th percentile by nearest rank (with 50 samples, p99 is the slowest)."""
-    ordered = sorted(samples)
-    return ordered[max(1, -(-q * len(ordered) // 100)) - 1]
 
 
 async def _run(args: argparse.Namespace, delayed_endpoint: str) -> tuple[list[float], list[float], float, str, str]:
@@ -171,7 +124,7 @@ def main() -> int:
     parser.add_argument("--channels", type=int, default=10, help="watched channels the events are posted in")
     args = parser.parse_args()
 
-    aws = AwsProcess(args.delay_ms / 1000)
+    aws = DelayedAws(args.delay_ms / 1000)
     toolbox = FakeToolbox().start()
     world = AwsWorld(aws, toolbox)  # type: ignore[arg-type]
     # S3 Control puts the account id in front of the host (222222222222.127.0.0.1): resolve it as the harness does.
@@ -188,22 +141,22 @@ def main() -> int:
         toolbox.stop()
         aws.stop()
 
-    reference = _percentile(idle, 99)
+    reference = percentile(idle, 99)
     print(
         f"investigation: {investigation}; every AWS request takes {args.delay_ms:.0f} ms; {args.events} events at "
         f"once; baseline: {args.baseline} events one at a time to an idle app"
     )
     rows = [
-        ("baseline ack p50", _percentile(idle, 50)),
+        ("baseline ack p50", percentile(idle, 50)),
         ("baseline ack p99", reference),
-        (f"ack p50, {args.events} at once", _percentile(loaded, 50)),
-        (f"ack p99, {args.events} at once", _percentile(loaded, 99)),
+        (f"ack p50, {args.events} at once", percentile(loaded, 50)),
+        (f"ack p99, {args.events} at once", percentile(loaded, 99)),
         (f"all {args.events} answers in their threads", all_in),
     ]
     for label, value in rows:
         print(f"{label:<40} {value:10.1f} ms   x{value / reference:.2f} of baseline p99")
     print(f"answers: {verdicts}")
-    met = _percentile(loaded, 99) < 100
+    met = percentile(loaded, 99) < 100
     print(f"target p99 ack < 100 ms: {'met' if met else 'missed'}")
     return 0
 

@@ -12,10 +12,15 @@ takes that long. Requests are served concurrently, so the delay is per request, 
 from __future__ import annotations
 
 import http.client
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -146,3 +151,66 @@ class DelayProxy:
         if connection is not None:
             connection.close()
         self._local.connection = None
+
+
+_ROOT = Path(__file__).resolve().parent.parent
+# The harness's moto server (with its extra operations) and a DelayProxy in front of it, in a child process that
+# prints both endpoints, then answers each line it reads: "count" with the requests proxied so far, "late" with the
+# seconds past the delay of each answer given late since the last "late".
+_LAUNCHER = """
+import sys
+from bench.delay_proxy import DelayProxy
+from tests.harness.servers import MotoServer
+server = MotoServer()
+server.start()
+proxy = DelayProxy(server.endpoint, float(sys.argv[1])).start()
+print(server.endpoint, proxy.endpoint, flush=True)
+for line in sys.stdin:
+    if line.strip() == "count":
+        print(proxy.requests, flush=True)
+    else:
+        print(" ".join(f"{late:.4f}" for late in proxy.late_answers()), flush=True)
+proxy.stop()
+server.stop()
+"""
+
+
+class DelayedAws:
+    """moto and the delay proxy in a child process: their work is AWS's side and must not compete with the bot's
+    for the benchmark's interpreter. ``endpoint`` is moto's own (for seeding), ``delayed`` the proxy's (for the bot)."""
+
+    def __init__(self, delay: float) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER, str(delay)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(_ROOT)},
+            text=True,
+        )
+        self.endpoint, self.delayed = self._ask(None).split()
+
+    def requests(self) -> int:
+        """AWS requests that went through the delay proxy so far."""
+        return int(self._ask("count"))
+
+    def late_answers(self) -> list[float]:
+        """Milliseconds past the delay of each answer the proxy gave late since the last call."""
+        return [float(late) * 1000 for late in self._ask("late").split()]
+
+    def reset(self) -> None:
+        """moto emptied, and its generated ids made repeatable again."""
+        for path in ("/moto-api/reset", "/moto-api/seed?a=42"):
+            urllib.request.urlopen(urllib.request.Request(self.endpoint + path, method="POST"), timeout=10).close()
+
+    def stop(self) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        self._process.wait(timeout=30)
+
+    def _ask(self, command: str | None) -> str:
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        if command is not None:
+            self._process.stdin.write(command + "\n")
+            self._process.stdin.flush()
+        return self._process.stdout.readline()

@@ -27,10 +27,8 @@ import contextvars
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.delay_proxy import DelayedAws
 from diagnostics.aws import AwsAdapter
 from diagnostics.investigate import InvestigationSettings, LiveInvestigator
 from diagnostics.model import DeniedRequest, Diagnosis
@@ -48,59 +47,7 @@ from tests.harness.sdk import botocore_session
 from tests.harness.toolbox import FakeToolbox
 from tests.harness.world import HUB_ACCOUNT, MANAGEMENT_ACCOUNT, REGION, TARGET_ACCOUNT, AwsWorld, allow, deny, policy
 
-ROOT = Path(__file__).resolve().parent.parent
 ORG_ROLE = f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:role/OrgRead"
-# The harness's moto server (with its extra operations), started in a child process that prints its endpoint.
-_LAUNCHER = """
-import sys
-from bench.delay_proxy import DelayProxy
-from tests.harness.servers import MotoServer
-server = MotoServer()
-server.start()
-proxy = DelayProxy(server.endpoint, float(sys.argv[1])).start()
-print(server.endpoint, proxy.endpoint, flush=True)
-for line in sys.stdin:
-    print(" ".join(f"{late:.4f}" for late in proxy.late_answers()), flush=True)
-proxy.stop()
-server.stop()
-"""
-
-
-class _MotoProcess:
-    """The harness's moto server and the delay proxy in front of it, in a child process: their work is AWS's side
-    and must not compete with iamwhy's for this interpreter. ``endpoint`` is moto's own (for seeding), ``delayed``
-    the proxy's (for the bot)."""
-
-    def __init__(self, delay: float) -> None:
-        environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCHER, str(delay)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=environment,
-            text=True,
-        )
-        assert self._process.stdout is not None
-        self.endpoint, self.delayed = self._process.stdout.readline().split()
-
-    def late_answers(self) -> list[float]:
-        """Milliseconds past the delay of each answer the proxy gave late since the last call."""
-        assert self._process.stdin is not None
-        assert self._process.stdout is not None
-        self._process.stdin.write("late\n")
-        self._process.stdin.flush()
-        return [float(late) * 1000 for late in self._process.stdout.readline().split()]
-
-    def reset(self) -> None:
-        for path in ("/moto-api/reset", "/moto-api/seed?a=42"):
-            urllib.request.urlopen(urllib.request.Request(self.endpoint + path, method="POST"), timeout=10).close()
-
-    def stop(self) -> None:
-        assert self._process.stdin is not None
-        self._process.stdin.close()
-        self._process.wait(timeout=30)
-
-
 OBJECT = "arn:aws:s3:::prod-artifacts/release.tar.gz"
 
 # --- dependency depth ----------------------------------------------------------------------------------------
@@ -313,7 +260,7 @@ _cpu: list[float] = []
 
 
 async def _measure(
-    request: DeniedRequest, accounts: frozenset[str], args: argparse.Namespace, aws: _MotoProcess
+    request: DeniedRequest, accounts: frozenset[str], args: argparse.Namespace, aws: DelayedAws
 ) -> Figures:
     """A running bot's numbers: clients and role credentials already made (one diagnosis first, unmeasured), the
     answer cache emptied before each measured diagnosis; the repeat runs right after, within the cache TTL."""
@@ -399,7 +346,7 @@ def main() -> int:
     args = parser.parse_args()
     delay = args.delay_ms / 1000
 
-    server = _MotoProcess(delay)
+    server = DelayedAws(delay)
     toolbox = FakeToolbox().start()
     world = AwsWorld(server, toolbox)  # type: ignore[arg-type]
     # S3 Control puts the account id in front of the host (222222222222.127.0.0.1): resolve it as the harness does.

@@ -24,7 +24,6 @@ import os
 import random
 import resource
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,62 +35,15 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.served import ServedApp
+from bench.delay_proxy import DelayedAws
+from bench.served import ServedApp, percentile
 from tests.harness import servers
 from tests.harness.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sender, bot_post
 from tests.harness.redis_server import RedisServer, with_prefix
 from tests.harness.toolbox import FakeToolbox
 from tests.harness.world import HUB_ACCOUNT, REGION, TARGET_ACCOUNT, AwsWorld, allow, policy
 
-ROOT = Path(__file__).resolve().parent.parent
 OBJECT = "arn:aws:s3:::prod-artifacts/release.tar.gz"
-# moto and the delay proxy in a child process that prints both endpoints, then the proxy's request count for
-# every line it reads.
-_LAUNCHER = """
-import sys
-from bench.delay_proxy import DelayProxy
-from tests.harness.servers import MotoServer
-server = MotoServer()
-server.start()
-proxy = DelayProxy(server.endpoint, float(sys.argv[1])).start()
-print(server.endpoint, proxy.endpoint, flush=True)
-for line in sys.stdin:
-    print(proxy.requests, flush=True)
-proxy.stop()
-server.stop()
-"""
-
-
-class AwsProcess:
-    def __init__(self, delay: float) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCHER, str(delay)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            text=True,
-        )
-        assert self._process.stdout is not None
-        self.endpoint, self.delayed = self._process.stdout.readline().split()
-
-    def requests(self) -> int:
-        """AWS requests that went through the delay proxy so far."""
-        assert self._process.stdin is not None
-        assert self._process.stdout is not None
-        self._process.stdin.write("count\n")
-        self._process.stdin.flush()
-        return int(self._process.stdout.readline())
-
-    def reset(self) -> None:
-        import urllib.request
-
-        for path in ("/moto-api/reset", "/moto-api/seed?a=42"):
-            urllib.request.urlopen(urllib.request.Request(self.endpoint + path, method="POST"), timeout=10).close()
-
-    def stop(self) -> None:
-        assert self._process.stdin is not None
-        self._process.stdin.close()
-        self._process.wait(timeout=30)
 
 
 def _error(n: int) -> str:
@@ -118,12 +70,7 @@ def _seed(world: AwsWorld, users: int) -> dict[str, str]:
     }
 
 
-def _percentile(samples: list[float], q: int) -> float:
-    ordered = sorted(samples)
-    return ordered[max(1, -(-q * len(ordered) // 100)) - 1]
-
-
-async def _storm(args: argparse.Namespace, aws: AwsProcess, state_url: str, replicas: int) -> dict[str, Any]:
+async def _storm(args: argparse.Namespace, aws: DelayedAws, state_url: str, replicas: int) -> dict[str, Any]:
     fake = await FakeSlack().start()
     fake.pace_posts(interval=1.0, burst=3)
     channels = [f"CSTORM{n:03d}" for n in range(args.channels)]
@@ -187,8 +134,8 @@ async def _storm(args: argparse.Namespace, aws: AwsProcess, state_url: str, repl
         placeholders = len(threads) - 1
         result = {
             "acked": statuses[200],
-            "ack_p50": _percentile(acks, 50),
-            "ack_p99": _percentile(acks, 99),
+            "ack_p50": percentile(acks, 50),
+            "ack_p99": percentile(acks, 99),
             "threads": placeholders,
             "aws": aws.requests() - before,
             "per_diagnosis": per_diagnosis,
@@ -240,7 +187,7 @@ def main() -> int:
     parser.add_argument("--only", choices=("embedded", "redis"), help="run one configuration")
     args = parser.parse_args()
 
-    aws = AwsProcess(args.delay_ms / 1000)
+    aws = DelayedAws(args.delay_ms / 1000)
     toolbox = FakeToolbox().start()
     world = AwsWorld(aws, toolbox)  # type: ignore[arg-type]
     socket.getaddrinfo = servers._getaddrinfo
