@@ -9,12 +9,13 @@ the same Protocols; `open_state` picks one from IAMWHY_STATE_URL.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import secrets
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -577,6 +578,19 @@ def audit_matches(
     return (user is not None and entry.user == user) or (channels is not None and entry.channel in channels)
 
 
+def newest_matching(
+    newest_first: Iterable[AuditEntry],
+    *,
+    since: float | None,
+    user: str | None,
+    channels: Collection[str] | None,
+    limit: int,
+) -> tuple[AuditEntry, ...]:
+    """The answer to an AuditLog.query from entries newest first (read lazily: no more than the answer needs)."""
+    matching = (e for e in newest_first if audit_matches(e, since=since, user=user, channels=channels))
+    return tuple(itertools.islice(matching, limit))
+
+
 class MemoryAuditLog(AuditLog):
     """The newest entries, bounded in number; the JSON log line written beside each is the durable record."""
 
@@ -594,14 +608,7 @@ class MemoryAuditLog(AuditLog):
         channels: Collection[str] | None = None,
         limit: int = 100,
     ) -> tuple[AuditEntry, ...]:
-        found: list[AuditEntry] = []
-        for entry in reversed(self._entries):
-            if len(found) >= limit:
-                break
-            if not audit_matches(entry, since=since, user=user, channels=channels):
-                continue
-            found.append(entry)
-        return tuple(found)
+        return newest_matching(reversed(self._entries), since=since, user=user, channels=channels, limit=limit)
 
 
 def new_id() -> str:

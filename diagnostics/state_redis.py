@@ -42,10 +42,10 @@ from diagnostics.state import (
     StoredInvestigation,
     Storm,
     StormLog,
-    audit_matches,
     log_feedback,
     new_id,
     new_reference,
+    newest_matching,
 )
 
 # Redis keeps a record this much longer than its logical life, so that its own expiry never decides.
@@ -311,14 +311,9 @@ class RedisAuditLog(AuditLog):
         channels: Collection[str] | None = None,
         limit: int = 100,
     ) -> tuple[AuditEntry, ...]:
-        found: list[AuditEntry] = []
-        for body in await self._r.client.lrange(self._r.key("audit"), 0, -1):
-            if len(found) >= limit:
-                break
-            entry = codec.loads(AuditEntry, body)
-            if audit_matches(entry, since=since, user=user, channels=channels):
-                found.append(entry)
-        return tuple(found)
+        bodies = await self._r.client.lrange(self._r.key("audit"), 0, -1)
+        entries = (codec.loads(AuditEntry, body) for body in bodies)
+        return newest_matching(entries, since=since, user=user, channels=channels, limit=limit)
 
 
 class RedisStormLog(StormLog):

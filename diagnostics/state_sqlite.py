@@ -43,11 +43,11 @@ from diagnostics.state import (
     Storm,
     StormLog,
     Vote,
-    audit_matches,
     gcra,
     log_feedback,
     new_id,
     new_reference,
+    newest_matching,
 )
 
 T = TypeVar("T")
@@ -267,14 +267,8 @@ class SqliteAuditLog(AuditLog):
             query = "SELECT body FROM audit WHERE at >= ? ORDER BY seq DESC"
             return [str(r[0]) for r in self._db.db.execute(query, (since if since is not None else float("-inf"),))]
 
-        found: list[AuditEntry] = []
-        for body in await self._db.run(rows):
-            if len(found) >= limit:
-                break
-            entry = codec.loads(AuditEntry, body)
-            if audit_matches(entry, since=since, user=user, channels=channels):
-                found.append(entry)
-        return tuple(found)
+        entries = (codec.loads(AuditEntry, body) for body in await self._db.run(rows))
+        return newest_matching(entries, since=since, user=user, channels=channels, limit=limit)
 
 
 class SqliteStormLog(StormLog):
