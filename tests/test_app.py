@@ -25,6 +25,7 @@ from handlers.health import Health, slack_probe, state_probe
 from tests.conftest import BotCredentials, slack_env
 from tests.handlers.seed import SEED_ERRORS
 from tests.harness.fake_slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sender, message_event
+from tests.harness.serve import start_serve
 from tests.harness.world import HUB_ACCOUNT, AwsWorld
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,25 +265,7 @@ async def test_healthz_answers_from_its_cache_between_probes() -> None:
 
 
 async def _start_serve(env: Mapping[str, str], *args: str) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IAMWHY_"))}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app",
-        "serve",
-        *args,
-        cwd=ROOT,
-        env={**clean, "IAMWHY_STATE_URL": "memory:", **env, "PORT": "0"},
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    async with asyncio.timeout(60):
-        while True:
-            line = await process.stderr.readline()
-            assert line, "iamwhy serve exited before serving"
-            entry = json.loads(line)
-            if entry["message"] == "serving":
-                return process, entry
+    return await start_serve({"IAMWHY_STATE_URL": "memory:", **env}, *args)
 
 
 async def _stop(process: asyncio.subprocess.Process) -> str:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sqlite3
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
@@ -25,6 +23,7 @@ from bench.delay_proxy import DelayProxy
 from tests.conftest import BotCredentials, slack_env
 from tests.harness.fake_slack import FakeSlack, Sender, message_event
 from tests.harness.redis_server import with_prefix
+from tests.harness.serve import start_serve
 from tests.harness.world import TARGET_ACCOUNT, AwsWorld, allow, policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,24 +57,7 @@ class Served:
 
 
 async def _serve(env: Mapping[str, str]) -> Served:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IAMWHY_"))}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app",
-        "serve",
-        cwd=ROOT,
-        env={**clean, **env, "PORT": "0"},
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    async with asyncio.timeout(60):
-        while True:
-            line = await process.stderr.readline()
-            assert line, "iamwhy serve exited before serving"
-            entry = json.loads(line)
-            if entry["message"] == "serving":
-                return Served(process, entry)
+    return Served(*await start_serve(env))
 
 
 @pytest.fixture
