@@ -46,7 +46,9 @@ async def test_a_new_event_with_the_same_text_is_not_a_retry(slack: ServedSlackA
     # Two people pasting the same error are two questions.
     await slack.send.event(message_event(SEED_ERROR))
     await slack.send.event(message_event(SEED_ERROR))
-    await slack.fake.wait_for("chat.update", count=2)
+    first, second = await slack.fake.wait_for("chat.update", count=2)
+    # Each question got its own answer, in its own thread.
+    assert first.body["ts"] != second.body["ts"]
 
 
 async def test_a_repeated_delivery_without_a_retry_number_is_acknowledged_and_not_answered_again(
