@@ -340,11 +340,13 @@ class Gatherer:
 
     async def _user(self, principal: Principal, account: str) -> _Identity:
         name = principal.name or ""
-        user, inline, attached, groups = await asyncio.gather(
-            self.call("iam", "GetUser", {"UserName": name}, account=account),
-            self._inline("user", name, account),
-            self._attached("user", name, account),
+        # The longest chains first (a group's managed policies are four calls deep, the user's own three, inline ones
+        # two): the calls that start them leave ahead of the rest of the first round.
+        groups, attached, inline, user = await asyncio.gather(
             self._groups(name, account),
+            self._attached("user", name, account),
+            self._inline("user", name, account),
+            self._details("GetUser", {"UserName": name}, account),
             return_exceptions=True,
         )
         policies: list[NamedPolicy] = []
@@ -357,12 +359,11 @@ class Gatherer:
             self._identity_failure(user, f"user {name}", account)
             self.fail(Layer.BOUNDARY, user if not isinstance(user, NotFound) else "the user could not be read")
             return _Identity(tuple(policies), (), principal, {}, False)
-        details = user.get("User") or {}
-        boundary = await self._boundary(details, account)
+        details, boundary = user
         context = {"aws:username": name, **_caller_context(details, principal)}
         path = str(details.get("Path") or principal.path)
         resolved = replace(principal, path=path)
-        return _Identity(tuple(policies), boundary, resolved, context, True)
+        return _Identity(tuple(policies), self._boundary(boundary), resolved, context, True)
 
     async def _groups(self, user: str, account: str) -> list[NamedPolicy]:
         listed = await self.call("iam", "ListGroupsForUser", {"UserName": user}, account=account, paginate=True)
@@ -375,10 +376,11 @@ class Gatherer:
 
     async def _role(self, principal: Principal, account: str) -> _Identity:
         name = principal.name or ""
-        role, inline, attached = await asyncio.gather(
-            self.call("iam", "GetRole", {"RoleName": name}, account=account),
-            self._inline("role", name, account),
+        # The longest chains first: managed policies are three calls deep, inline ones two.
+        attached, inline, role = await asyncio.gather(
             self._attached("role", name, account),
+            self._inline("role", name, account),
+            self._details("GetRole", {"RoleName": name}, account),
             return_exceptions=True,
         )
         policies: list[NamedPolicy] = []
@@ -391,23 +393,33 @@ class Gatherer:
             self._identity_failure(role, f"role {name}", account)
             self.fail(Layer.BOUNDARY, role if not isinstance(role, NotFound) else "the role could not be read")
             return _Identity(tuple(policies), (), principal, {}, False)
-        details = role.get("Role") or {}
-        boundary = await self._boundary(details, account)
+        details, boundary = role
         context = _caller_context(details, principal)
         resolved = replace(principal, path=str(details.get("Path") or principal.path), path_known=True)
         # A session may carry session tags that add to or override the role's tags: only a role's own are complete.
         complete = principal.type is PrincipalType.ROLE
-        return _Identity(tuple(policies), boundary, resolved, context, complete)
+        return _Identity(tuple(policies), self._boundary(boundary), resolved, context, complete)
 
-    async def _boundary(self, details: Mapping[str, Any], account: str) -> tuple[NamedPolicy, ...]:
+    async def _details(
+        self, operation: str, params: Mapping[str, Any], account: str
+    ) -> tuple[Mapping[str, Any], tuple[NamedPolicy, ...] | str]:
+        """GetUser or GetRole, and the permissions boundary it names, read as soon as the answer names it rather than
+        after every identity policy. A boundary that could not be read comes back as the reason."""
+        answer = await self.call("iam", operation, params, account=account)
+        details: Mapping[str, Any] = answer.get("User" if operation == "GetUser" else "Role") or {}
         arn = (details.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
         if not arn:
-            return ()
+            return details, ()
         try:
-            return (await self._managed(str(arn), account),)
+            return details, (await self._managed(str(arn), account),)
         except (ReadError, ValueError) as exc:
-            self.fail(Layer.BOUNDARY, f"the permissions boundary {arn} could not be read: {_reason(exc)}")
+            return details, f"the permissions boundary {arn} could not be read: {_reason(exc)}"
+
+    def _boundary(self, read: tuple[NamedPolicy, ...] | str) -> tuple[NamedPolicy, ...]:
+        if isinstance(read, str):
+            self.fail(Layer.BOUNDARY, read)
             return ()
+        return read
 
     def _identity_failure(self, error: BaseException, who: str, account: str) -> None:
         if isinstance(error, NotFound):
@@ -430,11 +442,12 @@ class Gatherer:
             return _Org()
         action = request_action(self.request) or ""
         wants_rcp = action.partition(":")[0].lower() in catalog.rcp_services()
+        # The resource is usually in the caller's account: read its RCPs on the same walk up the chain. The walk is a
+        # chain of calls, the root a single one: the walk starts first.
+        side = asyncio.ensure_future(self._org_side(account, scps=True, rcps=wants_rcp))
         roots = asyncio.ensure_future(
             self._optional(self.call("organizations", "ListRoots", account=None, role=RoleKind.ORG))
         )
-        # The resource is usually in the caller's account: read its RCPs on the same walk up the chain.
-        side = asyncio.ensure_future(self._org_side(account, scps=True, rcps=wants_rcp))
         caller = await side
         root_answer = await roots
         enabled = _enabled_types(root_answer) if isinstance(root_answer, Mapping) else None
@@ -458,10 +471,11 @@ class Gatherer:
 
     async def _org_side(self, account: str, *, scps: bool, rcps: bool) -> _Org:
         """One account's organization, and the SCPs and/or RCPs on its chain."""
+        # The walk up the levels first: it is a chain of calls, the description a single one.
+        chain = asyncio.ensure_future(self._optional(self._chain_levels(account, scps=scps, rcps=rcps)))
         described = asyncio.ensure_future(
             self._optional(self.call("organizations", "DescribeOrganization", account=account))
         )
-        chain = asyncio.ensure_future(self._optional(self._chain_levels(account, scps=scps, rcps=rcps)))
         organization = await described
         if isinstance(organization, NotFound):
             # Not in an organization: no SCP or RCP applies, whatever the organizations role says.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from diagnostics.aws import AwsAdapter
 from diagnostics.gather import GatherOptions, gather
 from diagnostics.model import DeniedRequest, Layer
 from diagnostics.parse import scan
+from diagnostics.reader import NotFound, RoleKind
 from diagnostics.snapshot import Snapshot
 from tests.harness.world import HUB_ACCOUNT, MANAGEMENT_ACCOUNT, TARGET_ACCOUNT, AwsWorld, allow, policy
 
@@ -54,6 +56,62 @@ async def test_a_user_is_read_with_its_groups_boundary_and_tags(make_adapter: Ma
     assert found.in_organization is False
     assert found.unreadable_layers() == {Layer.RESOURCE}
     assert "aws:principalorgid" in found.absent_keys
+
+
+class HeldPolicyLists:
+    """A scripted reader whose user policy lists answer only once the boundary's document has been asked for, or once
+    nothing else is left to run: it records the order of questions and answers."""
+
+    HELD = frozenset({"ListUserPolicies", "ListAttachedUserPolicies", "ListGroupsForUser"})
+
+    def __init__(self, answers: Mapping[str, Mapping[str, Any]]) -> None:
+        self.answers = answers
+        self.events: list[tuple[str, str]] = []
+
+    async def call(
+        self,
+        service: str,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        account: str | None = None,
+        role: RoleKind = RoleKind.READ,
+        region: str | None = None,
+        paginate: bool = False,
+    ) -> Mapping[str, Any]:
+        self.events.append(("asked", operation))
+        if operation in self.HELD:
+            for _ in range(200):
+                if ("asked", "GetPolicyVersion") in self.events:
+                    break
+                await asyncio.sleep(0)
+        answer = self.answers.get(operation)
+        self.events.append(("answered", operation))
+        if answer is None:
+            raise NotFound(f"{operation}: none", service=service, operation=operation, account=account)
+        return answer
+
+
+async def test_a_permissions_boundary_is_read_without_waiting_for_the_identity_policies() -> None:
+    boundary = f"arn:aws:iam::{T}:policy/DevBoundary"
+    reader = HeldPolicyLists(
+        {
+            "GetUser": {"User": {"UserName": "build-bot", "PermissionsBoundary": {"PermissionsBoundaryArn": boundary}}},
+            "GetPolicy": {"Policy": {"PolicyName": "DevBoundary", "DefaultVersionId": "v1"}},
+            "GetPolicyVersion": {"PolicyVersion": {"Document": policy(allow("s3:*"))}},
+            "ListUserPolicies": {"PolicyNames": []},
+            "ListAttachedUserPolicies": {"AttachedPolicies": []},
+            "ListGroupsForUser": {"Groups": []},
+        }
+    )
+    (request,) = scan(denial(f"arn:aws:iam::{T}:user/build-bot", "s3:GetObject", "arn:aws:s3:::b/k")).denials
+
+    found = await gather(reader, request, GatherOptions(HUB_ACCOUNT, frozenset({T}), authorization_delay=0.0))
+
+    assert [p.name for p in found.policies.boundary] == ["DevBoundary"]
+    boundary_asked = reader.events.index(("asked", "GetPolicyVersion"))
+    lists_answered = min(reader.events.index(("answered", op)) for op in HeldPolicyLists.HELD)
+    assert boundary_asked < lists_answered
 
 
 async def test_a_session_reads_its_role_and_its_tags_stay_incomplete(
