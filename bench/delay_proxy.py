@@ -154,28 +154,31 @@ class DelayProxy:
 
 
 _ROOT = Path(__file__).resolve().parent.parent
-# The harness's moto server (with its extra operations), in a child process that prints its endpoint and runs until
-# its input closes.
+# The harness's moto server (with its extra operations), in a child process that prints its endpoint, then answers
+# each line it reads with the CPU seconds it has used, until its input closes.
 _MOTO = """
-import sys
+import sys, time
 from tests.harness.servers import MotoServer
 server = MotoServer()
 server.start()
 print(server.endpoint, flush=True)
-sys.stdin.read()
+for line in sys.stdin:
+    print(time.process_time(), flush=True)
 server.stop()
 """
 # A DelayProxy in front of an upstream, in a child process that prints its endpoint, then answers each line it reads:
-# "count" with the requests proxied so far, "late" with the seconds past the delay of each answer given late since the
-# last "late".
+# "count" with the requests proxied so far, "cpu" with the CPU seconds it has used, "late" with the seconds past the
+# delay of each answer given late since the last "late".
 _PROXY = """
-import sys
+import sys, time
 from bench.delay_proxy import DelayProxy
 proxy = DelayProxy(sys.argv[1], float(sys.argv[2])).start()
 print(proxy.endpoint, flush=True)
 for line in sys.stdin:
     if line.strip() == "count":
         print(proxy.requests, flush=True)
+    elif line.strip() == "cpu":
+        print(time.process_time(), flush=True)
     else:
         print(" ".join(f"{late:.4f}" for late in proxy.late_answers()), flush=True)
 proxy.stop()
@@ -203,6 +206,10 @@ class DelayedAws:
         """Milliseconds past the delay of each answer the proxy gave late since the last call."""
         return [float(late) * 1000 for late in self._ask("late").split()]
 
+    def cpu_ms(self) -> float:
+        """CPU milliseconds moto and the proxy have used so far: AWS's side of the work, on this machine's cores."""
+        return (float(_ask(self._moto, "cpu")) + float(_ask(self._proxy, "cpu"))) * 1000
+
     def reset(self) -> None:
         """moto emptied, and its generated ids made repeatable again."""
         for path in ("/moto-api/reset", "/moto-api/seed?a=42"):
@@ -215,10 +222,14 @@ class DelayedAws:
             process.wait(timeout=30)
 
     def _ask(self, command: str) -> str:
-        assert self._proxy.stdin is not None
-        self._proxy.stdin.write(command + "\n")
-        self._proxy.stdin.flush()
-        return _read_line(self._proxy)
+        return _ask(self._proxy, command)
+
+
+def _ask(process: subprocess.Popen[str], command: str) -> str:
+    assert process.stdin is not None
+    process.stdin.write(command + "\n")
+    process.stdin.flush()
+    return _read_line(process)
 
 
 def _child(program: str, *args: str) -> subprocess.Popen[str]:
