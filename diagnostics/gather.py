@@ -139,6 +139,8 @@ class _Org:
     org_path: str | None = None
     # False: the account is in no organization (so no SCP or RCP applies); None: not known.
     member: bool | None = None
+    # The policy types the organization has enabled; None: not known.
+    enabled: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ class _Levels:
     rcp_levels: tuple[tuple[NamedPolicy, ...], ...]
     # The OU path below the organization id ("r-ab12/ou-ab12-cdefgh34/").
     path: str
+    # The policy types the organization has enabled; None: not asked, or not known.
+    enabled: frozenset[str] | None = None
 
 
 class Gatherer:
@@ -442,15 +446,9 @@ class Gatherer:
             return _Org()
         action = request_action(self.request) or ""
         wants_rcp = action.partition(":")[0].lower() in catalog.rcp_services()
-        # The resource is usually in the caller's account: read its RCPs on the same walk up the chain. The walk is a
-        # chain of calls, the root a single one: the walk starts first.
-        side = asyncio.ensure_future(self._org_side(account, scps=True, rcps=wants_rcp))
-        roots = asyncio.ensure_future(
-            self._optional(self.call("organizations", "ListRoots", account=None, role=RoleKind.ORG))
-        )
-        caller = await side
-        root_answer = await roots
-        enabled = _enabled_types(root_answer) if isinstance(root_answer, Mapping) else None
+        # The resource is usually in the caller's account: read its RCPs on the same walk up the chain.
+        caller = await self._org_side(account, scps=True, rcps=wants_rcp, roots=True)
+        enabled = caller.enabled
         scp_levels = caller.scp_levels if enabled is None or "SERVICE_CONTROL_POLICY" in enabled else ()
         rcp, rcp_names = caller.rcp_levels, caller.rcp_names
         if wants_rcp:
@@ -460,8 +458,9 @@ class Gatherer:
                 # The caller's chain was read for nothing: what it said about RCPs does not apply.
                 self.unreadable.pop(Layer.RCP, None)
                 if owner in self._readable():
-                    other = await self._org_side(owner, scps=False, rcps=True)
+                    other = await self._org_side(owner, scps=False, rcps=True, roots=enabled is None)
                     rcp, rcp_names = other.rcp_levels, other.rcp_names
+                    enabled = enabled if enabled is not None else other.enabled
                 else:
                     self.fail(Layer.RCP, f"the resource's account {owner} is {self._unreadable_account(owner)}")
                     rcp, rcp_names = (), ()
@@ -469,10 +468,11 @@ class Gatherer:
                 rcp = ()
         return replace(caller, scp_levels=scp_levels, rcp_levels=rcp if wants_rcp else (), rcp_names=rcp_names)
 
-    async def _org_side(self, account: str, *, scps: bool, rcps: bool) -> _Org:
-        """One account's organization, and the SCPs and/or RCPs on its chain."""
+    async def _org_side(self, account: str, *, scps: bool, rcps: bool, roots: bool = False) -> _Org:
+        """One account's organization, and the SCPs and/or RCPs on its chain (and, with `roots`, the policy types the
+        organization has enabled)."""
         # The walk up the levels first: it is a chain of calls, the description a single one.
-        chain = asyncio.ensure_future(self._optional(self._chain_levels(account, scps=scps, rcps=rcps)))
+        chain = asyncio.ensure_future(self._optional(self._chain_levels(account, scps=scps, rcps=rcps, roots=roots)))
         described = asyncio.ensure_future(
             self._optional(self.call("organizations", "DescribeOrganization", account=account))
         )
@@ -502,10 +502,12 @@ class Gatherer:
             organization_id=org_id,
             org_path=f"{org_id}/{levels.path}" if org_id and levels.path else None,
             member=True,
+            enabled=levels.enabled,
         )
 
-    async def _chain_levels(self, account: str, *, scps: bool, rcps: bool) -> _Levels:
-        """The levels from the root down to the account, with their names and policies.
+    async def _chain_levels(self, account: str, *, scps: bool, rcps: bool, roots: bool = False) -> _Levels:
+        """The levels from the root down to the account, with their names and policies (and, with `roots`, the policy
+        types the organization has enabled).
 
         ListParents walks up one level per call; each level's policies (and an OU's name) are read as soon as the
         level is known."""
@@ -518,13 +520,22 @@ class Gatherer:
                 tasks[(target, policy_filter)] = asyncio.ensure_future(self._policies_for(target, policy_filter))
 
         targets: list[tuple[str, str]] = [(account, "ACCOUNT")]
-        start(account)
+        listed_roots: asyncio.Task[Mapping[str, Any] | ReadError | ValueError] | None = None
         try:
             current = account
-            for _ in range(_MAX_ORG_DEPTH):
+            for level in range(_MAX_ORG_DEPTH):
                 answer = await self.call(
                     "organizations", "ListParents", {"ChildId": current}, account=None, role=RoleKind.ORG
                 )
+                if level == 0:
+                    # The organizations role sees the account: only now are the account's own policies and the
+                    # organization's root worth asking for. No chain waits longer for it (the root's policies wait
+                    # on this answer anyway), and an account in no organization, or in another, spares the calls.
+                    start(account)
+                    if roots:
+                        listed_roots = asyncio.ensure_future(
+                            self._optional(self.call("organizations", "ListRoots", account=None, role=RoleKind.ORG))
+                        )
                 parent = (answer.get("Parents") or [{}])[0]
                 parent_id, kind = str(parent.get("Id") or ""), str(parent.get("Type") or "")
                 if not parent_id:
@@ -538,8 +549,10 @@ class Gatherer:
                 current = parent_id
             found = {key: await task for key, task in tasks.items()}
             named = {ou: await task for ou, task in ou_names.items()}
+            root_answer = await listed_roots if listed_roots is not None else None
         finally:
-            await asyncio.gather(*tasks.values(), *ou_names.values(), return_exceptions=True)
+            pending = [*tasks.values(), *ou_names.values(), *([listed_roots] if listed_roots is not None else [])]
+            await asyncio.gather(*pending, return_exceptions=True)
         targets.reverse()
         short = tuple("Root" if kind == "ROOT" else named.get(target) or target for target, kind in targets)
         names = tuple(
@@ -552,6 +565,7 @@ class Gatherer:
             scp_levels=tuple(found[(t, "SERVICE_CONTROL_POLICY")] for t, _ in targets) if scps else (),
             rcp_levels=tuple(found[(t, "RESOURCE_CONTROL_POLICY")] for t, _ in targets) if rcps else (),
             path="".join(f"{t}/" for t, kind in targets if kind != "ACCOUNT"),
+            enabled=_enabled_types(root_answer) if isinstance(root_answer, Mapping) else None,
         )
 
     async def _ou_name(self, ou: str) -> str | None:

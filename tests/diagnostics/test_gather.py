@@ -185,6 +185,27 @@ async def test_the_ou_chain_is_walked_to_the_root(make_adapter: MakeAdapter, aws
     assert found.context["aws:PrincipalOrgPaths"] == (f"{org.id}/{org.root_id}/{outer}/{inner}/",)
     # EC2 is not an RCP service: no RCP was listed.
     assert all(c.params.get("Filter") != "RESOURCE_CONTROL_POLICY" for c in aws_world.moto.seen("organizations"))
+    # Which policy types the organization has enabled was asked (with the organizations role's session) once the
+    # account was found in it.
+    asked = aws_world.moto.seen("organizations", "ListRoots", account=MANAGEMENT_ACCOUNT)
+    assert len([c for c in asked if c.access_key.startswith("ASIA")]) == 1
+
+
+async def test_an_account_in_no_organization_is_not_asked_for_its_policies_or_the_root(
+    make_adapter: MakeAdapter, aws_world: AwsWorld
+) -> None:
+    aws_world.create_user(T, "build-bot")
+
+    found = await gathered(
+        make_adapter,
+        denial(f"arn:aws:iam::{T}:user/build-bot", "s3:GetObject", "arn:aws:s3:::b/k"),
+        config={"org_role_arn": ORG_ROLE},
+    )
+
+    assert found.in_organization is False
+    assert found.policies.scp_levels == found.policies.rcp_levels == ()
+    # The walk up from the account and the account's own organization answer it; nothing more is asked.
+    assert sorted(c.operation for c in aws_world.moto.seen("organizations")) == ["DescribeOrganization", "ListParents"]
 
 
 async def test_cloudtrail_is_searched_only_for_management_events(
