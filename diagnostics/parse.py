@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import dataclasses
 import ipaddress
 import itertools
 import json
@@ -328,6 +329,9 @@ _TRANSLATION = str.maketrans(
         **dict.fromkeys("\u2010\u2011\u2012\u2013", "-"),
     }
 )
+# The same rewriting as a pattern: str.translate looks every character up, which costs more than finding the few.
+_TRANSLATED = re.compile("[" + "".join(re.escape(chr(code)) for code in _TRANSLATION) + "]")
+_REPLACEMENTS = {chr(code): replacement or "" for code, replacement in _TRANSLATION.items()}
 
 
 def _normalize(text: str) -> str:
@@ -345,7 +349,7 @@ def _rewrite(text: str) -> str:
     if text.isascii():
         # The backtick is the one ASCII character the translation rewrites (str.translate looks up every character).
         return text.replace("`", " ")
-    return text.translate(_TRANSLATION)
+    return _TRANSLATED.sub(lambda match: _REPLACEMENTS[match.group()], text)
 
 
 def _without_markers(text: str) -> str:
@@ -639,7 +643,7 @@ class _Matches:
 # --- what a reading finds --------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Wrapper:
     """A HEAD, TAIL or BODY shape found in the text."""
 
@@ -661,7 +665,7 @@ class _Wrapper:
         return min(self.start, self.message_start), max(self.end, self.message_end)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Core:
     """The sentence of one denial, as parsed, plus the wrappers found around it."""
 
@@ -690,14 +694,14 @@ class _Core:
         return bool(self.action or named or self.encoded or self.resource)
 
 
-@dataclass
+@dataclass(slots=True)
 class _S3Ref:
     bucket: str
     key: str
     region: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     """Everything known about one denial before it becomes a DeniedRequest."""
 
@@ -721,7 +725,7 @@ class _Draft:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Found:
     """A denial and where it was found, for ordering and de-duplication."""
 
@@ -764,6 +768,7 @@ class _Pass:
         self._found: list[_Found] = []
         self._others: list[tuple[int, OtherError]] = []
         self._wrappers_found: list[_Wrapper] = []
+        self._tried_groups: dict[int, Any] = {}
 
     # --- lines: every lookup is bounded, so none can walk the whole text --------------------------------
 
@@ -791,8 +796,12 @@ class _Pass:
         return row in self._open_rows()
 
     def _tried_rows(self, rows: tuple[_Row, ...]) -> list[_Row]:
-        open_rows = self._open_rows()
-        return [row for row in rows if row in open_rows]
+        # Asked of the same few groups of the table (module constants) several times per reading.
+        tried: list[_Row] | None = self._tried_groups.get(id(rows))
+        if tried is None:
+            open_rows = self._open_rows()
+            tried = self._tried_groups[id(rows)] = [row for row in rows if row in open_rows]
+        return tried
 
     @property
     def rank(self) -> tuple[bool, int]:
@@ -1322,7 +1331,7 @@ class _Pass:
             if ref is not None:
                 region = region or ref.region
                 resource = _s3_arn(ref, action, _partition(region, principal))
-        request = DeniedRequest(
+        request = _new_request(
             principal=principal,
             action=self._safe(action),
             resource_arn=self._safe(resource),
@@ -1605,7 +1614,7 @@ class _Pass:
         # The caller's account is known even when CloudTrail does not name the caller.
         known_caller = caller_account if caller_account and is_account_id(caller_account) else None
         account = _account(principal, None) or known_caller or _account(None, resource)
-        return DeniedRequest(
+        return _new_request(
             principal=principal,
             action=_clean(action),
             resource_arn=_clean(resource),
@@ -1676,6 +1685,14 @@ _LOOSE_TOKEN = re.compile(
     r"|(?P<word>true|false|null|True|False|None)\b|(?P<number>-?\d{1,40}(?:\.\d{1,40})?(?:[eE][+-]?\d{1,5})?)"
     r"|(?P<call>[A-Za-z_][\w.]{0,100}\([^()\n]{0,400}\)))"
 )
+# A key, its colon, a string, word or number value and the comma after it: four tokens of _LOOSE_TOKEN
+# read in one step (the tokens of a record are mostly these).
+_LOOSE_PAIR = re.compile(
+    r"""\s*(?:"(?P<key_double>(?:[^"\\\n]|\\.){0,8192})"|'(?P<key_single>(?:[^'\\\n]|\\.){0,8192})')\s*:"""
+    r"""\s*(?:"(?P<double>(?:[^"\\\n]|\\.){0,8192})"|'(?P<single>(?:[^'\\\n]|\\.){0,8192})'"""
+    r"|(?P<word>true|false|null|True|False|None)\b|(?P<number>-?\d{1,40}(?:\.\d{1,40})?(?:[eE][+-]?\d{1,5})?))"
+    r"(?P<comma>\s*,)?"
+)
 _RECORD_PUNCTUATION = re.compile(r"[\"':{}\[\]]")
 _LOOSE_WORDS: dict[str, Any] = {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}
 
@@ -1693,6 +1710,29 @@ def _loose_object(text: str, start: int, hi: int, budget: int) -> tuple[dict[str
     pos = last = start + 1
     spent = 0
     while stack and spent < budget:
+        frame = stack[-1]
+        if frame[1] == "key" and spent + 4 <= budget:
+            pair = _LOOSE_PAIR.match(text, pos, hi)
+            if pair is not None:
+                double_key, single_key, double, single, word, number, comma = pair.groups()
+                if double_key is not None:
+                    key = _loose_string(double_key, "double")
+                else:
+                    key = _loose_string(single_key, "single")
+                scalar: Any
+                if double is not None:
+                    scalar = _loose_string(double, "double")
+                elif single is not None:
+                    scalar = _loose_string(single, "single")
+                elif word is not None:
+                    scalar = _LOOSE_WORDS[word]
+                else:
+                    scalar = number
+                frame[0][key] = scalar
+                frame[1] = "comma" if comma is None else "key"
+                spent += 3 if comma is None else 4
+                pos = last = pair.end()
+                continue
         match = _LOOSE_TOKEN.match(text, pos, hi)
         if match is None:
             break
@@ -2170,7 +2210,22 @@ def _fill(first: DeniedRequest, later: DeniedRequest) -> DeniedRequest:
 
 def _replace(request: DeniedRequest, **changes: Any) -> DeniedRequest:
     """``dataclasses.replace`` for a request, without its per-call look at the class's fields."""
-    return DeniedRequest(**{**vars(request), **changes})
+    return _new_request(**{**vars(request), **changes})
+
+
+_REQUEST_FIELDS = frozenset(field.name for field in dataclasses.fields(DeniedRequest))
+
+
+def _new_request(**values: Any) -> DeniedRequest:
+    """A request from a value for every one of its fields.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``: for a request's
+    fifteen fields that costs as much as parsing a short message's sentence.
+    """
+    assert values.keys() == _REQUEST_FIELDS
+    request = object.__new__(DeniedRequest)
+    request.__dict__.update(values)
+    return request
 
 
 def _dedupe_others(others: list[OtherError]) -> list[OtherError]:
