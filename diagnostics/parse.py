@@ -17,7 +17,7 @@ import ipaddress
 import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -655,14 +655,13 @@ class _Wrapper:
     message_start: int
     message_end: int
     attached: bool = False
+    # Its shape's place in the table, and the text it and its message cover (asked for many times).
+    order: int = field(init=False)
+    span: tuple[int, int] = field(init=False)
 
-    @property
-    def order(self) -> int:
-        return _order(self.shape)
-
-    @property
-    def span(self) -> tuple[int, int]:
-        return min(self.start, self.message_start), max(self.end, self.message_end)
+    def __post_init__(self) -> None:
+        self.order = _order(self.shape)
+        self.span = min(self.start, self.message_start), max(self.end, self.message_end)
 
 
 @dataclass(slots=True)
@@ -768,7 +767,6 @@ class _Pass:
         self._found: list[_Found] = []
         self._others: list[tuple[int, OtherError]] = []
         self._wrappers_found: list[_Wrapper] = []
-        self._tried_groups: dict[int, Any] = {}
 
     # --- lines: every lookup is bounded, so none can walk the whole text --------------------------------
 
@@ -796,12 +794,8 @@ class _Pass:
         return row in self._open_rows()
 
     def _tried_rows(self, rows: tuple[_Row, ...]) -> list[_Row]:
-        # Asked of the same few groups of the table (module constants) several times per reading.
-        tried: list[_Row] | None = self._tried_groups.get(id(rows))
-        if tried is None:
-            open_rows = self._open_rows()
-            tried = self._tried_groups[id(rows)] = [row for row in rows if row in open_rows]
-        return tried
+        open_rows = self._open_rows()
+        return [row for row in rows if row in open_rows]
 
     @property
     def rank(self) -> tuple[bool, int]:
@@ -841,8 +835,7 @@ class _Pass:
             elif result is not None:
                 others.append((group[0].span[0], result))
         if self._tried_rows(_TERSE_SHAPES):
-            spans = [(f.start, f.end) for f in found] + [w.span for w in wrappers]
-            found.extend(self._terse(_Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))))
+            found.extend(self._terse(found, wrappers))
         found.sort(key=lambda f: f.start)
         self._found = found
         self._others = others
@@ -1287,10 +1280,15 @@ class _Pass:
         )
         return self._finish(draft)
 
-    def _terse(self, covered: _Spans) -> list[_Found]:
+    def _terse(self, fuller: list[_Found], wrappers: list[_Wrapper]) -> list[_Found]:
+        """Terse "Access Denied" messages beside an S3 name, outside what ``fuller`` findings and ``wrappers`` cover."""
         found: list[_Found] = []
+        covered: _Spans | None = None
         for shape in self._tried_rows(_TERSE_SHAPES):
             for match in shape.pattern.finditer(self.text):
+                if covered is None:
+                    spans = [(f.start, f.end) for f in fuller] + [w.span for w in wrappers]
+                    covered = _Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))
                 if covered.contains(match.start()):
                     continue
                 ref = self._s3_ref(match.start(), match.end())
@@ -1346,7 +1344,7 @@ class _Pass:
             source_format=SHAPES[draft.source_order].name,
             context={},
             snippet=self._snippet(draft.start, draft.end, draft.encoded_span, draft.authorization_id),
-            warnings=tuple(self._safe(w) or w for w in dict.fromkeys(warnings)),
+            warnings=tuple(self._safe(w) or w for w in dict.fromkeys(warnings)) if warnings else (),
         )
         return _Found(draft.start, draft.end, request)
 
@@ -1627,7 +1625,7 @@ class _Pass:
             encoded_message=sentence.encoded if sentence else None,
             error_code=code,
             source_format=_RECORD_SHAPE.name,
-            context=_record_context(record, identity, principal),
+            context=_record_context(record, identity, principal, self._safe),
             snippet=self._snippet(
                 start,
                 end,
@@ -1895,9 +1893,15 @@ _PRINCIPAL_TYPES = {
 
 
 def _record_context(
-    record: Mapping[str, Any], identity: Mapping[str, Any], principal: Principal | None
+    record: Mapping[str, Any],
+    identity: Mapping[str, Any],
+    principal: Principal | None,
+    safe: Callable[[str], str | None],
 ) -> dict[str, ContextValue]:
-    """The request-context keys a CloudTrail event reveals, under AWS's own key names."""
+    """The request-context keys a CloudTrail event reveals, under AWS's own key names.
+
+    ``safe`` redacts a value the event holds as the text it was read from spells it (see _Pass._safe).
+    """
     context: dict[str, ContextValue] = {}
     source_ip = _str(record.get("sourceIPAddress"))
     if source_ip and _is_ip(source_ip):
@@ -1941,7 +1945,15 @@ def _record_context(
     user_name = _str(identity.get("userName"))
     if kind == "IAMUser" and user_name:
         context["aws:username"] = user_name
-    return {key: redact(value) if isinstance(value, str) else value for key, value in context.items()}
+    # Every value but the principal's ARN (which can come from the parsed errorMessage) is the event's own.
+    return {
+        key: value
+        if not isinstance(value, str)
+        else redact(value)
+        if key == "aws:PrincipalArn"
+        else safe(value) or value
+        for key, value in context.items()
+    }
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -2104,6 +2116,8 @@ def _dedupe(found: list[_Found]) -> list[DeniedRequest]:
     Two denials that differ only in that one's resource is cut short (a prefix of the other's, as a
     wrap or a truncating SDK leaves it) are the same denial.
     """
+    if len(found) == 1:
+        return [found[0].request]
     kept: dict[tuple[Any, ...], list[tuple[int, DeniedRequest]]] = {}
     for position, item in enumerate(found):
         request = item.request
@@ -2140,6 +2154,8 @@ def _absorb_fragments(found: list[_Found]) -> list[_Found]:
     request is the same when nothing either names contradicts the other.
     """
     found = list(found)
+    if len(found) < 2:
+        return found
     absorbed: set[int] = set()
     for index, item in enumerate(found):
         if item.level >= 2:
