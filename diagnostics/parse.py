@@ -169,7 +169,8 @@ def _best_reading(
     hidden = might_hold_secrets(normalized)
     for reading in texts:
         if reading not in passes:
-            passes[reading] = _Pass(reading, spans if reading == normalized or not hidden else None)
+            pasted = reading == normalized
+            passes[reading] = _Pass(reading, spans if pasted or not hidden else None, hinted=hidden if pasted else None)
             passes[reading].read()
     if len(passes) == 1:
         return passes[texts[0]].result()
@@ -749,11 +750,13 @@ class _Pass:
         *,
         lower: str | None = None,
         open_rows: set[Shape | LookAlike] | None = None,
+        hinted: bool | None = None,
     ) -> None:
-        """``lower`` and ``open_rows``, when given, are the text lower-cased and the rows it opens (see _tried)."""
+        """``lower`` and ``open_rows``, when given, are the text lower-cased and the rows it opens (see _tried);
+        ``hinted`` is ``might_hold_secrets(text)``."""
         self.text = text
         self.lower = text.lower() if lower is None else lower
-        self._may_hold_secrets: bool | None = None
+        self._may_hold_secrets: bool | None = None if hinted is None else "\\" in text or "%" in text or hinted
         self._open = open_rows
         self.secret_spans: list[SecretSpan] = find_secrets(text) if secret_spans is None else secret_spans
         self.secret_starts = [span.start for span in self.secret_spans]

@@ -81,9 +81,11 @@ _MARKERS = {
 
 def find_secrets(text: str) -> list[SecretSpan]:
     """Every credential in ``text``, as non-overlapping spans in order, including ones a line wrap split."""
-    if len(text) <= _SHORT and not might_hold_secrets(text):
-        return []
-    if "\n" not in text and text.isascii() and not _literal_in(text):
+    if "\n" not in text and text.isascii():
+        # One line of ASCII: the literals are the sharper check (most fields of a denial fail it).
+        if not _literal_in(text) or (len(text) <= _SHORT and not _hinted(text)):
+            return []
+    elif len(text) <= _SHORT and not might_hold_secrets(text):
         return []
     spans = _detect(text)
     if "\n" in text:
