@@ -1548,12 +1548,16 @@ class _Pass:
     def _loose_record(self, position: int, lo: int, hi: int) -> tuple[int, int, dict[str, Any], bool] | None:
         text = self.text
         start = position
+        # The objects read so far: each attempt starts further back, at an object holding the earlier ones.
+        known: dict[int, tuple[dict[str, Any], int, int]] = {}
         for _ in range(_LOOSE_ATTEMPTS):
             start = text.rfind("{", lo, start)
             if start < 0 or self._loose_budget <= 0:
                 return None
-            value, end, cut, spent = _loose_object(text, start, hi, self._loose_budget)
+            value, end, cut, spent = _loose_object(text, start, hi, self._loose_budget, known)
             self._loose_budget -= spent
+            if not cut:
+                known[start] = value, end, spent
             if end <= position:
                 continue
             if _is_event(value) and "errorCode" in value and (not cut or self._cut_off_at(end)):
@@ -1698,12 +1702,15 @@ _RECORD_PUNCTUATION = re.compile(r"[\"':{}\[\]]")
 _LOOSE_WORDS: dict[str, Any] = {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}
 
 
-def _loose_object(text: str, start: int, hi: int, budget: int) -> tuple[dict[str, Any], int, bool, int]:
+def _loose_object(
+    text: str, start: int, hi: int, budget: int, known: Mapping[int, tuple[dict[str, Any], int, int]]
+) -> tuple[dict[str, Any], int, bool, int]:
     """The object that opens at ``text[start]``, read as JSON or a Python literal up to where the text stops
     making sense (a chat client's cut, its "... (truncated)") or ``hi``, and closed there.
 
     Returns the object, where it ends, whether it was cut off before it closed, and the tokens spent. A
-    string or key left unfinished by the cut is left out.
+    string or key left unfinished by the cut is left out. ``known`` holds objects already read whole (the
+    object, where it ends, its tokens) by where they open: one met again is taken as read, for its tokens.
     """
     root: dict[str, Any] = {}
     # Each open container, what it expects next ("key", "colon", "value", "comma") and its pending key.
@@ -1764,6 +1771,18 @@ def _loose_object(text: str, start: int, hi: int, budget: int) -> tuple[dict[str
                 break
             value: Any
             if kind == "punct":
+                read = known.get(pos - 1) if token == "{" else None
+                if read is not None and spent + read[2] <= budget:
+                    # Reading it again would spend the same tokens and build the same object.
+                    value, pos, inner = read
+                    spent += inner
+                    if is_dict:
+                        container[frame[2]] = value
+                    else:
+                        container.append(value)
+                    frame[1] = "comma"
+                    last = pos
+                    continue
                 value = {} if token == "{" else []
             elif kind in ("double", "single"):
                 value = _loose_string(token, kind)
