@@ -64,8 +64,6 @@ _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _CASED_HINTS = ("AKIA", "ASIA", "IQoJb3JpZ2lu", "FwoGZXIvYXdz", "FQoGZXIvYXdz", "AQoDYXdz")
 _LOWER_HINTS = ("secret", "session", "security", "signature")
 _SHORT = 4096
-# The lower-case literal each pattern run on the lower-cased text needs (see _detect).
-_DETECTED_LITERALS = ("secret", "token", "signature")
 # Characters from the rarest in English text, logs and code to the most common.
 _RARITY = {character: rank for rank, character in enumerate("$.0123456789qjzxkvbpgywfmculdhrsnioate")}
 # A line break as terminals, e-mail and Slack quoting put it inside a long token.
@@ -82,8 +80,8 @@ _MARKERS = {
 def find_secrets(text: str) -> list[SecretSpan]:
     """Every credential in ``text``, as non-overlapping spans in order, including ones a line wrap split."""
     if "\n" not in text and text.isascii():
-        # One line of ASCII: the literals are the sharper check (most fields of a denial fail it).
-        if not _literal_in(text) or (len(text) <= _SHORT and not _hinted(text)):
+        # One line of ASCII: the literals the patterns need are the sharper check (most fields of a denial fail it).
+        if not _literal_in(text, len(text) <= _SHORT):
             return []
     elif len(text) <= _SHORT and not might_hold_secrets(text):
         return []
@@ -147,20 +145,20 @@ def _hinted(text: str) -> bool:
     return False
 
 
-def _literal_in(text: str) -> bool:
-    """Whether one line of ASCII holds a literal some pattern of _detect starts with or needs.
+def _literal_in(text: str, hinted: bool) -> bool:
+    """Whether one line of ASCII holds a literal some pattern of _detect starts with or needs (and, when
+    ``hinted``, a hint word too: see _hinted).
 
-    Sharper than the hints: a labelled session token needs "token" after its "session" or "security"
+    Sharper than the hints alone: a labelled session token needs "token" after its "session" or "security"
     (an assumed role's session name, a CloudTrail sessionContext, have none).
     """
     for hint in _CASED_HINTS:
         if hint in text:
             return True
     lower = text.lower()
-    for literal in _DETECTED_LITERALS:  # noqa: SIM110
-        if literal in lower:
-            return True
-    return False
+    if "secret" in lower or "signature" in lower:
+        return True
+    return "token" in lower and (not hinted or "session" in lower or "security" in lower)
 
 
 def rarest_character(word: str) -> str:
