@@ -1967,15 +1967,11 @@ def _record_context(
     user_name = _str(identity.get("userName"))
     if kind == "IAMUser" and user_name:
         context["aws:username"] = user_name
-    # Every value but the principal's ARN (which can come from the parsed errorMessage) is the event's own.
-    return {
-        key: value
-        if not isinstance(value, str)
-        else redact(value)
-        if key == "aws:PrincipalArn"
-        else safe(value) or value
-        for key, value in context.items()
-    }
+    for key, known in context.items():
+        if isinstance(known, str):
+            # Every value but the principal's ARN (which can come from the parsed errorMessage) is the event's own.
+            context[key] = redact(known) if key == "aws:PrincipalArn" else safe(known) or known
+    return context
 
 
 # --- helpers ------------------------------------------------------------------------------------------
