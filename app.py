@@ -615,6 +615,7 @@ def build_investigator(adapter: AwsAdapter) -> tuple[Investigator, str]:
 
 async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     """Run the Slack app until `stop` is set: HTTP events and /healthz on the port, or Socket Mode and /healthz."""
+    import aiohttp
     from aiohttp import web
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.errors import SlackApiError
@@ -657,6 +658,9 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     socket_handler = None
+    # One session for every Web API call (Bolt's per-request clients share it too): the connection to Slack is kept
+    # alive instead of a new TCP and TLS handshake for each post and update.
+    client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
     try:
         try:
             await web.TCPSite(runner, "0.0.0.0", settings.port).start()
@@ -696,6 +700,7 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
         await worker.close()
+        await client.session.close()
         await state.close()
         await asyncio.to_thread(adapter.close)
         await asyncio.to_thread(doctor_adapter.close)

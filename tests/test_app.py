@@ -293,6 +293,10 @@ async def test_iamwhy_serve_answers_slack_and_health_then_stops_cleanly(
         assert status == 200
     (update,) = await fake_slack.wait_for("chat.update", timeout=30)
     assert update.blocks[0]["text"]["text"] == "🔒 s3:GetObject denied for user build-bot"
+    # The placeholder and its answer went over one kept-alive connection, not a new one per Web API call.
+    (placeholder,) = fake_slack.calls_of("chat.postMessage")
+    assert placeholder.peer
+    assert placeholder.peer == update.peer
     rest = await _stop(process)
     assert '"message": "stopped"' in rest
     assert BOT_TOKEN not in rest

@@ -44,6 +44,8 @@ class Call:
     headers: Mapping[str, str]
     path: str
     at: float
+    # The client's address and port: calls sent over one kept-alive connection share it.
+    peer: str = ""
 
     @property
     def text(self) -> str:
@@ -231,7 +233,9 @@ class FakeSlack:
     # ------------------------------------------------------------------------------------------------ handlers
 
     async def _record(self, method: str, body: dict[str, Any], request: web.Request) -> None:
-        call = Call(method, body, dict(request.headers), request.path, time.monotonic())
+        peername = request.transport.get_extra_info("peername") if request.transport is not None else None
+        peer = f"{peername[0]}:{peername[1]}" if peername else ""
+        call = Call(method, body, dict(request.headers), request.path, time.monotonic(), peer)
         async with self._changed:
             self.calls.append(call)
             self._changed.notify_all()
