@@ -79,9 +79,10 @@ _MARKERS = {
 
 def find_secrets(text: str) -> list[SecretSpan]:
     """Every credential in ``text``, as non-overlapping spans in order, including ones a line wrap split."""
-    if "\n" not in text and text.isascii():
-        # One line of ASCII: the literals the patterns need are the sharper check (most fields of a denial fail it).
-        if not _literal_in(text, len(text) <= _SHORT):
+    if text.isascii():
+        # In ASCII the literals the patterns need (looked for with the lines joined, as a wrapped credential is) are
+        # the sharper check: most fields and pastes with a hint word fail it.
+        if not _literal_in(_BREAK.sub("", text) if "\n" in text else text, len(text) <= _SHORT):
             return []
     elif len(text) <= _SHORT and not might_hold_secrets(text):
         return []
@@ -146,8 +147,8 @@ def _hinted(text: str) -> bool:
 
 
 def _literal_in(text: str, hinted: bool) -> bool:
-    """Whether one line of ASCII holds a literal some pattern of _detect starts with or needs (and, when
-    ``hinted``, a hint word too: see _hinted).
+    """Whether ASCII text with its lines joined holds a literal some pattern of _detect starts with or needs
+    (and, when ``hinted``, a hint word too: see _hinted).
 
     Sharper than the hints alone: a labelled session token needs "token" after its "session" or "security"
     (an assumed role's session name, a CloudTrail sessionContext, have none).
