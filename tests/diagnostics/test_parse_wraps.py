@@ -14,23 +14,17 @@ from tests.diagnostics.test_parse_properties import SINGLE_LINE, _hard_wrap
 COMMAND = "$ ./deploy.sh --stage prod"
 
 
+# A terminal wrap alone, and below the command that failed (from 40 columns: a terminal wider than the command).
+PLACINGS = [("", 20), (f"{COMMAND}\n", 40)]
+
+
+@pytest.mark.parametrize(("before", "narrowest"), PLACINGS, ids=["alone", "below-command"])
 @pytest.mark.parametrize(("name", "text"), SINGLE_LINE, ids=[name for name, _ in SINGLE_LINE])
-def test_every_terminal_width_reads_as_one_line(name: str, text: str) -> None:
+def test_every_terminal_width_reads_as_one_line(name: str, text: str, before: str, narrowest: int) -> None:
     expected = [denial_record(scan(text).denials[0])]
     misread = [
         width
-        for width in range(20, 161)
-        if [denial_record(d) for d in scan(_hard_wrap(text, width)).denials] != expected
-    ]
-    assert misread == []
-
-
-@pytest.mark.parametrize(("name", "text"), SINGLE_LINE, ids=[name for name, _ in SINGLE_LINE])
-def test_every_terminal_width_below_its_command_reads_as_one_line(name: str, text: str) -> None:
-    expected = [denial_record(scan(text).denials[0])]
-    misread = [
-        width
-        for width in range(40, 161)
-        if [denial_record(d) for d in scan(f"{COMMAND}\n{_hard_wrap(text, width)}").denials] != expected
+        for width in range(narrowest, 161)
+        if [denial_record(d) for d in scan(f"{before}{_hard_wrap(text, width)}").denials] != expected
     ]
     assert misread == []
