@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import ast
 import bisect
+import dataclasses
 import ipaddress
 import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -168,7 +169,8 @@ def _best_reading(
     hidden = might_hold_secrets(normalized)
     for reading in texts:
         if reading not in passes:
-            passes[reading] = _Pass(reading, spans if reading == normalized or not hidden else None)
+            pasted = reading == normalized
+            passes[reading] = _Pass(reading, spans if pasted or not hidden else None, hinted=hidden if pasted else None)
             passes[reading].read()
     if len(passes) == 1:
         return passes[texts[0]].result()
@@ -328,6 +330,9 @@ _TRANSLATION = str.maketrans(
         **dict.fromkeys("\u2010\u2011\u2012\u2013", "-"),
     }
 )
+# The same rewriting as a pattern: str.translate looks every character up, which costs more than finding the few.
+_TRANSLATED = re.compile("[" + "".join(re.escape(chr(code)) for code in _TRANSLATION) + "]")
+_REPLACEMENTS = {chr(code): replacement or "" for code, replacement in _TRANSLATION.items()}
 
 
 def _normalize(text: str) -> str:
@@ -345,7 +350,7 @@ def _rewrite(text: str) -> str:
     if text.isascii():
         # The backtick is the one ASCII character the translation rewrites (str.translate looks up every character).
         return text.replace("`", " ")
-    return text.translate(_TRANSLATION)
+    return _TRANSLATED.sub(lambda match: _REPLACEMENTS[match.group()], text)
 
 
 def _without_markers(text: str) -> str:
@@ -639,7 +644,7 @@ class _Matches:
 # --- what a reading finds --------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Wrapper:
     """A HEAD, TAIL or BODY shape found in the text."""
 
@@ -651,17 +656,16 @@ class _Wrapper:
     message_start: int
     message_end: int
     attached: bool = False
+    # Its shape's place in the table, and the text it and its message cover (asked for many times).
+    order: int = field(init=False)
+    span: tuple[int, int] = field(init=False)
 
-    @property
-    def order(self) -> int:
-        return _order(self.shape)
-
-    @property
-    def span(self) -> tuple[int, int]:
-        return min(self.start, self.message_start), max(self.end, self.message_end)
+    def __post_init__(self) -> None:
+        self.order = _order(self.shape)
+        self.span = min(self.start, self.message_start), max(self.end, self.message_end)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Core:
     """The sentence of one denial, as parsed, plus the wrappers found around it."""
 
@@ -690,14 +694,14 @@ class _Core:
         return bool(self.action or named or self.encoded or self.resource)
 
 
-@dataclass
+@dataclass(slots=True)
 class _S3Ref:
     bucket: str
     key: str
     region: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     """Everything known about one denial before it becomes a DeniedRequest."""
 
@@ -721,7 +725,7 @@ class _Draft:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Found:
     """A denial and where it was found, for ordering and de-duplication."""
 
@@ -746,11 +750,13 @@ class _Pass:
         *,
         lower: str | None = None,
         open_rows: set[Shape | LookAlike] | None = None,
+        hinted: bool | None = None,
     ) -> None:
-        """``lower`` and ``open_rows``, when given, are the text lower-cased and the rows it opens (see _tried)."""
+        """``lower`` and ``open_rows``, when given, are the text lower-cased and the rows it opens (see _tried);
+        ``hinted`` is ``might_hold_secrets(text)``."""
         self.text = text
         self.lower = text.lower() if lower is None else lower
-        self._may_hold_secrets: bool | None = None
+        self._may_hold_secrets: bool | None = None if hinted is None else "\\" in text or "%" in text or hinted
         self._open = open_rows
         self.secret_spans: list[SecretSpan] = find_secrets(text) if secret_spans is None else secret_spans
         self.secret_starts = [span.start for span in self.secret_spans]
@@ -832,8 +838,7 @@ class _Pass:
             elif result is not None:
                 others.append((group[0].span[0], result))
         if self._tried_rows(_TERSE_SHAPES):
-            spans = [(f.start, f.end) for f in found] + [w.span for w in wrappers]
-            found.extend(self._terse(_Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))))
+            found.extend(self._terse(found, wrappers))
         found.sort(key=lambda f: f.start)
         self._found = found
         self._others = others
@@ -1278,10 +1283,15 @@ class _Pass:
         )
         return self._finish(draft)
 
-    def _terse(self, covered: _Spans) -> list[_Found]:
+    def _terse(self, fuller: list[_Found], wrappers: list[_Wrapper]) -> list[_Found]:
+        """Terse "Access Denied" messages beside an S3 name, outside what ``fuller`` findings and ``wrappers`` cover."""
         found: list[_Found] = []
+        covered: _Spans | None = None
         for shape in self._tried_rows(_TERSE_SHAPES):
             for match in shape.pattern.finditer(self.text):
+                if covered is None:
+                    spans = [(f.start, f.end) for f in fuller] + [w.span for w in wrappers]
+                    covered = _Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))
                 if covered.contains(match.start()):
                     continue
                 ref = self._s3_ref(match.start(), match.end())
@@ -1322,7 +1332,7 @@ class _Pass:
             if ref is not None:
                 region = region or ref.region
                 resource = _s3_arn(ref, action, _partition(region, principal))
-        request = DeniedRequest(
+        request = _new_request(
             principal=principal,
             action=self._safe(action),
             resource_arn=self._safe(resource),
@@ -1337,7 +1347,7 @@ class _Pass:
             source_format=SHAPES[draft.source_order].name,
             context={},
             snippet=self._snippet(draft.start, draft.end, draft.encoded_span, draft.authorization_id),
-            warnings=tuple(self._safe(w) or w for w in dict.fromkeys(warnings)),
+            warnings=tuple(self._safe(w) or w for w in dict.fromkeys(warnings)) if warnings else (),
         )
         return _Found(draft.start, draft.end, request)
 
@@ -1538,12 +1548,16 @@ class _Pass:
     def _loose_record(self, position: int, lo: int, hi: int) -> tuple[int, int, dict[str, Any], bool] | None:
         text = self.text
         start = position
+        # The objects read so far: each attempt starts further back, at an object holding the earlier ones.
+        known: dict[int, tuple[dict[str, Any], int, int]] = {}
         for _ in range(_LOOSE_ATTEMPTS):
             start = text.rfind("{", lo, start)
             if start < 0 or self._loose_budget <= 0:
                 return None
-            value, end, cut, spent = _loose_object(text, start, hi, self._loose_budget)
+            value, end, cut, spent = _loose_object(text, start, hi, self._loose_budget, known)
             self._loose_budget -= spent
+            if not cut:
+                known[start] = value, end, spent
             if end <= position:
                 continue
             if _is_event(value) and "errorCode" in value and (not cut or self._cut_off_at(end)):
@@ -1605,7 +1619,7 @@ class _Pass:
         # The caller's account is known even when CloudTrail does not name the caller.
         known_caller = caller_account if caller_account and is_account_id(caller_account) else None
         account = _account(principal, None) or known_caller or _account(None, resource)
-        return DeniedRequest(
+        return _new_request(
             principal=principal,
             action=_clean(action),
             resource_arn=_clean(resource),
@@ -1618,7 +1632,7 @@ class _Pass:
             encoded_message=sentence.encoded if sentence else None,
             error_code=code,
             source_format=_RECORD_SHAPE.name,
-            context=_record_context(record, identity, principal),
+            context=_record_context(record, identity, principal, self._safe),
             snippet=self._snippet(
                 start,
                 end,
@@ -1676,16 +1690,27 @@ _LOOSE_TOKEN = re.compile(
     r"|(?P<word>true|false|null|True|False|None)\b|(?P<number>-?\d{1,40}(?:\.\d{1,40})?(?:[eE][+-]?\d{1,5})?)"
     r"|(?P<call>[A-Za-z_][\w.]{0,100}\([^()\n]{0,400}\)))"
 )
+# A key, its colon, a string, word or number value and the comma after it: four tokens of _LOOSE_TOKEN
+# read in one step (the tokens of a record are mostly these).
+_LOOSE_PAIR = re.compile(
+    r"""\s*(?:"(?P<key_double>(?:[^"\\\n]|\\.){0,8192})"|'(?P<key_single>(?:[^'\\\n]|\\.){0,8192})')\s*:"""
+    r"""\s*(?:"(?P<double>(?:[^"\\\n]|\\.){0,8192})"|'(?P<single>(?:[^'\\\n]|\\.){0,8192})'"""
+    r"|(?P<word>true|false|null|True|False|None)\b|(?P<number>-?\d{1,40}(?:\.\d{1,40})?(?:[eE][+-]?\d{1,5})?))"
+    r"(?P<comma>\s*,)?"
+)
 _RECORD_PUNCTUATION = re.compile(r"[\"':{}\[\]]")
 _LOOSE_WORDS: dict[str, Any] = {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}
 
 
-def _loose_object(text: str, start: int, hi: int, budget: int) -> tuple[dict[str, Any], int, bool, int]:
+def _loose_object(
+    text: str, start: int, hi: int, budget: int, known: Mapping[int, tuple[dict[str, Any], int, int]]
+) -> tuple[dict[str, Any], int, bool, int]:
     """The object that opens at ``text[start]``, read as JSON or a Python literal up to where the text stops
     making sense (a chat client's cut, its "... (truncated)") or ``hi``, and closed there.
 
     Returns the object, where it ends, whether it was cut off before it closed, and the tokens spent. A
-    string or key left unfinished by the cut is left out.
+    string or key left unfinished by the cut is left out. ``known`` holds objects already read whole (the
+    object, where it ends, its tokens) by where they open: one met again is taken as read, for its tokens.
     """
     root: dict[str, Any] = {}
     # Each open container, what it expects next ("key", "colon", "value", "comma") and its pending key.
@@ -1693,6 +1718,29 @@ def _loose_object(text: str, start: int, hi: int, budget: int) -> tuple[dict[str
     pos = last = start + 1
     spent = 0
     while stack and spent < budget:
+        frame = stack[-1]
+        if frame[1] == "key" and spent + 4 <= budget:
+            pair = _LOOSE_PAIR.match(text, pos, hi)
+            if pair is not None:
+                double_key, single_key, double, single, word, number, comma = pair.groups()
+                if double_key is not None:
+                    key = _loose_string(double_key, "double")
+                else:
+                    key = _loose_string(single_key, "single")
+                scalar: Any
+                if double is not None:
+                    scalar = _loose_string(double, "double")
+                elif single is not None:
+                    scalar = _loose_string(single, "single")
+                elif word is not None:
+                    scalar = _LOOSE_WORDS[word]
+                else:
+                    scalar = number
+                frame[0][key] = scalar
+                frame[1] = "comma" if comma is None else "key"
+                spent += 3 if comma is None else 4
+                pos = last = pair.end()
+                continue
         match = _LOOSE_TOKEN.match(text, pos, hi)
         if match is None:
             break
@@ -1723,6 +1771,18 @@ def _loose_object(text: str, start: int, hi: int, budget: int) -> tuple[dict[str
                 break
             value: Any
             if kind == "punct":
+                read = known.get(pos - 1) if token == "{" else None
+                if read is not None and spent + read[2] <= budget:
+                    # Reading it again would spend the same tokens and build the same object.
+                    value, pos, inner = read
+                    spent += inner
+                    if is_dict:
+                        container[frame[2]] = value
+                    else:
+                        container.append(value)
+                    frame[1] = "comma"
+                    last = pos
+                    continue
                 value = {} if token == "{" else []
             elif kind in ("double", "single"):
                 value = _loose_string(token, kind)
@@ -1855,9 +1915,15 @@ _PRINCIPAL_TYPES = {
 
 
 def _record_context(
-    record: Mapping[str, Any], identity: Mapping[str, Any], principal: Principal | None
+    record: Mapping[str, Any],
+    identity: Mapping[str, Any],
+    principal: Principal | None,
+    safe: Callable[[str], str | None],
 ) -> dict[str, ContextValue]:
-    """The request-context keys a CloudTrail event reveals, under AWS's own key names."""
+    """The request-context keys a CloudTrail event reveals, under AWS's own key names.
+
+    ``safe`` redacts a value the event holds as the text it was read from spells it (see _Pass._safe).
+    """
     context: dict[str, ContextValue] = {}
     source_ip = _str(record.get("sourceIPAddress"))
     if source_ip and _is_ip(source_ip):
@@ -1901,7 +1967,11 @@ def _record_context(
     user_name = _str(identity.get("userName"))
     if kind == "IAMUser" and user_name:
         context["aws:username"] = user_name
-    return {key: redact(value) if isinstance(value, str) else value for key, value in context.items()}
+    for key, known in context.items():
+        if isinstance(known, str):
+            # Every value but the principal's ARN (which can come from the parsed errorMessage) is the event's own.
+            context[key] = redact(known) if key == "aws:PrincipalArn" else safe(known) or known
+    return context
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -2064,6 +2134,8 @@ def _dedupe(found: list[_Found]) -> list[DeniedRequest]:
     Two denials that differ only in that one's resource is cut short (a prefix of the other's, as a
     wrap or a truncating SDK leaves it) are the same denial.
     """
+    if len(found) == 1:
+        return [found[0].request]
     kept: dict[tuple[Any, ...], list[tuple[int, DeniedRequest]]] = {}
     for position, item in enumerate(found):
         request = item.request
@@ -2100,6 +2172,8 @@ def _absorb_fragments(found: list[_Found]) -> list[_Found]:
     request is the same when nothing either names contradicts the other.
     """
     found = list(found)
+    if len(found) < 2:
+        return found
     absorbed: set[int] = set()
     for index, item in enumerate(found):
         if item.level >= 2:
@@ -2170,7 +2244,22 @@ def _fill(first: DeniedRequest, later: DeniedRequest) -> DeniedRequest:
 
 def _replace(request: DeniedRequest, **changes: Any) -> DeniedRequest:
     """``dataclasses.replace`` for a request, without its per-call look at the class's fields."""
-    return DeniedRequest(**{**vars(request), **changes})
+    return _new_request(**{**vars(request), **changes})
+
+
+_REQUEST_FIELDS = frozenset(field.name for field in dataclasses.fields(DeniedRequest))
+
+
+def _new_request(**values: Any) -> DeniedRequest:
+    """A request from a value for every one of its fields.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``: for a request's
+    fifteen fields that costs as much as parsing a short message's sentence.
+    """
+    assert values.keys() == _REQUEST_FIELDS
+    request = object.__new__(DeniedRequest)
+    request.__dict__.update(values)
+    return request
 
 
 def _dedupe_others(others: list[OtherError]) -> list[OtherError]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -79,7 +79,12 @@ _MARKERS = {
 
 def find_secrets(text: str) -> list[SecretSpan]:
     """Every credential in ``text``, as non-overlapping spans in order, including ones a line wrap split."""
-    if len(text) <= _SHORT and not might_hold_secrets(text):
+    if text.isascii():
+        # In ASCII the literals the patterns need (looked for with the lines joined, as a wrapped credential is) are
+        # the sharper check: most fields and pastes with a hint word fail it.
+        if not _literal_in(_BREAK.sub("", text) if "\n" in text else text, len(text) <= _SHORT):
+            return []
+    elif len(text) <= _SHORT and not might_hold_secrets(text):
         return []
     spans = _detect(text)
     if "\n" in text:
@@ -106,7 +111,8 @@ def has_secrets(text: str) -> bool:
 
 def redact(text: str) -> str:
     """``text`` with every credential replaced by a marker naming its kind."""
-    return redact_spans(text, find_secrets(text))
+    spans = find_secrets(text)
+    return redact_spans(text, spans) if spans else text
 
 
 def redact_spans(text: str, spans: list[SecretSpan], offset: int = 0) -> str:
@@ -140,6 +146,22 @@ def _hinted(text: str) -> bool:
     return False
 
 
+def _literal_in(text: str, hinted: bool) -> bool:
+    """Whether ASCII text with its lines joined holds a literal some pattern of _detect starts with or needs
+    (and, when ``hinted``, a hint word too: see _hinted).
+
+    Sharper than the hints alone: a labelled session token needs "token" after its "session" or "security"
+    (an assumed role's session name, a CloudTrail sessionContext, have none).
+    """
+    for hint in _CASED_HINTS:
+        if hint in text:
+            return True
+    lower = text.lower()
+    if "secret" in lower or "signature" in lower:
+        return True
+    return "token" in lower and (not hinted or "session" in lower or "security" in lower)
+
+
 def rarest_character(word: str) -> str:
     """The character of ``word`` least likely to be in a text (English, logs, code) that does not hold it."""
     return min(word, key=lambda character: _RARITY.get(character.lower(), len(_RARITY)))
@@ -153,7 +175,7 @@ def _holds_any(text: str, words: tuple[str, ...]) -> bool:
 _RAREST = {hint: rarest_character(hint) for hint in _CASED_HINTS + _LOWER_HINTS}
 
 
-def _detect(text: str, breaks: frozenset[int] = frozenset()) -> list[SecretSpan]:
+def _detect(text: str, breaks: Container[int] = frozenset()) -> list[SecretSpan]:
     """Credentials in ``text``; one may also start or end at one of ``breaks`` (removed line breaks: joining glues
     a line's first word to the previous line's last, and a fixed-length credential may end where its line did)."""
     lower = text.lower()
@@ -223,22 +245,41 @@ def _secrets_beside(text: str, key_id: SecretSpan, starts: Callable[[int, frozen
     ]
 
 
+class _Breaks:
+    """Where the line breaks of ``text`` are once removed, worked out on the first question (most texts ask none)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._positions: frozenset[int] | None = None
+        # Position of each break in the joined text, and how many characters were removed up to and including it.
+        self.joined_at: list[int] = []
+        self.removed_through: list[int] = []
+
+    def __contains__(self, position: object) -> bool:
+        return position in self.load()
+
+    def load(self) -> frozenset[int]:
+        if self._positions is None:
+            removed = 0
+            for match in _BREAK.finditer(self._text):
+                self.joined_at.append(match.start() - removed)
+                removed += match.end() - match.start()
+                self.removed_through.append(removed)
+            self._positions = frozenset(self.joined_at)
+        return self._positions
+
+
 def _detect_wrapped(text: str) -> list[SecretSpan]:
     """Secrets that only appear once line breaks are removed, mapped back onto ``text``."""
     joined = _BREAK.sub("", text)
     if not _hinted(joined):
         return []
-    # Position of each break in the joined text, and how many characters were removed up to and including it.
-    joined_at: list[int] = []
-    removed_through: list[int] = []
-    removed = 0
-    for match in _BREAK.finditer(text):
-        joined_at.append(match.start() - removed)
-        removed += match.end() - match.start()
-        removed_through.append(removed)
-    found = _detect(joined, frozenset(joined_at))
+    breaks = _Breaks(text)
+    found = _detect(joined, breaks)
     if not found:
         return []
+    breaks.load()
+    joined_at, removed_through = breaks.joined_at, breaks.removed_through
 
     def original(index: int) -> int:
         count = bisect.bisect_right(joined_at, index)
