@@ -198,6 +198,9 @@ class Gatherer:
         principal_account = principal.account_id if principal else account
         self.home = principal_account
         identity = asyncio.ensure_future(self._identity(principal, principal_account))
+        # One turn of the loop: the identity's first calls, which head the longest chains (its groups' and managed
+        # policies), are handed to the adapter before the other branches' first calls compete with them.
+        await asyncio.sleep(0)
         resource = asyncio.ensure_future(self._resource(holder, principal_account))
         org = asyncio.ensure_future(self._org(principal_account, resource, holder))
         record = asyncio.ensure_future(self._record(principal_account))

@@ -114,6 +114,18 @@ async def test_a_permissions_boundary_is_read_without_waiting_for_the_identity_p
     assert boundary_asked < lists_answered
 
 
+async def test_the_calls_heading_the_longest_chains_are_asked_first() -> None:
+    reader = HeldPolicyLists({})
+    (request,) = scan(denial(f"arn:aws:iam::{T}:user/build-bot", "s3:GetObject", "arn:aws:s3:::b/k")).denials
+
+    await gather(reader, request, GatherOptions(HUB_ACCOUNT, frozenset({T}), authorization_delay=0.0))
+
+    asked = [operation for event, operation in reader.events if event == "asked"]
+    # A group's managed policies are four calls deep, the user's own three, inline ones two: their lists go first,
+    # before the resource's and the organization's first calls.
+    assert asked[:4] == ["ListGroupsForUser", "ListAttachedUserPolicies", "ListUserPolicies", "GetUser"]
+
+
 async def test_a_session_reads_its_role_and_its_tags_stay_incomplete(
     make_adapter: MakeAdapter, aws_world: AwsWorld
 ) -> None:
