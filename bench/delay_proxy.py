@@ -154,40 +154,49 @@ class DelayProxy:
 
 
 _ROOT = Path(__file__).resolve().parent.parent
-# The harness's moto server (with its extra operations) and a DelayProxy in front of it, in a child process that
-# prints both endpoints, then answers each line it reads: "count" with the requests proxied so far, "late" with the
-# seconds past the delay of each answer given late since the last "late".
-_LAUNCHER = """
-import sys
-from bench.delay_proxy import DelayProxy
+# The harness's moto server (with its extra operations), in a child process that prints its endpoint, then answers
+# each line it reads with the CPU seconds it has used, until its input closes.
+_MOTO = """
+import sys, time
 from tests.harness.servers import MotoServer
 server = MotoServer()
 server.start()
-proxy = DelayProxy(server.endpoint, float(sys.argv[1])).start()
-print(server.endpoint, proxy.endpoint, flush=True)
+print(server.endpoint, flush=True)
+for line in sys.stdin:
+    print(time.process_time(), flush=True)
+server.stop()
+"""
+# A DelayProxy in front of an upstream, in a child process that prints its endpoint, then answers each line it reads:
+# "count" with the requests proxied so far, "cpu" with the CPU seconds it has used, "late" with the seconds past the
+# delay of each answer given late since the last "late".
+_PROXY = """
+import sys, time
+from bench.delay_proxy import DelayProxy
+proxy = DelayProxy(sys.argv[1], float(sys.argv[2])).start()
+print(proxy.endpoint, flush=True)
 for line in sys.stdin:
     if line.strip() == "count":
         print(proxy.requests, flush=True)
+    elif line.strip() == "cpu":
+        print(time.process_time(), flush=True)
     else:
         print(" ".join(f"{late:.4f}" for late in proxy.late_answers()), flush=True)
 proxy.stop()
-server.stop()
 """
 
 
 class DelayedAws:
-    """moto and the delay proxy in a child process: their work is AWS's side and must not compete with the bot's
-    for the benchmark's interpreter. ``endpoint`` is moto's own (for seeding), ``delayed`` the proxy's (for the bot)."""
+    """moto and the delay proxy, each in a child process of its own: their work is AWS's side and must not compete
+    with the bot's for the benchmark's interpreter, nor with each other's. In one interpreter, the proxy's threads
+    waited for moto's to notice a request had come and to send an answer whose delay was up, adding up to tens of
+    milliseconds a call under a fan-out that no network adds. ``endpoint`` is moto's own (for seeding), ``delayed``
+    the proxy's (for the bot)."""
 
     def __init__(self, delay: float) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCHER, str(delay)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(_ROOT)},
-            text=True,
-        )
-        self.endpoint, self.delayed = self._ask(None).split()
+        self._moto = _child(_MOTO)
+        self.endpoint = _read_line(self._moto)
+        self._proxy = _child(_PROXY, self.endpoint, str(delay))
+        self.delayed = _read_line(self._proxy)
 
     def requests(self) -> int:
         """AWS requests that went through the delay proxy so far."""
@@ -197,20 +206,42 @@ class DelayedAws:
         """Milliseconds past the delay of each answer the proxy gave late since the last call."""
         return [float(late) * 1000 for late in self._ask("late").split()]
 
+    def cpu_ms(self) -> float:
+        """CPU milliseconds moto and the proxy have used so far: AWS's side of the work, on this machine's cores."""
+        return (float(_ask(self._moto, "cpu")) + float(_ask(self._proxy, "cpu"))) * 1000
+
     def reset(self) -> None:
         """moto emptied, and its generated ids made repeatable again."""
         for path in ("/moto-api/reset", "/moto-api/seed?a=42"):
             urllib.request.urlopen(urllib.request.Request(self.endpoint + path, method="POST"), timeout=10).close()
 
     def stop(self) -> None:
-        assert self._process.stdin is not None
-        self._process.stdin.close()
-        self._process.wait(timeout=30)
+        for process in (self._proxy, self._moto):
+            assert process.stdin is not None
+            process.stdin.close()
+            process.wait(timeout=30)
 
-    def _ask(self, command: str | None) -> str:
-        assert self._process.stdin is not None
-        assert self._process.stdout is not None
-        if command is not None:
-            self._process.stdin.write(command + "\n")
-            self._process.stdin.flush()
-        return self._process.stdout.readline()
+    def _ask(self, command: str) -> str:
+        return _ask(self._proxy, command)
+
+
+def _ask(process: subprocess.Popen[str], command: str) -> str:
+    assert process.stdin is not None
+    process.stdin.write(command + "\n")
+    process.stdin.flush()
+    return _read_line(process)
+
+
+def _child(program: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", program, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(_ROOT)},
+        text=True,
+    )
+
+
+def _read_line(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    return process.stdout.readline().strip()

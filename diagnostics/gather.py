@@ -139,6 +139,8 @@ class _Org:
     org_path: str | None = None
     # False: the account is in no organization (so no SCP or RCP applies); None: not known.
     member: bool | None = None
+    # The policy types the organization has enabled; None: not known.
+    enabled: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ class _Levels:
     rcp_levels: tuple[tuple[NamedPolicy, ...], ...]
     # The OU path below the organization id ("r-ab12/ou-ab12-cdefgh34/").
     path: str
+    # The policy types the organization has enabled; None: not asked, or not known.
+    enabled: frozenset[str] | None = None
 
 
 class Gatherer:
@@ -194,6 +198,9 @@ class Gatherer:
         principal_account = principal.account_id if principal else account
         self.home = principal_account
         identity = asyncio.ensure_future(self._identity(principal, principal_account))
+        # One turn of the loop: the identity's first calls, which head the longest chains (its groups' and managed
+        # policies), are handed to the adapter before the other branches' first calls compete with them.
+        await asyncio.sleep(0)
         resource = asyncio.ensure_future(self._resource(holder, principal_account))
         org = asyncio.ensure_future(self._org(principal_account, resource, holder))
         record = asyncio.ensure_future(self._record(principal_account))
@@ -340,11 +347,13 @@ class Gatherer:
 
     async def _user(self, principal: Principal, account: str) -> _Identity:
         name = principal.name or ""
-        user, inline, attached, groups = await asyncio.gather(
-            self.call("iam", "GetUser", {"UserName": name}, account=account),
-            self._inline("user", name, account),
-            self._attached("user", name, account),
+        # The longest chains first (a group's managed policies are four calls deep, the user's own three, inline ones
+        # two): the calls that start them leave ahead of the rest of the first round.
+        groups, attached, inline, user = await asyncio.gather(
             self._groups(name, account),
+            self._attached("user", name, account),
+            self._inline("user", name, account),
+            self._details("GetUser", {"UserName": name}, account),
             return_exceptions=True,
         )
         policies: list[NamedPolicy] = []
@@ -357,12 +366,11 @@ class Gatherer:
             self._identity_failure(user, f"user {name}", account)
             self.fail(Layer.BOUNDARY, user if not isinstance(user, NotFound) else "the user could not be read")
             return _Identity(tuple(policies), (), principal, {}, False)
-        details = user.get("User") or {}
-        boundary = await self._boundary(details, account)
+        details, boundary = user
         context = {"aws:username": name, **_caller_context(details, principal)}
         path = str(details.get("Path") or principal.path)
         resolved = replace(principal, path=path)
-        return _Identity(tuple(policies), boundary, resolved, context, True)
+        return _Identity(tuple(policies), self._boundary(boundary), resolved, context, True)
 
     async def _groups(self, user: str, account: str) -> list[NamedPolicy]:
         listed = await self.call("iam", "ListGroupsForUser", {"UserName": user}, account=account, paginate=True)
@@ -375,10 +383,11 @@ class Gatherer:
 
     async def _role(self, principal: Principal, account: str) -> _Identity:
         name = principal.name or ""
-        role, inline, attached = await asyncio.gather(
-            self.call("iam", "GetRole", {"RoleName": name}, account=account),
-            self._inline("role", name, account),
+        # The longest chains first: managed policies are three calls deep, inline ones two.
+        attached, inline, role = await asyncio.gather(
             self._attached("role", name, account),
+            self._inline("role", name, account),
+            self._details("GetRole", {"RoleName": name}, account),
             return_exceptions=True,
         )
         policies: list[NamedPolicy] = []
@@ -391,23 +400,33 @@ class Gatherer:
             self._identity_failure(role, f"role {name}", account)
             self.fail(Layer.BOUNDARY, role if not isinstance(role, NotFound) else "the role could not be read")
             return _Identity(tuple(policies), (), principal, {}, False)
-        details = role.get("Role") or {}
-        boundary = await self._boundary(details, account)
+        details, boundary = role
         context = _caller_context(details, principal)
         resolved = replace(principal, path=str(details.get("Path") or principal.path), path_known=True)
         # A session may carry session tags that add to or override the role's tags: only a role's own are complete.
         complete = principal.type is PrincipalType.ROLE
-        return _Identity(tuple(policies), boundary, resolved, context, complete)
+        return _Identity(tuple(policies), self._boundary(boundary), resolved, context, complete)
 
-    async def _boundary(self, details: Mapping[str, Any], account: str) -> tuple[NamedPolicy, ...]:
+    async def _details(
+        self, operation: str, params: Mapping[str, Any], account: str
+    ) -> tuple[Mapping[str, Any], tuple[NamedPolicy, ...] | str]:
+        """GetUser or GetRole, and the permissions boundary it names, read as soon as the answer names it rather than
+        after every identity policy. A boundary that could not be read comes back as the reason."""
+        answer = await self.call("iam", operation, params, account=account)
+        details: Mapping[str, Any] = answer.get("User" if operation == "GetUser" else "Role") or {}
         arn = (details.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
         if not arn:
-            return ()
+            return details, ()
         try:
-            return (await self._managed(str(arn), account),)
+            return details, (await self._managed(str(arn), account),)
         except (ReadError, ValueError) as exc:
-            self.fail(Layer.BOUNDARY, f"the permissions boundary {arn} could not be read: {_reason(exc)}")
+            return details, f"the permissions boundary {arn} could not be read: {_reason(exc)}"
+
+    def _boundary(self, read: tuple[NamedPolicy, ...] | str) -> tuple[NamedPolicy, ...]:
+        if isinstance(read, str):
+            self.fail(Layer.BOUNDARY, read)
             return ()
+        return read
 
     def _identity_failure(self, error: BaseException, who: str, account: str) -> None:
         if isinstance(error, NotFound):
@@ -430,14 +449,9 @@ class Gatherer:
             return _Org()
         action = request_action(self.request) or ""
         wants_rcp = action.partition(":")[0].lower() in catalog.rcp_services()
-        roots = asyncio.ensure_future(
-            self._optional(self.call("organizations", "ListRoots", account=None, role=RoleKind.ORG))
-        )
         # The resource is usually in the caller's account: read its RCPs on the same walk up the chain.
-        side = asyncio.ensure_future(self._org_side(account, scps=True, rcps=wants_rcp))
-        caller = await side
-        root_answer = await roots
-        enabled = _enabled_types(root_answer) if isinstance(root_answer, Mapping) else None
+        caller = await self._org_side(account, scps=True, rcps=wants_rcp, roots=True)
+        enabled = caller.enabled
         scp_levels = caller.scp_levels if enabled is None or "SERVICE_CONTROL_POLICY" in enabled else ()
         rcp, rcp_names = caller.rcp_levels, caller.rcp_names
         if wants_rcp:
@@ -447,8 +461,9 @@ class Gatherer:
                 # The caller's chain was read for nothing: what it said about RCPs does not apply.
                 self.unreadable.pop(Layer.RCP, None)
                 if owner in self._readable():
-                    other = await self._org_side(owner, scps=False, rcps=True)
+                    other = await self._org_side(owner, scps=False, rcps=True, roots=enabled is None)
                     rcp, rcp_names = other.rcp_levels, other.rcp_names
+                    enabled = enabled if enabled is not None else other.enabled
                 else:
                     self.fail(Layer.RCP, f"the resource's account {owner} is {self._unreadable_account(owner)}")
                     rcp, rcp_names = (), ()
@@ -456,12 +471,14 @@ class Gatherer:
                 rcp = ()
         return replace(caller, scp_levels=scp_levels, rcp_levels=rcp if wants_rcp else (), rcp_names=rcp_names)
 
-    async def _org_side(self, account: str, *, scps: bool, rcps: bool) -> _Org:
-        """One account's organization, and the SCPs and/or RCPs on its chain."""
+    async def _org_side(self, account: str, *, scps: bool, rcps: bool, roots: bool = False) -> _Org:
+        """One account's organization, and the SCPs and/or RCPs on its chain (and, with `roots`, the policy types the
+        organization has enabled)."""
+        # The walk up the levels first: it is a chain of calls, the description a single one.
+        chain = asyncio.ensure_future(self._optional(self._chain_levels(account, scps=scps, rcps=rcps, roots=roots)))
         described = asyncio.ensure_future(
             self._optional(self.call("organizations", "DescribeOrganization", account=account))
         )
-        chain = asyncio.ensure_future(self._optional(self._chain_levels(account, scps=scps, rcps=rcps)))
         organization = await described
         if isinstance(organization, NotFound):
             # Not in an organization: no SCP or RCP applies, whatever the organizations role says.
@@ -488,10 +505,12 @@ class Gatherer:
             organization_id=org_id,
             org_path=f"{org_id}/{levels.path}" if org_id and levels.path else None,
             member=True,
+            enabled=levels.enabled,
         )
 
-    async def _chain_levels(self, account: str, *, scps: bool, rcps: bool) -> _Levels:
-        """The levels from the root down to the account, with their names and policies.
+    async def _chain_levels(self, account: str, *, scps: bool, rcps: bool, roots: bool = False) -> _Levels:
+        """The levels from the root down to the account, with their names and policies (and, with `roots`, the policy
+        types the organization has enabled).
 
         ListParents walks up one level per call; each level's policies (and an OU's name) are read as soon as the
         level is known."""
@@ -504,13 +523,22 @@ class Gatherer:
                 tasks[(target, policy_filter)] = asyncio.ensure_future(self._policies_for(target, policy_filter))
 
         targets: list[tuple[str, str]] = [(account, "ACCOUNT")]
-        start(account)
+        listed_roots: asyncio.Task[Mapping[str, Any] | ReadError | ValueError] | None = None
         try:
             current = account
-            for _ in range(_MAX_ORG_DEPTH):
+            for level in range(_MAX_ORG_DEPTH):
                 answer = await self.call(
                     "organizations", "ListParents", {"ChildId": current}, account=None, role=RoleKind.ORG
                 )
+                if level == 0:
+                    # The organizations role sees the account: only now are the account's own policies and the
+                    # organization's root worth asking for. No chain waits longer for it (the root's policies wait
+                    # on this answer anyway), and an account in no organization, or in another, spares the calls.
+                    start(account)
+                    if roots:
+                        listed_roots = asyncio.ensure_future(
+                            self._optional(self.call("organizations", "ListRoots", account=None, role=RoleKind.ORG))
+                        )
                 parent = (answer.get("Parents") or [{}])[0]
                 parent_id, kind = str(parent.get("Id") or ""), str(parent.get("Type") or "")
                 if not parent_id:
@@ -524,8 +552,10 @@ class Gatherer:
                 current = parent_id
             found = {key: await task for key, task in tasks.items()}
             named = {ou: await task for ou, task in ou_names.items()}
+            root_answer = await listed_roots if listed_roots is not None else None
         finally:
-            await asyncio.gather(*tasks.values(), *ou_names.values(), return_exceptions=True)
+            pending = [*tasks.values(), *ou_names.values(), *([listed_roots] if listed_roots is not None else [])]
+            await asyncio.gather(*pending, return_exceptions=True)
         targets.reverse()
         short = tuple("Root" if kind == "ROOT" else named.get(target) or target for target, kind in targets)
         names = tuple(
@@ -538,6 +568,7 @@ class Gatherer:
             scp_levels=tuple(found[(t, "SERVICE_CONTROL_POLICY")] for t, _ in targets) if scps else (),
             rcp_levels=tuple(found[(t, "RESOURCE_CONTROL_POLICY")] for t, _ in targets) if rcps else (),
             path="".join(f"{t}/" for t, kind in targets if kind != "ACCOUNT"),
+            enabled=_enabled_types(root_answer) if isinstance(root_answer, Mapping) else None,
         )
 
     async def _ou_name(self, ou: str) -> str | None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from diagnostics.aws import AwsAdapter
 from diagnostics.gather import GatherOptions, gather
 from diagnostics.model import DeniedRequest, Layer
 from diagnostics.parse import scan
+from diagnostics.reader import NotFound, RoleKind
 from diagnostics.snapshot import Snapshot
 from tests.harness.world import HUB_ACCOUNT, MANAGEMENT_ACCOUNT, TARGET_ACCOUNT, AwsWorld, allow, policy
 
@@ -54,6 +56,74 @@ async def test_a_user_is_read_with_its_groups_boundary_and_tags(make_adapter: Ma
     assert found.in_organization is False
     assert found.unreadable_layers() == {Layer.RESOURCE}
     assert "aws:principalorgid" in found.absent_keys
+
+
+class HeldPolicyLists:
+    """A scripted reader whose user policy lists answer only once the boundary's document has been asked for, or once
+    nothing else is left to run: it records the order of questions and answers."""
+
+    HELD = frozenset({"ListUserPolicies", "ListAttachedUserPolicies", "ListGroupsForUser"})
+
+    def __init__(self, answers: Mapping[str, Mapping[str, Any]]) -> None:
+        self.answers = answers
+        self.events: list[tuple[str, str]] = []
+
+    async def call(
+        self,
+        service: str,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        account: str | None = None,
+        role: RoleKind = RoleKind.READ,
+        region: str | None = None,
+        paginate: bool = False,
+    ) -> Mapping[str, Any]:
+        self.events.append(("asked", operation))
+        if operation in self.HELD:
+            for _ in range(200):
+                if ("asked", "GetPolicyVersion") in self.events:
+                    break
+                await asyncio.sleep(0)
+        answer = self.answers.get(operation)
+        self.events.append(("answered", operation))
+        if answer is None:
+            raise NotFound(f"{operation}: none", service=service, operation=operation, account=account)
+        return answer
+
+
+async def test_a_permissions_boundary_is_read_without_waiting_for_the_identity_policies() -> None:
+    boundary = f"arn:aws:iam::{T}:policy/DevBoundary"
+    reader = HeldPolicyLists(
+        {
+            "GetUser": {"User": {"UserName": "build-bot", "PermissionsBoundary": {"PermissionsBoundaryArn": boundary}}},
+            "GetPolicy": {"Policy": {"PolicyName": "DevBoundary", "DefaultVersionId": "v1"}},
+            "GetPolicyVersion": {"PolicyVersion": {"Document": policy(allow("s3:*"))}},
+            "ListUserPolicies": {"PolicyNames": []},
+            "ListAttachedUserPolicies": {"AttachedPolicies": []},
+            "ListGroupsForUser": {"Groups": []},
+        }
+    )
+    (request,) = scan(denial(f"arn:aws:iam::{T}:user/build-bot", "s3:GetObject", "arn:aws:s3:::b/k")).denials
+
+    found = await gather(reader, request, GatherOptions(HUB_ACCOUNT, frozenset({T}), authorization_delay=0.0))
+
+    assert [p.name for p in found.policies.boundary] == ["DevBoundary"]
+    boundary_asked = reader.events.index(("asked", "GetPolicyVersion"))
+    lists_answered = min(reader.events.index(("answered", op)) for op in HeldPolicyLists.HELD)
+    assert boundary_asked < lists_answered
+
+
+async def test_the_calls_heading_the_longest_chains_are_asked_first() -> None:
+    reader = HeldPolicyLists({})
+    (request,) = scan(denial(f"arn:aws:iam::{T}:user/build-bot", "s3:GetObject", "arn:aws:s3:::b/k")).denials
+
+    await gather(reader, request, GatherOptions(HUB_ACCOUNT, frozenset({T}), authorization_delay=0.0))
+
+    asked = [operation for event, operation in reader.events if event == "asked"]
+    # A group's managed policies are four calls deep, the user's own three, inline ones two: their lists go first,
+    # before the resource's and the organization's first calls.
+    assert asked[:4] == ["ListGroupsForUser", "ListAttachedUserPolicies", "ListUserPolicies", "GetUser"]
 
 
 async def test_a_session_reads_its_role_and_its_tags_stay_incomplete(
@@ -127,6 +197,27 @@ async def test_the_ou_chain_is_walked_to_the_root(make_adapter: MakeAdapter, aws
     assert found.context["aws:PrincipalOrgPaths"] == (f"{org.id}/{org.root_id}/{outer}/{inner}/",)
     # EC2 is not an RCP service: no RCP was listed.
     assert all(c.params.get("Filter") != "RESOURCE_CONTROL_POLICY" for c in aws_world.moto.seen("organizations"))
+    # Which policy types the organization has enabled was asked (with the organizations role's session) once the
+    # account was found in it.
+    asked = aws_world.moto.seen("organizations", "ListRoots", account=MANAGEMENT_ACCOUNT)
+    assert len([c for c in asked if c.access_key.startswith("ASIA")]) == 1
+
+
+async def test_an_account_in_no_organization_is_not_asked_for_its_policies_or_the_root(
+    make_adapter: MakeAdapter, aws_world: AwsWorld
+) -> None:
+    aws_world.create_user(T, "build-bot")
+
+    found = await gathered(
+        make_adapter,
+        denial(f"arn:aws:iam::{T}:user/build-bot", "s3:GetObject", "arn:aws:s3:::b/k"),
+        config={"org_role_arn": ORG_ROLE},
+    )
+
+    assert found.in_organization is False
+    assert found.policies.scp_levels == found.policies.rcp_levels == ()
+    # The walk up from the account and the account's own organization answer it; nothing more is asked.
+    assert sorted(c.operation for c in aws_world.moto.seen("organizations")) == ["DescribeOrganization", "ListParents"]
 
 
 async def test_cloudtrail_is_searched_only_for_management_events(
