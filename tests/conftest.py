@@ -26,6 +26,7 @@ from tests.harness.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Sende
 from tests.harness.installed import Installed, install
 from tests.harness.redis_server import RedisServer, RedisUnavailable
 from tests.harness.sdk import botocore_session
+from tests.harness.serve import stop_leftovers
 from tests.harness.servers import MotoServer, RecordingServer
 from tests.harness.toolbox import FakeToolbox
 from tests.harness.world import HUB_ACCOUNT, REGION, TARGET_ACCOUNT, AccessKey, AwsWorld
@@ -54,6 +55,13 @@ def _sealed_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+async def no_serve_left_running() -> AsyncIterator[None]:
+    """For tests that start `iamwhy serve`: one that fails before stopping it does not leave it serving."""
+    yield
+    await stop_leftovers()
 
 
 @pytest.fixture(scope="session")

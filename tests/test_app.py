@@ -28,6 +28,9 @@ from tests.harness.fake_slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeS
 from tests.harness.serve import start_serve
 from tests.harness.world import HUB_ACCOUNT, AwsWorld
 
+# A test that fails before stopping the `iamwhy serve` it started does not leave it serving.
+pytestmark = pytest.mark.usefixtures("no_serve_left_running")
+
 ROOT = Path(__file__).resolve().parent.parent
 BASE = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
 

@@ -26,6 +26,9 @@ from tests.harness.redis_server import with_prefix
 from tests.harness.serve import start_serve
 from tests.harness.world import TARGET_ACCOUNT, AwsWorld, allow, policy
 
+# A test that fails before stopping the `iamwhy serve` it started does not leave it serving.
+pytestmark = pytest.mark.usefixtures("no_serve_left_running")
+
 ROOT = Path(__file__).resolve().parent.parent
 OBJECT = "arn:aws:s3:::prod-artifacts/release.tar.gz"
 ERROR = (

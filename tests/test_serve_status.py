@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from tests.conftest import BotCredentials, slack_env
 from tests.harness.fake_slack import HUMAN, FakeSlack, Sender
 from tests.harness.installed import Installed
 from tests.test_app import _start_serve, _stop
 from tests.test_doctor_cli import CHILD_SITE
+
+# A test that fails before stopping the `iamwhy serve` it started does not leave it serving.
+pytestmark = pytest.mark.usefixtures("no_serve_left_running")
 
 
 async def test_a_served_app_answers_status_and_publishes_home(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+
+# Every process started, so that a test failing before it stops its own does not leave one serving.
+_started: list[asyncio.subprocess.Process] = []
 
 
 async def start_serve(env: Mapping[str, str], *args: str) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
@@ -27,6 +31,7 @@ async def start_serve(env: Mapping[str, str], *args: str) -> tuple[asyncio.subpr
         env={**clean, **env, "PORT": "0"},
         stderr=asyncio.subprocess.PIPE,
     )
+    _started.append(process)
     assert process.stderr is not None
     async with asyncio.timeout(60):
         while True:
@@ -35,3 +40,13 @@ async def start_serve(env: Mapping[str, str], *args: str) -> tuple[asyncio.subpr
             entry = json.loads(line)
             if entry["message"] == "serving":
                 return process, entry
+
+
+async def stop_leftovers() -> None:
+    """Kill and reap what a test started and did not stop (it failed first)."""
+    while _started:
+        process = _started.pop()
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
