@@ -27,7 +27,7 @@ from tests.harness.installed import Installed, install
 from tests.harness.redis_server import RedisServer, RedisUnavailable
 from tests.harness.sdk import botocore_session
 from tests.harness.serve import stop_leftovers
-from tests.harness.servers import MotoServer, RecordingServer
+from tests.harness.servers import MotoServer, RecordingServer, free_port
 from tests.harness.toolbox import FakeToolbox
 from tests.harness.world import HUB_ACCOUNT, REGION, TARGET_ACCOUNT, AccessKey, AwsWorld
 
@@ -55,6 +55,12 @@ def _sealed_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def closed_endpoint() -> str:
+    """An endpoint on loopback where nothing listens: every connection is refused."""
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture

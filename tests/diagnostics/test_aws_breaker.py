@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Callable
 
 import pytest
@@ -149,31 +148,22 @@ async def test_an_unassumable_org_role_pauses_the_organization_reads(
     )
 
 
-@pytest.fixture
-def closed_port() -> str:
-    """An endpoint on loopback where nothing listens: every connection is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 async def test_an_unreachable_endpoint_pauses_the_account_after_repeated_failures(
-    make_adapter: MakeAdapter, aws_world: AwsWorld, monkeypatch: pytest.MonkeyPatch, closed_port: str
+    make_adapter: MakeAdapter, aws_world: AwsWorld, monkeypatch: pytest.MonkeyPatch, closed_endpoint: str
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", closed_port)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", closed_endpoint)
     adapter = make_adapter(clock=Clock(), breaker_threshold=3)
     for _ in range(3):
         with pytest.raises(Unavailable) as unreachable:
             await _get_role(adapter)
     assert str(unreachable.value) == (
-        f'could not reach the iam endpoint (Could not connect to the endpoint URL: "{closed_port}/")'
+        f'could not reach the iam endpoint (Could not connect to the endpoint URL: "{closed_endpoint}/")'
     )
     with pytest.raises(ReadsPaused) as caught:
         await _get_role(adapter)
     assert str(caught.value) == (
         f"reads of {TARGET_ACCOUNT} are paused for 4 min after 3 reads in a row that got no answer: "
-        f'could not reach the iam endpoint (Could not connect to the endpoint URL: "{closed_port}/")'
+        f'could not reach the iam endpoint (Could not connect to the endpoint URL: "{closed_endpoint}/")'
     )
     # The bot's own reads (not through the read role) are not paused: STS still answers.
     assert (await adapter.call("sts", "GetCallerIdentity"))["Account"] == HUB_ACCOUNT

@@ -7,7 +7,6 @@ read and why (never "allowed" when the truth is "could not tell").
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -44,14 +43,6 @@ def silent_endpoint() -> Iterator[str]:
     server = SilentServer().start()
     yield server.endpoint
     server.stop()
-
-
-@pytest.fixture
-def closed_endpoint() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 # ------------------------------------------------------------------------------------------------ throttling

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -13,15 +12,11 @@ from typing import Self
 
 import redis
 
+from tests.harness.servers import free_port
+
 
 class RedisUnavailable(RuntimeError):
     """No redis-server binary here."""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RedisServer:
@@ -43,7 +38,7 @@ class RedisServer:
     def start(self, *, attempts: int = 3) -> Self:
         # Another process may take the free port between the probe and the bind: try a fresh one.
         for _ in range(attempts):
-            self.port = _free_port()
+            self.port = free_port()
             self._process = subprocess.Popen(
                 [
                     self._binary,

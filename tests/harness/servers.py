@@ -25,6 +25,13 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on (bound and released): until someone takes it, connections are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @dataclass(frozen=True)
 class HttpRequest:
     method: str
