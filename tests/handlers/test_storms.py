@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 from collections.abc import Collection
 
-from diagnostics.investigate import Investigation, OfflineInvestigator
+from diagnostics.investigate import Investigation
 from diagnostics.model import Blocker, DenialKind, Layer
 from diagnostics.state import State
 from tests.conftest import ServeSlackApp
@@ -93,11 +93,8 @@ async def test_after_the_window_the_denial_is_investigated_again(serve_slack_app
     assert investigator.calls == 2
 
 
-class _BlockedByIdentity:
+class _BlockedByIdentity(CountingInvestigator):
     """The offline answer, as a live investigation would find it: the identity layer blocks."""
-
-    def __init__(self) -> None:
-        self.calls = 0
 
     async def investigate(
         self,
@@ -107,8 +104,7 @@ class _BlockedByIdentity:
         accounts: Collection[str] | None = None,
         fresh: bool = False,
     ) -> Investigation:
-        self.calls += 1
-        found = await OfflineInvestigator().investigate(text)
+        found = await super().investigate(text, correlation_id=correlation_id, accounts=accounts, fresh=fresh)
         blocked = tuple(
             dataclasses.replace(d, blocked_by=(Blocker(Layer.IDENTITY, DenialKind.IMPLICIT),)) for d in found.diagnoses
         )
