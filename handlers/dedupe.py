@@ -17,6 +17,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from handlers.deps import Deps
+from handlers.observe import retry_number
 
 logger = logging.getLogger("iamwhy.slack")
 
@@ -33,7 +34,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await next()
             return None
         key = f"event:{event_id}"
-        retry = (request.headers.get("x-slack-retry-num") or [""])[0] or None
+        retry = retry_number(request)
         if retry is None:
             # The shared state can be busy in a burst: the acknowledgement must not wait for it.
             sighting = asyncio.ensure_future(deps.state.seen.first_sight(key))

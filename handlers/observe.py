@@ -43,14 +43,18 @@ def correlation_id_of(body: Any) -> str:
     return event_id if isinstance(event_id, str) and _EVENT_ID.match(event_id) else new_correlation_id()
 
 
+def retry_number(request: AsyncBoltRequest) -> str | None:
+    """Slack's X-Slack-Retry-Num: None on a first delivery. Headers are not signed: only a small number is taken."""
+    number = (request.headers.get("x-slack-retry-num") or [""])[0]
+    return number if number.isdigit() and len(number) <= 3 else None
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     async def correlate_request(
         body: dict[str, Any], request: AsyncBoltRequest, next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
         kind = request_kind(body)
-        # Headers are not signed: only a small number is taken from this one.
-        number = (request.headers.get("x-slack-retry-num") or [""])[0]
-        retry = number if number.isdigit() and len(number) <= 3 else None
+        retry = retry_number(request)
         # Bolt runs the listeners after the middleware chain has returned, in this same task: the id is set for
         # the rest of it (and for the listener tasks it starts), not only for this function.
         start_correlation(correlation_id_of(body))
