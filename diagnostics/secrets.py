@@ -82,13 +82,16 @@ def find_secrets(text: str) -> list[SecretSpan]:
     if text.isascii():
         # In ASCII the literals the patterns need (looked for with the lines joined, as a wrapped credential is) are
         # the sharper check: most fields and pastes with a hint word fail it.
-        if not _literal_in(_BREAK.sub("", text) if "\n" in text else text, len(text) <= _SHORT):
+        joined = _joined(text)
+        if not _literal_in(text if joined is None else joined, len(text) <= _SHORT):
             return []
     elif len(text) <= _SHORT and not might_hold_secrets(text):
         return []
+    else:
+        joined = _joined(text)
     spans = _detect(text)
-    if "\n" in text:
-        spans.extend(_detect_wrapped(text))
+    if joined is not None:
+        spans.extend(_detect_wrapped(text, joined))
     if not spans:
         return spans
     spans.sort(key=lambda s: (s.start, -s.end))
@@ -107,6 +110,11 @@ def might_hold_secrets(text: str) -> bool:
 
 def has_secrets(text: str) -> bool:
     return bool(find_secrets(text))
+
+
+def _joined(text: str) -> str | None:
+    """``text`` with its line breaks removed (a credential may be split by a wrap), None if it has none."""
+    return _BREAK.sub("", text) if "\n" in text else None
 
 
 def redact(text: str) -> str:
@@ -269,9 +277,8 @@ class _Breaks:
         return self._positions
 
 
-def _detect_wrapped(text: str) -> list[SecretSpan]:
-    """Secrets that only appear once line breaks are removed, mapped back onto ``text``."""
-    joined = _BREAK.sub("", text)
+def _detect_wrapped(text: str, joined: str) -> list[SecretSpan]:
+    """Secrets that only appear once line breaks are removed (``joined``), mapped back onto ``text``."""
     if not _hinted(joined):
         return []
     breaks = _Breaks(text)
