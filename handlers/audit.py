@@ -84,6 +84,10 @@ class Run:
         self.investigation = investigation
         self._seconds = 0.0
 
+    async def failed(self) -> None:
+        """Write the audit record of a run that went wrong: in its investigation, or in delivering the answer."""
+        await self.finish(AuditOutcome.FAILED if self.investigation is None else AuditOutcome.UNDELIVERED)
+
     async def finish(self, outcome: AuditOutcome, *, always: bool = False) -> None:
         """Write the audit record; only when an investigation was started, unless `always`."""
         if self._seconds is None and not always:
@@ -121,6 +125,6 @@ async def audited(deps: Deps, asker: Asker) -> AsyncIterator[Run]:
     try:
         yield run
     except Exception:
-        await run.finish(AuditOutcome.FAILED if run.investigation is None else AuditOutcome.UNDELIVERED)
+        await run.failed()
         raise
     await run.finish(AuditOutcome.ANSWERED)

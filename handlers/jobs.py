@@ -103,7 +103,7 @@ class SlackJobs:
             raise
         except Exception as error:
             await self._failed(tracked, error)
-            await run.finish(AuditOutcome.FAILED if run.investigation is None else AuditOutcome.UNDELIVERED)
+            await run.failed()
             return
         await run.finish(AuditOutcome.ANSWERED)
 
