@@ -25,6 +25,7 @@ from diagnostics.state import StateUrl, StateUrlError
 from diagnostics.tracing import current_correlation_id
 
 if TYPE_CHECKING:
+    import aiohttp
     from aiohttp import web
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
@@ -470,6 +471,16 @@ def build_slack_client(
     )
 
 
+def open_slack_session(client: AsyncWebClient) -> aiohttp.ClientSession:
+    """One session for every Web API call of `client` (Bolt's per-request clients share it too): the connection to
+    Slack is kept alive instead of a new TCP and TLS handshake for each post and update. Call it inside the running
+    event loop; whoever opens it closes it."""
+    import aiohttp
+
+    client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+    return client.session
+
+
 def build_worker(settings: Settings, *, investigator: Investigator, state: State, client: AsyncWebClient) -> Worker:
     """The background work of the app (journaled answers, storm counts), configured by `settings`."""
     from handlers.access import Access
@@ -615,7 +626,6 @@ def build_investigator(adapter: AwsAdapter) -> tuple[Investigator, str]:
 
 async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     """Run the Slack app until `stop` is set: HTTP events and /healthz on the port, or Socket Mode and /healthz."""
-    import aiohttp
     from aiohttp import web
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.errors import SlackApiError
@@ -658,9 +668,7 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     socket_handler = None
-    # One session for every Web API call (Bolt's per-request clients share it too): the connection to Slack is kept
-    # alive instead of a new TCP and TLS handshake for each post and update.
-    client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+    session = open_slack_session(client)
     try:
         try:
             await web.TCPSite(runner, "0.0.0.0", settings.port).start()
@@ -700,7 +708,7 @@ async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
         await worker.close()
-        await client.session.close()
+        await session.close()
         await state.close()
         await asyncio.to_thread(adapter.close)
         await asyncio.to_thread(doctor_adapter.close)

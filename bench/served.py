@@ -105,6 +105,7 @@ async def _serve() -> None:
         build_worker,
         create_app,
         create_web_app,
+        open_slack_session,
     )
     from diagnostics.aws import AwsAdapter
     from diagnostics.state import open_state
@@ -120,6 +121,7 @@ async def _serve() -> None:
     app = create_app(settings, investigator=investigator, client=client, state=state, worker=worker)
     runner = web.AppRunner(create_web_app(app, Health({}), signing_secret=settings.signing_secret), access_log=None)
     await runner.setup()
+    session = open_slack_session(client)
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     await worker.start()
     print(f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events {investigation}", flush=True)
@@ -134,6 +136,7 @@ async def _serve() -> None:
     finally:
         await runner.cleanup()
         await worker.close()
+        await session.close()
         await state.close()
         await asyncio.to_thread(adapter.close)
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
