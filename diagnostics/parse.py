@@ -523,6 +523,19 @@ def _gate_tree(words: Iterable[str], filters: Iterable[str]) -> dict[str, tuple[
 
 
 _GATE_TREE = _gate_tree(_ROWS_NEEDING, _GATE_FILTERS)
+# The rows a text holding one "not authorized to perform" sentence opens (see _Pass._one_sentence): the sentence's,
+# the AWS CLI's prefix, the terse "Access Denied" (its code holds the words), and rows whose words the
+# sentence can hold (a resource, a code) but which must then not match.
+_PERFORM = next(shape for shape in _CORE_SHAPES if shape.name == "plain")
+_CLI = next(shape for shape in _WRAPPER_SHAPES if shape.name == "cli")
+_CODE_NEEDS = next(shape.needs for shape in _WRAPPER_SHAPES if shape.name == "plain")
+_SILENT_ROWS: frozenset[Shape | LookAlike] = frozenset(
+    shape
+    for shape in SHAPES
+    if (shape.role is Role.CORE and shape is not _PERFORM)
+    or (shape.role is not Role.CORE and shape.needs == _CODE_NEEDS)
+)
+_ONE_SENTENCE_ROWS = _SILENT_ROWS | {_PERFORM, _CLI, HTTP_403, *_TERSE_SHAPES}
 # The reason phrases a reason starting with each word could be, in table order.
 _PHRASES_BY_START = tuple(
     (
@@ -815,7 +828,8 @@ class _Pass:
 
     def read(self) -> None:
         """Find every denial and error of the text, as far as ranking the reading needs (see result)."""
-        if not self._open_rows():
+        open_rows = self._open_rows()
+        if not open_rows or (_PERFORM in open_rows and open_rows <= _ONE_SENTENCE_ROWS and self._one_sentence()):
             return
         found: list[_Found] = []
         others: list[tuple[int, OtherError]] = []
@@ -843,6 +857,37 @@ class _Pass:
         self._found = found
         self._others = others
         self._wrappers_found = wrappers
+
+    def _one_sentence(self) -> bool:
+        """Read a text that holds one "not authorized to perform" sentence, at most under the AWS CLI's prefix, and
+        nothing else the table reads; False, having found nothing, for any other text.
+
+        What the rest of ``read`` would find in such a text, step for step, without looking for what it cannot
+        hold: records, other sentences, fragments. Only rows whose words the sentence can hold (a resource, an
+        error code) are open besides, and they must not match.
+        """
+        text = self.text
+        for row in self._open_rows():
+            if row in _SILENT_ROWS and row.pattern.search(text):
+                return False
+        anchor = _PERFORM.pattern.search(text)
+        if anchor is None or _PERFORM.pattern.search(text, anchor.end()):
+            return False
+        wrappers = self._wrappers() if _CLI in self._open_rows() else []
+        start, end = anchor.span()
+        following = [wrapper.start for wrapper in wrappers if wrapper.start >= end]
+        hi = min(following[0] if following else len(text), end + _FORWARD_WINDOW)
+        core = self._parse_perform(_PERFORM, anchor, max(0, start - _BACK_WINDOW), hi)
+        if core is None or not core.valid:
+            return False
+        self._attach([core], wrappers)
+        if not all(wrapper.attached for wrapper in wrappers):
+            return False
+        found = [self._from_core(core)]
+        if self._tried_rows(_TERSE_SHAPES) and self._terse(found, wrappers):
+            return False
+        self._found, self._others, self._wrappers_found = found, [], wrappers
+        return True
 
     def result(self) -> tuple[list[DeniedRequest], list[OtherError]]:
         """The denials and look-alikes of a reading ``read`` has found."""
