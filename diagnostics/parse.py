@@ -523,19 +523,18 @@ def _gate_tree(words: Iterable[str], filters: Iterable[str]) -> dict[str, tuple[
 
 
 _GATE_TREE = _gate_tree(_ROWS_NEEDING, _GATE_FILTERS)
-# The rows a text holding one "not authorized to perform" sentence opens (see _Pass._one_sentence): the sentence's,
-# the AWS CLI's prefix, the terse "Access Denied" (its code holds the words), and rows whose words the
-# sentence can hold (a resource, a code) but which must then not match.
+# The rows a text holding one "not authorized to perform" sentence reads (see _Pass._one_sentence): the
+# sentence's own, the AWS CLI's prefix and the terse "Access Denied" (its error code holds the words). Any
+# other row but the CloudTrail record's may be open (a resource or a code can hold its words) but must not match.
 _PERFORM = next(shape for shape in _CORE_SHAPES if shape.name == "plain")
 _CLI = next(shape for shape in _WRAPPER_SHAPES if shape.name == "cli")
-_CODE_NEEDS = next(shape.needs for shape in _WRAPPER_SHAPES if shape.name == "plain")
-_SILENT_ROWS: frozenset[Shape | LookAlike] = frozenset(
-    shape
-    for shape in SHAPES
-    if (shape.role is Role.CORE and shape is not _PERFORM)
-    or (shape.role is not Role.CORE and shape.needs == _CODE_NEEDS)
-)
-_ONE_SENTENCE_ROWS = _SILENT_ROWS | {_PERFORM, _CLI, HTTP_403, *_TERSE_SHAPES}
+_SILENT_ROWS: frozenset[Shape | LookAlike] = frozenset(_ALL_ROWS) - {
+    _PERFORM,
+    _CLI,
+    HTTP_403,
+    _RECORD_SHAPE,
+    *_TERSE_SHAPES,
+}
 # The reason phrases a reason starting with each word could be, in table order.
 _PHRASES_BY_START = tuple(
     (
@@ -829,7 +828,7 @@ class _Pass:
     def read(self) -> None:
         """Find every denial and error of the text, as far as ranking the reading needs (see result)."""
         open_rows = self._open_rows()
-        if not open_rows or (_PERFORM in open_rows and open_rows <= _ONE_SENTENCE_ROWS and self._one_sentence()):
+        if not open_rows or (_PERFORM in open_rows and _RECORD_SHAPE not in open_rows and self._one_sentence()):
             return
         found: list[_Found] = []
         others: list[tuple[int, OtherError]] = []
@@ -862,9 +861,9 @@ class _Pass:
         """Read a text that holds one "not authorized to perform" sentence, at most under the AWS CLI's prefix, and
         nothing else the table reads; False, having found nothing, for any other text.
 
-        What the rest of ``read`` would find in such a text, step for step, without looking for what it cannot
-        hold: records, other sentences, fragments. Only rows whose words the sentence can hold (a resource, an
-        error code) are open besides, and they must not match.
+        What the rest of ``read`` would find in such a text, step for step, without the search for what it cannot
+        hold: other sentences, wrappers, fragments and look-alikes. Any other row whose words the text holds (a
+        resource or an error code can hold them) must not match.
         """
         text = self.text
         for row in self._open_rows():
@@ -873,10 +872,17 @@ class _Pass:
         anchor = _PERFORM.pattern.search(text)
         if anchor is None or _PERFORM.pattern.search(text, anchor.end()):
             return False
-        wrappers = self._wrappers() if _CLI in self._open_rows() else []
         start, end = anchor.span()
-        following = [wrapper.start for wrapper in wrappers if wrapper.start >= end]
-        hi = min(following[0] if following else len(text), end + _FORWARD_WINDOW)
+        hi = min(len(text), end + _FORWARD_WINDOW)
+        wrappers: list[_Wrapper] = []
+        prefix = _CLI.pattern.search(text) if _CLI in self._open_rows() else None
+        if prefix is not None:
+            if _CLI.pattern.search(text, prefix.end()):
+                return False
+            fields = {key: value for key, value in prefix.groupdict().items() if value}
+            wrappers.append(_Wrapper(_CLI, prefix.start(), prefix.end(), fields, *self._message_of(_CLI, prefix)))
+            if prefix.start() >= end:
+                hi = min(hi, prefix.start())
         core = self._parse_perform(_PERFORM, anchor, max(0, start - _BACK_WINDOW), hi)
         if core is None or not core.valid:
             return False
