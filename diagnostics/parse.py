@@ -1465,6 +1465,9 @@ class _Pass:
         return next((label for label in (host or "").split(".") if _REGION_RE.fullmatch(label)), None)
 
     def _cli_service(self, lo: int, position: int) -> str | None:
+        # (A denial at the start of the text has no command before it: the text need not be searched.)
+        if position <= lo:
+            return None
         if self._cli_commands is None:
             self._cli_commands = _Matches(
                 m for m in _CLI_COMMAND.finditer(self.text) if m.start() == 0 or self.text[m.start() - 1] in " \t\n$>#"
@@ -1478,6 +1481,8 @@ class _Pass:
         return commands[-1].group("operation") if commands else None
 
     def _cli_region(self, lo: int, position: int) -> str | None:
+        if position <= lo:
+            return None
         if self._cli_regions is None:
             self._cli_regions = _Matches(_CLI_REGION.finditer(self.text))
         match = self._cli_regions.last_before(lo, position)
