@@ -523,18 +523,12 @@ def _gate_tree(words: Iterable[str], filters: Iterable[str]) -> dict[str, tuple[
 
 
 _GATE_TREE = _gate_tree(_ROWS_NEEDING, _GATE_FILTERS)
-# The rows a text holding one "not authorized to perform" sentence reads (see _Pass._one_sentence): the
-# sentence's own, the AWS CLI's prefix and the terse "Access Denied" (its error code holds the words). Any
-# other row but the CloudTrail record's may be open (a resource or a code can hold its words) but must not match.
+# The shapes a text holding one "not authorized to perform" sentence is read by (see _Pass._one_sentence): the
+# sentence's own, the AWS CLI's prefix and the terse "Access Denied" (its error code holds the words). Any other
+# shape but the CloudTrail record's may be open (a resource or a code can hold its words) but must not match.
 _PERFORM = next(shape for shape in _CORE_SHAPES if shape.name == "plain")
 _CLI = next(shape for shape in _WRAPPER_SHAPES if shape.name == "cli")
-_SILENT_ROWS: frozenset[Shape | LookAlike] = frozenset(_ALL_ROWS) - {
-    _PERFORM,
-    _CLI,
-    HTTP_403,
-    _RECORD_SHAPE,
-    *_TERSE_SHAPES,
-}
+_SILENT_ROWS = frozenset(SHAPES) - {_PERFORM, _CLI, _RECORD_SHAPE, *_TERSE_SHAPES}
 # The reason phrases a reason starting with each word could be, in table order.
 _PHRASES_BY_START = tuple(
     (
@@ -858,12 +852,12 @@ class _Pass:
         self._wrappers_found = wrappers
 
     def _one_sentence(self) -> bool:
-        """Read a text that holds one "not authorized to perform" sentence, at most under the AWS CLI's prefix, and
-        nothing else the table reads; False, having found nothing, for any other text.
+        """Read a text whose one sentence is a "not authorized to perform" sentence, at most under the AWS CLI's
+        prefix; False, having found nothing, for any other text.
 
-        What the rest of ``read`` would find in such a text, step for step, without the search for what it cannot
-        hold: other sentences, wrappers, fragments and look-alikes. Any other row whose words the text holds (a
-        resource or an error code can hold them) must not match.
+        What the rest of ``read`` finds in such a text, step for step (terse "Access Denied" fragments included;
+        look-alikes are left to ``result`` as always), without the search for records, other sentences and
+        wrappers: any other shape whose words the text holds (a resource or an error code can) must not match.
         """
         text = self.text
         for row in self._open_rows():
@@ -890,8 +884,9 @@ class _Pass:
         if not all(wrapper.attached for wrapper in wrappers):
             return False
         found = [self._from_core(core)]
-        if self._tried_rows(_TERSE_SHAPES) and self._terse(found, wrappers):
-            return False
+        if self._tried_rows(_TERSE_SHAPES):
+            found.extend(self._terse(found, wrappers))
+            found.sort(key=lambda f: f.start)
         self._found, self._others, self._wrappers_found = found, [], wrappers
         return True
 

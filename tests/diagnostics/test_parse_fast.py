@@ -102,18 +102,29 @@ def _takes_shortcut(text: str, monkeypatch: pytest.MonkeyPatch) -> bool:
     return any(taken)
 
 
-def test_a_cli_denial_takes_the_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _takes_shortcut(CLI_DENIAL, monkeypatch)
-    assert _takes_shortcut(CLI_DENIAL.split(": ", 1)[1], monkeypatch)
+@pytest.mark.parametrize(
+    "text",
+    [
+        CLI_DENIAL,
+        CLI_DENIAL.split(": ", 1)[1],
+        "AccessDenied\n" + CLI_DENIAL,
+        "An error occurred (ExpiredToken) when calling the GetObject operation: expired\n"
+        + CLI_DENIAL.split(": ", 1)[1],
+    ],
+)
+def test_a_text_whose_one_sentence_is_a_denial_takes_the_shortcut(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _takes_shortcut(text, monkeypatch)
 
 
 @pytest.mark.parametrize(
     "text",
     [
         CLI_DENIAL + " " + CLI_DENIAL.replace("build-bot", "deploy-bot"),
-        "AccessDenied\n" + CLI_DENIAL,
+        "An error occurred (AccessDenied) when calling the GetObject operation: Access Denied\n" + CLI_DENIAL,
         CLI_DENIAL + " (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied; Request ID: R)",
-        CLI_DENIAL.replace("GetObject operation", "GetObject operation: ExpiredToken"),
+        '{"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "errorCode": "AccessDenied", "errorMessage": "'
+        + CLI_DENIAL.split(": ", 1)[1].replace('"', '\\"')
+        + '"}',
     ],
 )
 def test_a_text_holding_more_than_the_sentence_is_read_in_full(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
