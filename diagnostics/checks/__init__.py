@@ -15,7 +15,6 @@ from diagnostics.checks import (
     cross_account,
     deleted_principal,
     kms_delegation,
-    not_a_role,
     public_access,
     s3_encryption,
     sso_permission_set,
@@ -38,7 +37,6 @@ class Finding:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("not-a-role", not_a_role.check),
     Check("sso-permission-set", sso_permission_set.check),
     Check("s3-encryption", s3_encryption.check),
     Check("kms-delegation", kms_delegation.check),

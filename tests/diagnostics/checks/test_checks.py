@@ -65,14 +65,6 @@ def test_every_check_is_listed_once() -> None:
     assert len({c.id for c in CHECKS}) == len(CHECKS)
 
 
-def test_assuming_a_user_is_named_as_the_cause() -> None:
-    found = facts()
-    request = DeniedRequest(USER, "sts:AssumeRole", USER.arn, ACCOUNT)
-    (text,) = findings(Facts(found.snapshot, request, Decision.IMPLICIT_DENY, ()), "not-a-role")
-    assert text.startswith(f"The call asked sts:AssumeRole to assume IAM user build-bot ({USER.arn}), which is not")
-    assert findings(found, "not-a-role") == []
-
-
 def test_an_identity_center_role_sends_the_fix_to_the_permission_set() -> None:
     (text,) = findings(facts(SSO), "sso-permission-set")
     assert "permission set DataEngineer" in text
