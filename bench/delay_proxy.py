@@ -192,10 +192,11 @@ class DelayedAws:
     milliseconds a call under a fan-out that no network adds. ``endpoint`` is moto's own (for seeding), ``delayed``
     the proxy's (for the bot)."""
 
-    def __init__(self, delay: float) -> None:
-        self._moto = _child(_MOTO)
+    def __init__(self, delay: float, cores: frozenset[int] | None = None) -> None:
+        """``cores``: the CPU cores moto and the proxy may run on (all of them if None)."""
+        self._moto = _child(_MOTO, cores=cores)
         self.endpoint = _read_line(self._moto)
-        self._proxy = _child(_PROXY, self.endpoint, str(delay))
+        self._proxy = _child(_PROXY, self.endpoint, str(delay), cores=cores)
         self.delayed = _read_line(self._proxy)
 
     def requests(self) -> int:
@@ -232,7 +233,21 @@ def _ask(process: subprocess.Popen[str], command: str) -> str:
     return _read_line(process)
 
 
-def _child(program: str, *args: str) -> subprocess.Popen[str]:
+def split_cores() -> tuple[frozenset[int], frozenset[int]] | None:
+    """This process's cores split in two: one for the bot, the rest for AWS's side; None on a single core.
+
+    One core is what one Python interpreter mostly uses, its interpreter lock held for all but its waits; AWS's side
+    stands for servers that are not on the bot's machine at all, so it gets cores where it cannot take the bot's."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    return frozenset(cores[:1]), frozenset(cores[1:])
+
+
+def _child(program: str, *args: str, cores: frozenset[int] | None = None) -> subprocess.Popen[str]:
+    if cores is not None:
+        # Set by the child itself before it starts a thread: every thread it starts inherits it.
+        program = f"import os\nos.sched_setaffinity(0, {sorted(cores)})\n{program}"
     return subprocess.Popen(
         [sys.executable, "-c", program, *args],
         stdin=subprocess.PIPE,

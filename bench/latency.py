@@ -2,8 +2,10 @@
 
 moto runs behind a loopback proxy (bench/delay_proxy.py) that makes every AWS request take a fixed delay (moto's own
 work included, as AWS's is in its latency); both stand for AWS's side and each runs in a process of its own, so their
-work does not compete with iamwhy's for this interpreter (it still does for the machine's cores: the CPU both sides
-spend per diagnosis is printed). For each of three seeded scenarios it prints:
+work does not compete with iamwhy's for this interpreter. On a machine with two cores or more they also run on cores
+of their own: iamwhy on one core, AWS's side on the others, because AWS's servers do not share the bot's machine and
+moto spends more CPU per call than iamwhy does (both are printed). ``--shared-cores`` lets all of them share every
+core instead, to see what that costs. For each of three seeded scenarios it prints:
 
 - iamwhy: the wall time of one diagnosis (LiveInvestigator.diagnose) in a running bot: botocore clients and
   role credentials already made by an earlier diagnosis, the answer cache emptied;
@@ -16,7 +18,7 @@ spend per diagnosis is printed). For each of three seeded scenarios it prints:
 
 Ratios: iamwhy / critical path (target <= 1.3) and sequential / iamwhy (target >= 3). No assertion is made.
 
-    python bench/latency.py [--delay-ms 50] [--concurrency N] [--rounds 3]
+    python bench/latency.py [--delay-ms 50] [--concurrency N] [--rounds 3] [--shared-cores]
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.delay_proxy import DelayedAws
+from bench.delay_proxy import DelayedAws, split_cores
 from diagnostics.aws import AwsAdapter
 from diagnostics.investigate import InvestigationSettings, LiveInvestigator
 from diagnostics.model import DeniedRequest, Diagnosis
@@ -338,6 +340,10 @@ def _bot_environment(world: AwsWorld, endpoint: str) -> None:
     )
 
 
+def _cores(cores: frozenset[int]) -> str:
+    return ", ".join(str(core) for core in sorted(cores))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay-ms", type=float, default=50.0, help="delay the proxy adds to every AWS call")
@@ -348,10 +354,22 @@ def main() -> int:
         help="the adapter's worker threads (max_concurrency; default: what iamwhy serve uses)",
     )
     parser.add_argument("--rounds", type=int, default=5, help="diagnoses per scenario; medians are printed")
+    parser.add_argument(
+        "--shared-cores", action="store_true", help="run iamwhy, moto and the proxy on every core, not apart"
+    )
     args = parser.parse_args()
     delay = args.delay_ms / 1000
 
-    server = DelayedAws(delay)
+    split = None if args.shared_cores else split_cores()
+    if split is None:
+        cores = f"iamwhy, moto and the proxy share every core ({len(os.sched_getaffinity(0))})"
+        server = DelayedAws(delay)
+    else:
+        own, sandbox = split
+        # Before any thread starts: the threads this process starts inherit it.
+        os.sched_setaffinity(0, own)
+        cores = f"iamwhy on core {_cores(own)}, moto and the proxy on {_cores(sandbox)}"
+        server = DelayedAws(delay, cores=sandbox)
     toolbox = FakeToolbox().start()
     world = AwsWorld(server, toolbox)  # type: ignore[arg-type]
     # S3 Control puts the account id in front of the host (222222222222.127.0.0.1): resolve it as the harness does.
@@ -373,7 +391,7 @@ def main() -> int:
 
     print(
         f"delay {args.delay_ms:.0f} ms per AWS call; adapter max_concurrency={args.concurrency}; "
-        f"medians of {args.rounds} rounds\n"
+        f"medians of {args.rounds} rounds; {cores}\n"
     )
     header = (
         f"{'scenario':<46} {'calls':>5} {'chain':>5} {'critical':>9} {'iamwhy':>8} {'/crit':>6} {'/crit*':>6} "
@@ -410,9 +428,9 @@ def main() -> int:
         "\ncalls: AWS requests one diagnosis sent; chain: longest chain of calls that wait on one another; critical: "
         "chain x delay; /crit: iamwhy / critical (target <= 1.3); /crit*: iamwhy / (chain x one call's measured round "
         "trip, delay plus the sandbox's own time); CPU in this process: iamwhy's, botocore's signing and parsing "
-        "included, which one interpreter lock serialises; in the sandbox: moto's and the proxy's, on the same cores; "
+        "included, which one interpreter lock serialises; in the sandbox: moto's and the proxy's; "
         "sandbox late: answers that left the proxy later than the "
-        "delay because moto (one interpreter, on the same cores) took longer than the delay under the fan-out; "
+        "delay because moto (one interpreter) took longer than the delay under the fan-out; "
         "seq/iamwhy: how many times faster than the same calls one "
         "after "
         "another (target >= 3); repeat: the same diagnosis again within the cache TTL, and the AWS requests it sent "

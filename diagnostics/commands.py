@@ -188,7 +188,7 @@ def resource_policy_command(holder: PolicyHolder | None, region: str | None = No
                 f"aws ecr get-repository-policy --repository-name {name}{registry} --query policyText --output text"
                 + (region_flag)
             )
-        case "iam":
+        case "iam" if ":role/" in holder.arn:
             return f"aws iam get-role --role-name {name} --query Role.AssumeRolePolicyDocument"
     return None
 

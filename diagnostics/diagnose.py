@@ -48,6 +48,8 @@ from diagnostics.remediation import (
     describe_condition,
     describe_principal,
     fixes_for,
+    not_a_role,
+    not_a_role_note,
     policy_holder,
     request_action,
     unconfirmed_fixes,
@@ -498,6 +500,12 @@ class _Diagnoser:
         parts: list[str] = []
         if self.evidence is not None:
             parts.append(f"From {self.evidence.source}:")
+        what = not_a_role(self.request)
+        if what is not None:
+            # The cause whatever the policies say: first, and instead of "every policy allows it" when they do.
+            parts.append(not_a_role_note(self.request, what))
+            if main.assessment.unexplained and not chain_blockers:
+                return " ".join(parts)
         if chain is not None and chain_blockers:
             parts.append(
                 f"The object is encrypted with KMS key {_key_id(chain)} (the bucket's default), so S3 also asks KMS "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from diagnostics import catalog
+from diagnostics.arn import ArnError, parse_arn
 from diagnostics.commands import ENCODED_MESSAGE_VARIABLE, evidence_commands
 from diagnostics.model import (
     CHECKLIST_ORDER,
@@ -25,6 +26,8 @@ from diagnostics.remediation import (
     cross_account,
     describe_principal,
     fixes_for,
+    not_a_role,
+    not_a_role_note,
     policy_holder,
     policy_name,
     request_action,
@@ -90,6 +93,10 @@ def explanation(request: DeniedRequest) -> str:
         parts = [_layer_meaning(request, reported.layer, reported.kind), _limits(request, reported.kind)]
     else:
         parts = [_without_layer(request)]
+    what = not_a_role(request)
+    if what is not None:
+        # The cause, whatever layer the message names: said first, and instead of guesses when it names none.
+        parts = [not_a_role_note(request, what), *(parts if reported.layer is not None else [])]
     parts.extend(_special_cases(request))
     return " ".join(p for p in parts if p)
 
@@ -315,14 +322,33 @@ def _without_layer(request: DeniedRequest) -> str:
     )
 
 
+def _arn_flaw(text: str) -> str | None:
+    """What is wrong with text that starts like an ARN but does not parse as one; None for anything else."""
+    if not text.startswith("arn:"):
+        return None
+    try:
+        parse_arn(text)
+    except ArnError as exc:
+        return str(exc).split(":", 1)[0]
+    return None
+
+
 def _special_cases(request: DeniedRequest) -> list[str]:
     notes: list[str] = []
     principal = request.principal
     if principal is None or principal.type is PrincipalType.UNKNOWN:
-        notes.append(
-            "The message does not name the caller in a form iamwhy recognises: run aws sts get-caller-identity with "
-            "the same credentials (it is often an instance profile or an assumed role, not who you expect)."
-        )
+        flaw = _arn_flaw(principal.arn) if principal is not None else None
+        if flaw is not None and not any("redacted" in warning for warning in request.warnings):
+            notes.append(
+                f"The message names the caller as {principal.arn if principal else ''}, which is not a usable ARN "
+                f"({flaw}): it was probably edited or mistyped. Run aws sts get-caller-identity with the same "
+                "credentials to see the real one."
+            )
+        else:
+            notes.append(
+                "The message does not name the caller in a form iamwhy recognises: run aws sts get-caller-identity "
+                "with the same credentials (it is often an instance profile or an assumed role, not who you expect)."
+            )
     elif principal.sso_permission_set:
         notes.append(
             f"Role {principal.name} is created by IAM Identity Center from permission set "

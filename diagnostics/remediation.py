@@ -61,6 +61,24 @@ TRUST_ACTIONS = frozenset(
     }
 )
 
+# The calls that take a role's ARN (RoleArn) and fail for anything else.
+ASSUME_ACTIONS = frozenset({"sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity"})
+
+# An IAM or STS ARN that names something other than a role; lenient about the account, which pastes often edit.
+_NOT_A_ROLE = re.compile(
+    r"arn:[\w-]+:(?:iam|sts)::[^:/\s]*:(?P<kind>user|assumed-role|root|group|instance-profile|policy|federated-user)"
+    r"\b/?(?P<name>[^\s]*)"
+)
+_NOT_A_ROLE_WORDS = {
+    "user": "IAM user",
+    "assumed-role": "a session of role",
+    "root": "the root user of its account",
+    "group": "IAM group",
+    "instance-profile": "instance profile",
+    "policy": "managed policy",
+    "federated-user": "federated user",
+}
+
 # Permissions that an action needs only in some setups, so they cannot go into the statement unasked:
 # the catalogue lists none of them, and offline the key or the role involved is not known.
 _CONDITIONAL_NEEDS: Mapping[str, str] = {
@@ -243,6 +261,9 @@ def fix_for(request: DeniedRequest, blocker: Blocker) -> Fix:
         return org_policy_fix(request, blocker)
     if blocker.kind is DenialKind.EXPLICIT:
         return explicit_deny_fix(request, blocker)
+    what = not_a_role(request)
+    if what is not None:
+        return not_a_role_fix(request, what)
     match blocker.layer:
         case Layer.IDENTITY:
             return identity_grant_fix(request, blocker)
@@ -375,8 +396,62 @@ def resource_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     return Fix(summary=_join(lead, *notes), owner=owner, attach_to=holder.arn, policy=statement)
 
 
+def not_a_role(request: DeniedRequest) -> str | None:
+    """What an sts:AssumeRole* call asked to assume when its RoleArn names something that is not a role (a user,
+    a session, an instance profile...), in words; None when it names a role or the request is another call.
+
+    AWS answers such a call with the same AccessDenied as a missing permission, and people paste their own user's
+    ARN, or their session's, where the role's belongs."""
+    if request_action(request) not in ASSUME_ACTIONS or not request.resource_arn:
+        return None
+    match = _NOT_A_ROLE.fullmatch(request.resource_arn)
+    if match is None:
+        return None
+    kind, name = match.group("kind"), match.group("name")
+    if kind == "assumed-role":
+        role = name.split("/", 1)[0]
+        return f"{_NOT_A_ROLE_WORDS[kind]} {role}" if role else "a role's session"
+    if kind == "root":
+        return _NOT_A_ROLE_WORDS[kind]
+    return f"{_NOT_A_ROLE_WORDS[kind]} {name.rsplit('/', 1)[-1]}".rstrip()
+
+
+def not_a_role_note(request: DeniedRequest, what: str) -> str:
+    """Why an sts:AssumeRole* call on something that is not a role is denied, whatever the policies say."""
+    action = request_action(request) or "sts:AssumeRole"
+    return (
+        f"The call asked {action} to assume {what} ({request.resource_arn}), which is not a role: only IAM roles can "
+        "be assumed, and AWS refuses anything else with this same AccessDenied, whatever the policies say."
+    )
+
+
+def not_a_role_fix(request: DeniedRequest, what: str) -> Fix:
+    """For an sts:AssumeRole* call whose RoleArn is not a role's: the call must change, not a policy."""
+    resource = request.resource_arn or ""
+    session = _NOT_A_ROLE.fullmatch(resource)
+    hint = ""
+    if session is not None and session.group("kind") == "assumed-role" and "/" in session.group("name"):
+        role = session.group("name").split("/", 1)[0]
+        account = resource.split(":")[4]
+        partition = resource.split(":")[1]
+        hint = f" That session's role is arn:{partition}:iam::{account}:role/{role} (add its path if it has one)."
+    elif session is not None and session.group("kind") == "instance-profile":
+        hint = " An instance profile holds a role: pass that role's ARN (aws iam get-instance-profile shows it)."
+    return Fix(
+        summary=(
+            f"Assume a role, not {what}: no policy change can make this call work. Pass the ARN of the role to "
+            f"assume (arn:aws:iam::<account>:role/<name>) as RoleArn, in the code, profile (role_arn) or pipeline "
+            f"setting that makes the call.{hint}"
+        ),
+        owner=OWNER_CALLER,
+    )
+
+
 def trust_fix(request: DeniedRequest) -> Fix:
     """The statement to add to the target role's trust policy, for a denied sts:AssumeRole* or sts:TagSession."""
+    what = not_a_role(request)
+    if what is not None:
+        return not_a_role_fix(request, what)
     action = request_action(request) or "sts:AssumeRole"
     holder = policy_holder(request.resource_arn)
     role = holder.name if holder is not None and holder.service == "iam" else None
@@ -663,6 +738,9 @@ def unconfirmed_fixes(request: DeniedRequest, kind: DenialKind | None = None) ->
         ),
         owner=OWNER_ACCOUNT,
     )
+    what = not_a_role(request)
+    if what is not None:
+        return (not_a_role_fix(request, what),)
     likely: list[Fix] = []
     if request_action(request) in TRUST_ACTIONS:
         likely.append(trust_fix(request))

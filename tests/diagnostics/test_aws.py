@@ -6,11 +6,13 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.utils import parse_timestamp
 
-from diagnostics.aws import AwsAdapter
+from diagnostics.aws import AwsAdapter, _timestamp
 from diagnostics.reader import (
     AccountNotAllowed,
     BudgetExceeded,
@@ -350,12 +352,42 @@ async def test_not_found_is_cached_like_an_answer(make_adapter: MakeAdapter, aws
 
 
 async def test_callers_get_their_own_copy_of_an_answer(make_adapter: MakeAdapter, aws_world: AwsWorld) -> None:
-    aws_world.create_role(TARGET_ACCOUNT, "app")
+    aws_world.create_role(TARGET_ACCOUNT, "app", tags={"team": "payments"})
     adapter = make_adapter()
     first = await adapter.call("iam", "GetRole", {"RoleName": "app"}, account=TARGET_ACCOUNT)
     first["Role"]["RoleName"] = "tampered"
+    first["Role"]["Tags"].append({"Key": "added", "Value": "by a caller"})
     second = await adapter.call("iam", "GetRole", {"RoleName": "app"}, account=TARGET_ACCOUNT)
     assert second["Role"]["RoleName"] == "app"
+    assert second["Role"]["Tags"] == [{"Key": "team", "Value": "payments"}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-29T10:48:35Z",
+        "2026-11-29T10:48:35.123Z",
+        "2026-11-29T10:48:35.123456+00:00",
+        "2026-11-29T12:48:35+02:00",
+        "2026-11-29T10:48:35.123456789Z",
+        "2026-11-29T10:48:35",
+        "Sun, 29 Nov 2026 10:48:35 GMT",
+        1796035715,
+        1796035715.25,
+    ],
+)
+def test_timestamps_are_read_as_botocore_reads_them(text: str | float) -> None:
+    ours, botocores = _timestamp(text), parse_timestamp(text)
+    assert ours == botocores
+    assert ours.utcoffset() == botocores.utcoffset()
+
+
+async def test_an_answers_timestamps_are_aware_datetimes(make_adapter: MakeAdapter, aws_world: AwsWorld) -> None:
+    aws_world.create_role(TARGET_ACCOUNT, "app")
+    answer = await make_adapter().call("iam", "GetRole", {"RoleName": "app"}, account=TARGET_ACCOUNT)
+    created = answer["Role"]["CreateDate"]
+    assert isinstance(created, datetime)
+    assert created.utcoffset() == timedelta(0)
 
 
 async def test_identical_concurrent_calls_share_one_request(make_adapter: MakeAdapter, aws_world: AwsWorld) -> None:

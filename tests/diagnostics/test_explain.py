@@ -165,6 +165,28 @@ def test_unknown_assume_role_names_the_trust_policy() -> None:
     assert "the trust policy of role deployer does not allow the caller" in text
 
 
+def test_assuming_a_user_is_the_cause_instead_of_guesses_about_trust() -> None:
+    text = explanation(denial(USER, "sts:AssumeRole", USER))
+    assert text.startswith(f"The call asked sts:AssumeRole to assume IAM user build-bot ({USER}), which is not a role")
+    assert "The usual causes" not in text
+
+
+def test_assuming_a_user_comes_before_the_reported_layer() -> None:
+    text = explanation(denial(USER, "sts:AssumeRole", USER, layer=Layer.IDENTITY, kind=DenialKind.IMPLICIT))
+    assert text.startswith("The call asked sts:AssumeRole to assume IAM user build-bot")
+    assert "No identity-based policy" in text
+
+
+def test_a_mistyped_caller_arn_is_named_with_what_is_wrong() -> None:
+    text = explanation(denial("arn:aws:iam::123456789:user/deployer"))
+    assert (
+        "The message names the caller as arn:aws:iam::123456789:user/deployer, which is not a usable ARN (ARN account "
+        "is not 12 digits)" in text
+    )
+    assert "in a form iamwhy recognises" not in text
+    assert "in a form iamwhy recognises" in explanation(denial("deployer"))
+
+
 def test_unknown_reason_lists_every_layer_and_asks_to_confirm() -> None:
     text = explanation(denial(USER))
     assert text.startswith(f"The message does not say which policy layer denied s3:GetObject on {OBJECT}")

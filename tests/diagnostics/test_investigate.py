@@ -549,6 +549,25 @@ async def test_a_trust_policy_that_does_not_trust_the_caller(
     assert fix.policy["Principal"] == {"AWS": f"arn:aws:iam::{T}:user/alice"}
 
 
+async def test_assuming_a_user_names_the_call_as_the_cause(
+    live: Callable[..., LiveInvestigator], aws_world: AwsWorld
+) -> None:
+    aws_world.create_user(T, "alice", inline={"Assume": policy(allow("sts:AssumeRole", "*"))})
+    target = f"arn:aws:iam::{T}:user/alice"
+    text = f"User: {target} is not authorized to perform: sts:AssumeRole on resource: {target}"
+
+    diagnosis = await one(live(), text)
+
+    assert diagnosis.explanation == (
+        f"The call asked sts:AssumeRole to assume IAM user alice ({target}), which is not a role: only IAM roles can "
+        "be assumed, and AWS refuses anything else with this same AccessDenied, whatever the policies say."
+    )
+    (fix,) = diagnosis.fixes
+    assert fix.owner == "caller"
+    assert fix.summary.startswith("Assume a role, not IAM user alice")
+    assert not any("get-role" in command for command in diagnosis.commands)
+
+
 async def test_a_vpc_endpoint_condition(live: Callable[..., LiveInvestigator], aws_world: AwsWorld) -> None:
     aws_world.create_user(T, "build-bot", inline={"Read": policy(allow("s3:GetObject", "*"))})
     aws_world.create_bucket(

@@ -24,6 +24,7 @@ from diagnostics.remediation import (
     fix_for,
     fixes_for,
     identity_grant_fix,
+    not_a_role,
     org_policy_fix,
     policy_holder,
     policy_name,
@@ -323,6 +324,58 @@ def test_trust_statement_across_accounts() -> None:
     assert fix.owner == OWNER_ACCOUNT
     assert "update-assume-role-policy replaces the whole trust policy" in fix.summary
     assert f"caller's identity policy must also allow sts:AssumeRole on {target}" in fix.summary
+
+
+@pytest.mark.parametrize(
+    ("target", "what"),
+    [
+        (USER, "IAM user build-bot"),
+        (f"arn:aws:iam::{OTHER_ACCOUNT}:instance-profile/web", "instance profile web"),
+        (f"arn:aws:iam::{OTHER_ACCOUNT}:root", "the root user of its account"),
+        # Pasted with the account edited out: still plainly not a role.
+        ("arn:aws:iam::123456789:user/UserAccount", "IAM user UserAccount"),
+    ],
+)
+def test_assuming_something_that_is_not_a_role_is_the_callers_to_fix(target: str, what: str) -> None:
+    request = denial(USER, "sts:AssumeRole", target)
+    assert not_a_role(request) == what
+    for fix in (trust_fix(request), *unconfirmed_fixes(request)):
+        assert fix.owner == OWNER_CALLER
+        assert fix.policy is None
+        assert fix.summary.startswith(f"Assume a role, not {what}: no policy change can make this call work.")
+    assert len(unconfirmed_fixes(request)) == 1
+    blocker = Blocker(Layer.IDENTITY, DenialKind.IMPLICIT)
+    assert fix_for(request, blocker).owner == OWNER_CALLER
+
+
+def test_assuming_a_session_names_the_role_behind_it() -> None:
+    request = denial(SESSION, "sts:AssumeRole", f"arn:aws:sts::{OTHER_ACCOUNT}:assumed-role/deployer/alice")
+    assert not_a_role(request) == "a session of role deployer"
+    fix = trust_fix(request)
+    assert f"That session's role is arn:aws:iam::{OTHER_ACCOUNT}:role/deployer" in fix.summary
+
+
+@pytest.mark.parametrize(
+    ("action", "target"),
+    [
+        ("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/deployer"),
+        ("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/team/ops/deployer"),
+        ("sts:TagSession", USER),
+        ("iam:GetUser", USER),
+        ("sts:AssumeRole", None),
+    ],
+)
+def test_a_role_or_another_call_is_not_flagged(action: str, target: str | None) -> None:
+    request = denial(USER, action, target)
+    assert not_a_role(request) is None
+    if action == "sts:AssumeRole" and target is not None:
+        assert trust_fix(request).owner == OWNER_ACCOUNT
+
+
+def test_an_explicit_deny_of_assuming_a_user_still_names_the_deny() -> None:
+    request = denial(USER, "sts:AssumeRole", USER)
+    blocker = Blocker(Layer.SCP, DenialKind.EXPLICIT, policy_arn=SCP_ARN)
+    assert fix_for(request, blocker).owner == OWNER_ORG
 
 
 def test_trust_for_tag_session_allows_that_action() -> None:
