@@ -1460,7 +1460,7 @@ class _Pass:
         return next((label for label in (host or "").split(".") if _REGION_RE.fullmatch(label)), None)
 
     def _cli_service(self, lo: int, position: int) -> str | None:
-        # (A denial at the start of the text has no command before it: the text need not be searched.)
+        # Nothing lies between lo and position (a denial at the start of its text): there is nothing to look for.
         if position <= lo:
             return None
         if self._cli_commands is None:
