@@ -523,6 +523,12 @@ def _gate_tree(words: Iterable[str], filters: Iterable[str]) -> dict[str, tuple[
 
 
 _GATE_TREE = _gate_tree(_ROWS_NEEDING, _GATE_FILTERS)
+# The shapes a text holding one "not authorized to perform" sentence is read by (see _Pass._one_sentence): the
+# sentence's own, the AWS CLI's prefix and the terse "Access Denied" (its error code holds the words). Any other
+# shape but the CloudTrail record's may be open (a resource or a code can hold its words) but must not match.
+_PERFORM = next(shape for shape in _CORE_SHAPES if shape.name == "plain")
+_CLI = next(shape for shape in _WRAPPER_SHAPES if shape.name == "cli")
+_SILENT_ROWS = frozenset(SHAPES) - {_PERFORM, _CLI, _RECORD_SHAPE, *_TERSE_SHAPES}
 # The reason phrases a reason starting with each word could be, in table order.
 _PHRASES_BY_START = tuple(
     (
@@ -815,7 +821,8 @@ class _Pass:
 
     def read(self) -> None:
         """Find every denial and error of the text, as far as ranking the reading needs (see result)."""
-        if not self._open_rows():
+        open_rows = self._open_rows()
+        if not open_rows or (_PERFORM in open_rows and _RECORD_SHAPE not in open_rows and self._one_sentence()):
             return
         found: list[_Found] = []
         others: list[tuple[int, OtherError]] = []
@@ -843,6 +850,45 @@ class _Pass:
         self._found = found
         self._others = others
         self._wrappers_found = wrappers
+
+    def _one_sentence(self) -> bool:
+        """Read a text whose one sentence is a "not authorized to perform" sentence, at most under the AWS CLI's
+        prefix; False, having found nothing, for any other text.
+
+        What the rest of ``read`` finds in such a text, step for step (terse "Access Denied" fragments included;
+        look-alikes are left to ``result`` as always), without the search for records, other sentences and
+        wrappers: any other shape whose words the text holds (a resource or an error code can) must not match.
+        """
+        text = self.text
+        for row in self._open_rows():
+            if row in _SILENT_ROWS and row.pattern.search(text):
+                return False
+        anchor = _PERFORM.pattern.search(text)
+        if anchor is None or _PERFORM.pattern.search(text, anchor.end()):
+            return False
+        start, end = anchor.span()
+        hi = min(len(text), end + _FORWARD_WINDOW)
+        wrappers: list[_Wrapper] = []
+        prefix = _CLI.pattern.search(text) if _CLI in self._open_rows() else None
+        if prefix is not None:
+            if _CLI.pattern.search(text, prefix.end()):
+                return False
+            fields = {key: value for key, value in prefix.groupdict().items() if value}
+            wrappers.append(_Wrapper(_CLI, prefix.start(), prefix.end(), fields, *self._message_of(_CLI, prefix)))
+            if prefix.start() >= end:
+                hi = min(hi, prefix.start())
+        core = self._parse_perform(_PERFORM, anchor, max(0, start - _BACK_WINDOW), hi)
+        if core is None or not core.valid:
+            return False
+        self._attach([core], wrappers)
+        if not all(wrapper.attached for wrapper in wrappers):
+            return False
+        found = [self._from_core(core)]
+        if self._tried_rows(_TERSE_SHAPES):
+            found.extend(self._terse(found, wrappers))
+            found.sort(key=lambda f: f.start)
+        self._found, self._others, self._wrappers_found = found, [], wrappers
+        return True
 
     def result(self) -> tuple[list[DeniedRequest], list[OtherError]]:
         """The denials and look-alikes of a reading ``read`` has found."""
@@ -1414,6 +1460,9 @@ class _Pass:
         return next((label for label in (host or "").split(".") if _REGION_RE.fullmatch(label)), None)
 
     def _cli_service(self, lo: int, position: int) -> str | None:
+        # Nothing lies between lo and position (a denial at the start of its text): there is nothing to look for.
+        if position <= lo:
+            return None
         if self._cli_commands is None:
             self._cli_commands = _Matches(
                 m for m in _CLI_COMMAND.finditer(self.text) if m.start() == 0 or self.text[m.start() - 1] in " \t\n$>#"
@@ -1427,6 +1476,8 @@ class _Pass:
         return commands[-1].group("operation") if commands else None
 
     def _cli_region(self, lo: int, position: int) -> str | None:
+        if position <= lo:
+            return None
         if self._cli_regions is None:
             self._cli_regions = _Matches(_CLI_REGION.finditer(self.text))
         match = self._cli_regions.last_before(lo, position)
