@@ -414,7 +414,7 @@ SHAPES: tuple[Shape, ...] = (
         Role.CORE,
         re.compile(
             r"authori[sz]ed\s*to\s*perform(?=\s*:?\s*(?:[A-Za-z][A-Za-z0-9-]{0,60}(?::[A-Za-z0-9*]|\s*\(?truncated)"
-            r"|[\"'}\]]|$))"
+            r"|null\b|[\"'}\]]|$))"
         ),
         example="User: arn:aws:iam::123456789012:user/x is not authorized to perform: s3:GetObject",
         needs=("authori",),

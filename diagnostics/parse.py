@@ -379,10 +379,13 @@ def _unlink(match: re.Match[str]) -> str:
 
 _REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
 _REGION_RE = re.compile(_REGION)
+# A placeholder written where a value was taken out before pasting: <account-id>, <arn here>, <redacted>. Never a
+# closing XML tag (no "/"), so a resource followed by "</Message>" still ends there.
+_PLACEHOLDER = r"<[A-Za-z][\w.=-]{0,63}(?: [\w.=-]{1,30}){0,3}>"
 # Where an unquoted token ends, also when re-joined lines glued the next words to it.
 _TOKEN_END = (
     r"(?=because\s*no|because\s*the\s*resource|with\s*an\s*explicit|\.\s*Go\s*to|User\s*:|\(\s*Service\s*:"
-    r"|An\s*error\s*occurred|Encoded\s*authori|[\s\"'<>\\]|$)"
+    rf"|An\s*error\s*occurred|Encoded\s*authori|[\s\"'>\\]|<(?!{_PLACEHOLDER[1:]})|$)"
 )
 # (An ARN where the action belongs is no action: no service is called "arn".)
 _ACTION = re.compile(
@@ -392,10 +395,11 @@ _ACTION = re.compile(
 # Read backwards from the "authorized to perform" anchor: "is not", "are not" or a bare "Not".
 _NOT_BEFORE = re.compile(r"(?:(?P<verb>is|are)\s*)?[Nn]ot\s*$")
 _PRINCIPAL_WORDS = ("arn:", "anonymous", ".amazonaws.com")
+_NULL_ACTION = re.compile(r"\s*:?\s*null\b")
 _ON_RESOURCE = re.compile(r"\s*on\s*(?:(?:the\s*)?resources?\b\s*:?\s*|(?=\\?[\"']|arn:))")
 _KMS_CIPHERTEXT = re.compile(r"associated\s*with\s*this\s*ciphertext")
 _QUOTED = re.compile(r"\\?([\"'])(?P<value>[^\"'\n]{1,2048}?)\\?\1")
-_UNQUOTED = re.compile(r"(?P<value>[^\s\"'<>]{1,2048}?)" + _TOKEN_END)
+_UNQUOTED = re.compile(rf"(?P<value>(?:[^\s\"'<>]|{_PLACEHOLDER}){{1,2048}}?)" + _TOKEN_END)
 _REASON_LEAD = re.compile(r"[\s.,;]*")
 _POLICY_ARN = re.compile(
     r"\s*(?::|,?\s*with\s*policy\s*ARN\s*:?)\s*(?P<arn>arn:[^\s\"'<>]{1,2048}?)"
@@ -409,7 +413,7 @@ _AUTH_ID = re.compile(r"authori[sz]ation\s*id\s*:\s*(?P<id>[A-Za-z0-9]{1,200})")
 _CONSOLE_REGION = re.compile(rf"^(?P<region>{_REGION})\.console\.")
 _QUERY_REGION = re.compile(rf"(?:^|&)region=(?P<region>{_REGION})")
 _TRUNCATED = re.compile(r"\(truncated|truncated\.\.\.\)")
-_REDACTED = re.compile(r"^[*xX.…#<>-]+$|\*{3}|[xX]{4}|\.\.\.|…")
+_REDACTED = re.compile(rf"^[*xX.…#<>-]+$|\*{{3}}|[xX]{{4}}|\.\.\.|…|{_PLACEHOLDER}|\{{[A-Za-z][\w.=-]{{0,63}}\}}")
 _API_GATEWAY_BODY = re.compile(r"[\"']Message[\"']\s*:\s*[\"']\s*User\s*$")
 _SQS_QUEUE_URL = re.compile(
     r"https?://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?/(?P<account>\d{12})/(?P<name>[\w.-]+)"
@@ -949,6 +953,12 @@ class _Pass:
             pos = action.end()
         elif core.principal is None:
             return None
+        elif null := _NULL_ACTION.match(text, pos, hi):
+            core.warnings.append(
+                'The message says "null" where the action belongs: the service did not name the action; it is taken '
+                "from the API operation when the text names one."
+            )
+            pos = null.end()
         on_resource = _ON_RESOURCE.match(text, pos, hi)
         if on_resource:
             pos = on_resource.end()
@@ -983,7 +993,13 @@ class _Pass:
         elif "arn:" in token and not token.startswith("arn:"):
             offset = token.find("arn:")
             token, token_start = token[offset:], token_start + offset
-        token = token.strip("\"'()[]{}<>,;")
+        if token.endswith(">") and "<" not in token:
+            # A placeholder with spaces in it ("User: <arn here> is not ..."): the whole of it is the token.
+            opening = segment.rfind("<", max(0, cut - 40), cut)
+            if opening >= 0 and "\n" not in segment[opening:cut] and re.fullmatch(_PLACEHOLDER, segment[opening:]):
+                token, token_start = segment[opening:], lo + opening
+                labelled = segment[max(0, opening - 12) : opening].rstrip().endswith(("User:", "User", "Principal:"))
+        token = _strip_unpaired(token, "\"'()[]{}<>,;", "\"'()[]{}<>,;")
         sentence_start = token_start
         if labelled:
             label_at = text.rfind("User", max(lo, token_start - 12), token_start)
@@ -2040,11 +2056,30 @@ def _respace(text: str) -> str:
 
 def _trim_token(token: str) -> str:
     """A token without the punctuation around it; an ellipsis (a redaction) is kept."""
-    token = token.strip().lstrip("([{'\"")
-    trimmed = token.rstrip(",;:)]}\\'\"")
+    trimmed = _strip_unpaired(token.strip(), "([{'\"", ",;:)]}\\'\"")
     if trimmed.endswith(".") and not trimmed.endswith(".."):
         trimmed = trimmed[:-1]
     return trimmed
+
+
+_CLOSING = {")": "(", "]": "[", "}": "{", ">": "<"}
+_OPENING = {opener: closer for closer, opener in _CLOSING.items()}
+
+
+def _strip_unpaired(token: str, leading: str, trailing: str) -> str:
+    """``token`` without the ``leading`` and ``trailing`` characters around it, except a bracket paired inside it:
+    the quoting and parentheses around a value go, "<account-id>" and "{role-arn}" placeholders stay whole."""
+    while token and token[0] in leading:
+        closer = _OPENING.get(token[0])
+        if closer is not None and token.count(closer) >= token.count(token[0]):
+            break
+        token = token[1:]
+    while token and token[-1] in trailing:
+        opener = _CLOSING.get(token[-1])
+        if opener is not None and token.count(opener) >= token.count(token[-1]):
+            break
+        token = token[:-1]
+    return token
 
 
 def _clean(value: str | None) -> str | None:

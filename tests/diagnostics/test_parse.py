@@ -219,3 +219,15 @@ def test_a_record_printed_by_python_reads_its_escapes_and_constructor_calls() ->
     assert denial.principal_arn == "arn:aws:iam::123456789012:user/o'brien"
     assert (denial.action, denial.resource_arn) == ("sqs:SendMessage", "arn:aws:sqs:eu-west-1:123456789012:jobs")
     assert denial.warnings == ()
+
+
+def test_a_resource_ends_at_a_closing_tag_but_keeps_a_placeholder() -> None:
+    text = (
+        "<Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/build-bot is not authorized to "
+        "perform: s3:GetObject on resource: arn:aws:s3:::prod-artifacts/<object-key></Message></Error>"
+    )
+    (denial,) = scan(text).denials
+    assert denial.resource_arn == "arn:aws:s3:::prod-artifacts/<object-key>"
+    closing = text.replace("<object-key>", "release.tar.gz")
+    (denial,) = scan(closing).denials
+    assert denial.resource_arn == "arn:aws:s3:::prod-artifacts/release.tar.gz"
