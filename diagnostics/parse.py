@@ -206,6 +206,9 @@ def _wrap_kind(lines: list[str]) -> tuple[int, int]:
     wrappers do neither) or a token visibly cut settles it.
     Anything else was wrapped at spaces, or not wrapped at all.
     """
+    # A text ending in a line break (a file, a terminal's output) is read as the same text without it.
+    while len(lines) > 1 and not lines[-1].strip():
+        lines = lines[:-1]
     if len(lines) == 1:
         return _UNWRAPPED, 0
     # Lines that all start indented (or with a closing bracket) are the layout of JSON, XML or a stack
@@ -215,6 +218,8 @@ def _wrap_kind(lines: list[str]) -> tuple[int, int]:
     # ... unless the whole paragraph has a terminal's shape: two or more lines of one width (its widest)
     # and a last one no wider. A terminal that cuts just before a space on each line makes exactly this.
     even = len(lines) > 2 and all(len(line) == width for line in lines[:-1])
+    if len(lines) > 2 and _column(lines):
+        return _WORDS, 0
     if not even and len(lines) > 2 and all(line[:1] in _LAYOUT_STARTS for line in lines[1:]):
         return _UNWRAPPED, 0
     start = next(index for index, line in enumerate(lines) if len(line) == width)
@@ -236,6 +241,15 @@ def _wrap_kind(lines: list[str]) -> tuple[int, int]:
     if spaced or attached or _cuts_a_token(block):
         return _TERMINAL, start
     return _AMBIGUOUS, start
+
+
+def _column(lines: list[str]) -> bool:
+    """Whether the lines after the first are a column of text: all indented by the same run of 8 or more blanks, as a
+    tool lays out a long message beside its other columns (CDK's deploy output), wrapping it at spaces."""
+    margin = len(lines[1]) - len(lines[1].lstrip(" \t"))
+    return margin >= 8 and all(
+        line[:margin] == lines[1][:margin] and line[margin : margin + 1] not in ("", " ", "\t") for line in lines[1:]
+    )
 
 
 def _cuts_a_token(lines: list[str]) -> bool:

@@ -231,3 +231,12 @@ def test_a_resource_ends_at_a_closing_tag_but_keeps_a_placeholder() -> None:
     closing = text.replace("<object-key>", "release.tar.gz")
     (denial,) = scan(closing).denials
     assert denial.resource_arn == "arn:aws:s3:::prod-artifacts/release.tar.gz"
+
+
+@pytest.mark.parametrize(("name", "row"), ROWS, ids=NAMES)
+def test_a_final_line_break_changes_nothing(name: str, row: dict[str, Any]) -> None:
+    # Files and terminals end a paste with a line break, Slack messages usually without: both read alike.
+    text = row["text"].rstrip("\n")
+    expected = scan_record(scan(text))
+    assert scan_record(scan(text + "\n")) == expected
+    assert scan_record(scan(text + "\n\n")) == expected
