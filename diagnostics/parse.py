@@ -1275,6 +1275,16 @@ class _Pass:
         start = min(w.span[0] for w in group)
         end = max(w.span[1] for w in group)
         code = _clean_code(fields.get("code")) or _exception_code(fields.get("exception"))
+        if (
+            code is not None
+            and code not in DENIAL_CODES
+            and code not in STATUS_CODES
+            and code not in _LOOK_ALIKE_BY_CODE
+        ):
+            # A tool's own code around an SDK's ("HandlerErrorCode: GeneralServiceException" around
+            # "AccessDeniedException"): the denial is the SDK's.
+            inner = (_clean_code(w.fields.get("code")) for w in group if "code" in w.fields)
+            code = next((c for c in inner if c in DENIAL_CODES), code)
         message = " ".join(
             self.text[w.message_start : w.message_end].strip() for w in group if w.message_end > w.message_start
         )
@@ -1295,7 +1305,12 @@ class _Pass:
         denied = (
             code in DENIAL_CODES
             or (code in STATUS_CODES and (operation is not None or "service" in fields))
-            or (code is None and fields.get("status") == "403" and _ACCESS_DENIED_START.match(message))
+            or (
+                code is None
+                and fields.get("status") == "403"
+                # Any wrapper's own message: a tail's runs from its line's start, where an exception's name can be.
+                and any(_ACCESS_DENIED_START.match(self.text, w.message_start, w.message_end) for w in group)
+            )
         )
         if not denied:
             return None
