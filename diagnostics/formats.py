@@ -345,7 +345,10 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "java-sdk",
         Role.HEAD,
-        re.compile(r"Service\s*returned\s*error\s*code\s*(?P<code>[A-Za-z][\w.]{0,99}|\d{3})\s*:?\s*"),
+        # The code ends where its wording goes on ("(Service: ...", ": Forbidden"), not where a terminal cut it.
+        re.compile(
+            r"Service\s*returned\s*error\s*code\s*(?P<code>[A-Za-z][\w.]{0,99}|\d{3})(?=[ \t]*[(:,\"]|\s*$)\s*:?\s*"
+        ),
         reach=100,
         example="Service returned error code AccessDeniedException (Service: Lambda, Status Code: 403, Request ID: R)",
         needs=("returned error code",),

@@ -240,3 +240,14 @@ def test_a_final_line_break_changes_nothing(name: str, row: dict[str, Any]) -> N
     expected = scan_record(scan(text))
     assert scan_record(scan(text + "\n")) == expected
     assert scan_record(scan(text + "\n\n")) == expected
+
+
+def test_an_sdk_denial_code_inside_a_tools_own_code_is_the_denial() -> None:
+    text = (
+        'Resource handler returned message: "Service returned error code AccessDeniedException (Service: Sqs, Status '
+        'Code: 403, Request ID: 5d0c1a4e)" (RequestToken: 0a1b2c3d, HandlerErrorCode: GeneralServiceException)'
+    )
+    (denial,) = scan(text).denials
+    assert (denial.error_code, denial.source_format) == ("AccessDeniedException", "cloudformation")
+    expired = text.replace("AccessDeniedException", "ExpiredTokenException")
+    assert scan(expired).denials == ()
