@@ -396,6 +396,8 @@ _REGION_RE = re.compile(_REGION)
 # A placeholder written where a value was taken out before pasting: <account-id>, <arn here>, <redacted>. Never a
 # closing XML tag (no "/"), so a resource followed by "</Message>" still ends there.
 _PLACEHOLDER = r"<[A-Za-z][\w.=-]{0,63}(?: [\w.=-]{1,30}){0,3}>"
+# What stands for a part taken out of an ARN that otherwise parses ("arn:aws:s3:::<bucket>/*").
+_PLACEHOLDER_IN_ARN = re.compile(r"<[^<>]*>|\{[^{}]*\}|\*{3}")
 # Where an unquoted token ends, also when re-joined lines glued the next words to it.
 _TOKEN_END = (
     r"(?=because\s*no|because\s*the\s*resource|with\s*an\s*explicit|\.\s*Go\s*to|User\s*:|\(\s*Service\s*:"
@@ -427,7 +429,10 @@ _AUTH_ID = re.compile(r"authori[sz]ation\s*id\s*:\s*(?P<id>[A-Za-z0-9]{1,200})")
 _CONSOLE_REGION = re.compile(rf"^(?P<region>{_REGION})\.console\.")
 _QUERY_REGION = re.compile(rf"(?:^|&)region=(?P<region>{_REGION})")
 _TRUNCATED = re.compile(r"\(truncated|truncated\.\.\.\)")
-_REDACTED = re.compile(rf"^[*xX.…#<>-]+$|\*{{3}}|[xX]{{4}}|\.\.\.|…|{_PLACEHOLDER}|\{{[A-Za-z][\w.=-]{{0,63}}\}}")
+_REDACTED = re.compile(
+    rf"^[*xX.…#<>-]+$|\*{{3}}|[xX]{{4}}|(?<![A-Za-z0-9])[xX]{{3}}(?![A-Za-z0-9])|\.\.\.|…|{_PLACEHOLDER}"
+    r"|\{[A-Za-z][\w.=-]{0,63}\}|\$[A-Z][A-Z0-9_]{1,40}"
+)
 _API_GATEWAY_BODY = re.compile(r"[\"']Message[\"']\s*:\s*[\"']\s*User\s*$")
 _SQS_QUEUE_URL = re.compile(
     r"https?://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?/(?P<account>\d{12})/(?P<name>[\w.-]+)"
@@ -1372,6 +1377,13 @@ class _Pass:
         )
         resource = draft.resource
         principal = draft.principal
+        if resource and (
+            (resource != "*" and not _is_arn(resource) and _REDACTED.search(resource))
+            or _PLACEHOLDER_IN_ARN.search(resource)
+        ):
+            warnings.append(
+                f"The resource looks redacted ({redact(resource)}); iamwhy needs its real ARN to read its policy."
+            )
         if resource is None and not draft.resource_unnamed and _is_s3(action, operation, service):
             ref = draft.s3_ref or self._s3_ref(draft.start, draft.end)
             if ref is not None:
@@ -2133,12 +2145,11 @@ def _is_ip(value: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _resource_region(resource: str | None) -> str | None:
+    """The region an ARN names, also when another part of it was redacted (its account, most often)."""
     if not resource or not resource.startswith("arn:"):
         return None
-    try:
-        region = parse_arn(resource).region
-    except ArnError:
-        return None
+    parts = resource.split(":", 4)
+    region = parts[3] if len(parts) > 4 else ""
     return region if _REGION_RE.fullmatch(region) else None
 
 
