@@ -372,7 +372,7 @@ class _Diagnoser:
         chain: _Evaluated | None,
     ) -> tuple[Fix, ...]:
         if not blockers and not chain_blockers:
-            return unconfirmed_fixes(self.request, self.request.reported.kind)
+            return unconfirmed_fixes(self.request, self.request.reported.kind, self.request.reported.layer)
         if decision is Decision.UNKNOWN and main.assessment.unexplained and not chain_blockers:
             # Blockers taken from AWS's message for a layer iamwhy could not read: nothing to re-evaluate.
             return fixes_for(self.request, blockers)

@@ -21,6 +21,7 @@ from diagnostics.model import (
     ScanResult,
 )
 from diagnostics.remediation import (
+    FEDERATED_ACTIONS,
     TRUST_ACTIONS,
     action_service,
     cross_account,
@@ -66,7 +67,7 @@ def explain_offline(request: DeniedRequest) -> Diagnosis:
                 policy_arn=reported.policy_arn,
             ),
         )
-    fixes = fixes_for(request, blocked_by) if blocked_by else unconfirmed_fixes(request, kind)
+    fixes = fixes_for(request, blocked_by) if blocked_by else unconfirmed_fixes(request, kind, reported.layer)
     confirm = _CONFIRMING_LAYERS.get(reported.layer) if reported.layer is not None and kind is not None else None
     return Diagnosis(
         request=request,
@@ -301,9 +302,27 @@ def _without_layer(request: DeniedRequest) -> str:
             "policy. Confirm it with the commands below before changing anything."
         )
     if reported.layer is not None:
+        region = ""
+        if reported.phrase and "does not exist in this region" in reported.phrase.lower():
+            region = (
+                " It also allows a third cause: the resource does not exist in this Region, as for data encrypted "
+                "under a KMS key of another Region, or a key since deleted or scheduled for deletion."
+            )
         return (
             f"The message points at the {reported.layer} layer for {action}{on} but does not say whether a Deny "
-            "matched or no Allow did; confirm it with the commands below before changing anything."
+            f"matched or no Allow did; confirm it with the commands below before changing anything.{region}"
+        )
+    if action in FEDERATED_ACTIONS:
+        role_holder = policy_holder(request.resource_arn)
+        role = f"role {role_holder.name}" if role_holder is not None and role_holder.service == "iam" else "the role"
+        token = "web identity token (OIDC)" if action == "sts:AssumeRoleWithWebIdentity" else "SAML assertion"
+        return (
+            f"AWS does not say why {action} was denied. The caller signs in with a {token}, not with AWS credentials, "
+            f"so no identity-based policy applies to it: what decides is the trust policy of {role}. It must name the "
+            "identity provider as a Federated principal and allow this action, and its conditions must match the "
+            "token (for OIDC, the aud and sub claims: another branch, environment or service account changes sub). "
+            "The usual causes: the role ARN is wrong, the provider is not registered in the role's account, or a "
+            "condition does not match. An RCP can also deny it."
         )
     if action in TRUST_ACTIONS:
         role_holder = policy_holder(request.resource_arn)
@@ -336,7 +355,12 @@ def _arn_flaw(text: str) -> str | None:
 def _special_cases(request: DeniedRequest) -> list[str]:
     notes: list[str] = []
     principal = request.principal
-    if principal is None or principal.type is PrincipalType.UNKNOWN:
+    if principal is None and request_action(request) in FEDERATED_ACTIONS:
+        notes.append(
+            "The caller is identified by its token, not by AWS credentials: decode the token (its iss, aud and sub "
+            "claims) and compare them with the trust policy's Principal and conditions."
+        )
+    elif principal is None or principal.type is PrincipalType.UNKNOWN:
         flaw = _arn_flaw(principal.arn) if principal is not None else None
         if flaw is not None and not any("redacted" in warning for warning in request.warnings):
             notes.append(

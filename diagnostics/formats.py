@@ -310,7 +310,9 @@ SHAPES: tuple[Shape, ...] = (
         Role.TAIL,
         re.compile(
             r"\(\s*Service\s*:\s*(?P<service>[^;,()\n]{0,80})[;,]\s*Status\s*Code\s*:\s*(?P<status>\d{3})"
-            r"(?:\s*[;,]\s*Error\s*Code\s*:\s*(?P<code>[\w.]{1,100}))?\s*[;,]\s*Request\s*ID\s*:[^()\n]{0,300}\)?"
+            # S3 answers a HEAD request with no body: the SDK for Java 1.x says "Error Code: 403 Forbidden".
+            r"(?:\s*[;,]\s*Error\s*Code\s*:\s*(?P<code>[\w.]{1,100})(?:\s*Forbidden)?)?\s*[;,]\s*Request\s*ID\s*:"
+            r"[^()\n]{0,300}\)?"
         ),
         reach=200,
         example="Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied; Request ID: R)",
@@ -338,6 +340,18 @@ SHAPES: tuple[Shape, ...] = (
         reach=100,
         example="software.amazon.awssdk.services.s3.model.S3Exception: Access Denied",
         needs=(".services.",),
+    ),
+    # The SDKs for Java 2.x and Kotlin, when the service sent no message of its own.
+    Shape(
+        "java-sdk",
+        Role.HEAD,
+        # The code ends where its wording goes on ("(Service: ...", ": Forbidden"), not where a terminal cut it.
+        re.compile(
+            r"Service\s*returned\s*error\s*code\s*(?P<code>[A-Za-z][\w.]{0,99}|\d{3})(?=[ \t]*[(:,\"]|\s*$)\s*:?\s*"
+        ),
+        reach=100,
+        example="Service returned error code AccessDeniedException (Service: Lambda, Status Code: 403, Request ID: R)",
+        needs=("returned error code",),
     ),
     Shape(
         "dotnet-sdk",
@@ -414,7 +428,7 @@ SHAPES: tuple[Shape, ...] = (
         Role.CORE,
         re.compile(
             r"authori[sz]ed\s*to\s*perform(?=\s*:?\s*(?:[A-Za-z][A-Za-z0-9-]{0,60}(?::[A-Za-z0-9*]|\s*\(?truncated)"
-            r"|[\"'}\]]|$))"
+            r"|null\b|[\"'}\]]|$))"
         ),
         example="User: arn:aws:iam::123456789012:user/x is not authorized to perform: s3:GetObject",
         needs=("authori",),

@@ -206,6 +206,9 @@ def _wrap_kind(lines: list[str]) -> tuple[int, int]:
     wrappers do neither) or a token visibly cut settles it.
     Anything else was wrapped at spaces, or not wrapped at all.
     """
+    # A text ending in a line break (a file, a terminal's output) is read as the same text without it.
+    while len(lines) > 1 and not lines[-1].strip():
+        lines = lines[:-1]
     if len(lines) == 1:
         return _UNWRAPPED, 0
     # Lines that all start indented (or with a closing bracket) are the layout of JSON, XML or a stack
@@ -215,6 +218,8 @@ def _wrap_kind(lines: list[str]) -> tuple[int, int]:
     # ... unless the whole paragraph has a terminal's shape: two or more lines of one width (its widest)
     # and a last one no wider. A terminal that cuts just before a space on each line makes exactly this.
     even = len(lines) > 2 and all(len(line) == width for line in lines[:-1])
+    if len(lines) > 2 and _column(lines):
+        return _WORDS, 0
     if not even and len(lines) > 2 and all(line[:1] in _LAYOUT_STARTS for line in lines[1:]):
         return _UNWRAPPED, 0
     start = next(index for index, line in enumerate(lines) if len(line) == width)
@@ -236,6 +241,15 @@ def _wrap_kind(lines: list[str]) -> tuple[int, int]:
     if spaced or attached or _cuts_a_token(block):
         return _TERMINAL, start
     return _AMBIGUOUS, start
+
+
+def _column(lines: list[str]) -> bool:
+    """Whether the lines after the first are a column of text: all indented by the same run of 8 or more blanks, as a
+    tool lays out a long message beside its other columns (CDK's deploy output), wrapping it at spaces."""
+    margin = len(lines[1]) - len(lines[1].lstrip(" \t"))
+    return margin >= 8 and all(
+        line[:margin] == lines[1][:margin] and line[margin : margin + 1] not in ("", " ", "\t") for line in lines[1:]
+    )
 
 
 def _cuts_a_token(lines: list[str]) -> bool:
@@ -379,10 +393,15 @@ def _unlink(match: re.Match[str]) -> str:
 
 _REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
 _REGION_RE = re.compile(_REGION)
+# A placeholder written where a value was taken out before pasting: <account-id>, <arn here>, <redacted>. Never a
+# closing XML tag (no "/"), so a resource followed by "</Message>" still ends there.
+_PLACEHOLDER = r"<[A-Za-z][\w.=-]{0,63}(?: [\w.=-]{1,30}){0,3}>"
+# What stands for a part taken out of an ARN that otherwise parses ("arn:aws:s3:::<bucket>/*").
+_PLACEHOLDER_IN_ARN = re.compile(r"<[^<>]*>|\{[^{}]*\}|\*{3}")
 # Where an unquoted token ends, also when re-joined lines glued the next words to it.
 _TOKEN_END = (
     r"(?=because\s*no|because\s*the\s*resource|with\s*an\s*explicit|\.\s*Go\s*to|User\s*:|\(\s*Service\s*:"
-    r"|An\s*error\s*occurred|Encoded\s*authori|[\s\"'<>\\]|$)"
+    rf"|An\s*error\s*occurred|Encoded\s*authori|[\s\"'>\\]|<(?!{_PLACEHOLDER[1:]})|$)"
 )
 # (An ARN where the action belongs is no action: no service is called "arn".)
 _ACTION = re.compile(
@@ -392,10 +411,11 @@ _ACTION = re.compile(
 # Read backwards from the "authorized to perform" anchor: "is not", "are not" or a bare "Not".
 _NOT_BEFORE = re.compile(r"(?:(?P<verb>is|are)\s*)?[Nn]ot\s*$")
 _PRINCIPAL_WORDS = ("arn:", "anonymous", ".amazonaws.com")
+_NULL_ACTION = re.compile(r"\s*:?\s*null\b")
 _ON_RESOURCE = re.compile(r"\s*on\s*(?:(?:the\s*)?resources?\b\s*:?\s*|(?=\\?[\"']|arn:))")
 _KMS_CIPHERTEXT = re.compile(r"associated\s*with\s*this\s*ciphertext")
 _QUOTED = re.compile(r"\\?([\"'])(?P<value>[^\"'\n]{1,2048}?)\\?\1")
-_UNQUOTED = re.compile(r"(?P<value>[^\s\"'<>]{1,2048}?)" + _TOKEN_END)
+_UNQUOTED = re.compile(rf"(?P<value>(?:[^\s\"'<>]|{_PLACEHOLDER}){{1,2048}}?)" + _TOKEN_END)
 _REASON_LEAD = re.compile(r"[\s.,;]*")
 _POLICY_ARN = re.compile(
     r"\s*(?::|,?\s*with\s*policy\s*ARN\s*:?)\s*(?P<arn>arn:[^\s\"'<>]{1,2048}?)"
@@ -409,7 +429,10 @@ _AUTH_ID = re.compile(r"authori[sz]ation\s*id\s*:\s*(?P<id>[A-Za-z0-9]{1,200})")
 _CONSOLE_REGION = re.compile(rf"^(?P<region>{_REGION})\.console\.")
 _QUERY_REGION = re.compile(rf"(?:^|&)region=(?P<region>{_REGION})")
 _TRUNCATED = re.compile(r"\(truncated|truncated\.\.\.\)")
-_REDACTED = re.compile(r"^[*xX.…#<>-]+$|\*{3}|[xX]{4}|\.\.\.|…")
+_REDACTED = re.compile(
+    rf"^[*xX.…#<>-]+$|\*{{3}}|[xX]{{4}}|(?<![A-Za-z0-9])[xX]{{3}}(?![A-Za-z0-9])|\.\.\.|…|{_PLACEHOLDER}"
+    r"|\{[A-Za-z][\w.=-]{0,63}\}|\$[A-Z][A-Z0-9_]{1,40}"
+)
 _API_GATEWAY_BODY = re.compile(r"[\"']Message[\"']\s*:\s*[\"']\s*User\s*$")
 _SQS_QUEUE_URL = re.compile(
     r"https?://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?/(?P<account>\d{12})/(?P<name>[\w.-]+)"
@@ -995,6 +1018,12 @@ class _Pass:
             pos = action.end()
         elif core.principal is None:
             return None
+        elif null := _NULL_ACTION.match(text, pos, hi):
+            core.warnings.append(
+                'The message says "null" where the action belongs: the service did not name the action; it is taken '
+                "from the API operation when the text names one."
+            )
+            pos = null.end()
         on_resource = _ON_RESOURCE.match(text, pos, hi)
         if on_resource:
             pos = on_resource.end()
@@ -1029,7 +1058,13 @@ class _Pass:
         elif "arn:" in token and not token.startswith("arn:"):
             offset = token.find("arn:")
             token, token_start = token[offset:], token_start + offset
-        token = token.strip("\"'()[]{}<>,;")
+        if token.endswith(">") and "<" not in token:
+            # A placeholder with spaces in it ("User: <arn here> is not ..."): the whole of it is the token.
+            opening = segment.rfind("<", max(0, cut - 40), cut)
+            if opening >= 0 and "\n" not in segment[opening:cut] and re.fullmatch(_PLACEHOLDER, segment[opening:]):
+                token, token_start = segment[opening:], lo + opening
+                labelled = segment[max(0, opening - 12) : opening].rstrip().endswith(("User:", "User", "Principal:"))
+        token = _strip_unpaired(token, "\"'()[]{}<>,;", "\"'()[]{}<>,;")
         sentence_start = token_start
         if labelled:
             label_at = text.rfind("User", max(lo, token_start - 12), token_start)
@@ -1291,6 +1326,16 @@ class _Pass:
         start = min(w.span[0] for w in group)
         end = max(w.span[1] for w in group)
         code = _clean_code(fields.get("code")) or _exception_code(fields.get("exception"))
+        if (
+            code is not None
+            and code not in DENIAL_CODES
+            and code not in STATUS_CODES
+            and code not in _LOOK_ALIKE_BY_CODE
+        ):
+            # A tool's own code around an SDK's ("HandlerErrorCode: GeneralServiceException" around
+            # "AccessDeniedException"): the denial is the SDK's.
+            inner = (_clean_code(w.fields.get("code")) for w in group if "code" in w.fields)
+            code = next((c for c in inner if c in DENIAL_CODES), code)
         message = " ".join(
             self.text[w.message_start : w.message_end].strip() for w in group if w.message_end > w.message_start
         )
@@ -1311,7 +1356,12 @@ class _Pass:
         denied = (
             code in DENIAL_CODES
             or (code in STATUS_CODES and (operation is not None or "service" in fields))
-            or (code is None and fields.get("status") == "403" and _ACCESS_DENIED_START.match(message))
+            or (
+                code is None
+                and fields.get("status") == "403"
+                # Any wrapper's own message: a tail's runs from its line's start, where an exception's name can be.
+                and any(_ACCESS_DENIED_START.match(self.text, w.message_start, w.message_end) for w in group)
+            )
         )
         if not denied:
             return None
@@ -1373,6 +1423,13 @@ class _Pass:
         )
         resource = draft.resource
         principal = draft.principal
+        if resource and (
+            (resource != "*" and not _is_arn(resource) and _REDACTED.search(resource))
+            or _PLACEHOLDER_IN_ARN.search(resource)
+        ):
+            warnings.append(
+                f"The resource looks redacted ({redact(resource)}); iamwhy needs its real ARN to read its policy."
+            )
         if resource is None and not draft.resource_unnamed and _is_s3(action, operation, service):
             ref = draft.s3_ref or self._s3_ref(draft.start, draft.end)
             if ref is not None:
@@ -2091,11 +2148,30 @@ def _respace(text: str) -> str:
 
 def _trim_token(token: str) -> str:
     """A token without the punctuation around it; an ellipsis (a redaction) is kept."""
-    token = token.strip().lstrip("([{'\"")
-    trimmed = token.rstrip(",;:)]}\\'\"")
+    trimmed = _strip_unpaired(token.strip(), "([{'\"", ",;:)]}\\'\"")
     if trimmed.endswith(".") and not trimmed.endswith(".."):
         trimmed = trimmed[:-1]
     return trimmed
+
+
+_CLOSING = {")": "(", "]": "[", "}": "{", ">": "<"}
+_OPENING = {opener: closer for closer, opener in _CLOSING.items()}
+
+
+def _strip_unpaired(token: str, leading: str, trailing: str) -> str:
+    """``token`` without the ``leading`` and ``trailing`` characters around it, except a bracket paired inside it:
+    the quoting and parentheses around a value go, "<account-id>" and "{role-arn}" placeholders stay whole."""
+    while token and token[0] in leading:
+        closer = _OPENING.get(token[0])
+        if closer is not None and token.count(closer) >= token.count(token[0]):
+            break
+        token = token[1:]
+    while token and token[-1] in trailing:
+        opener = _CLOSING.get(token[-1])
+        if opener is not None and token.count(opener) >= token.count(token[-1]):
+            break
+        token = token[:-1]
+    return token
 
 
 def _clean(value: str | None) -> str | None:
@@ -2120,12 +2196,11 @@ def _is_ip(value: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _resource_region(resource: str | None) -> str | None:
+    """The region an ARN names, also when another part of it was redacted (its account, most often)."""
     if not resource or not resource.startswith("arn:"):
         return None
-    try:
-        region = parse_arn(resource).region
-    except ArnError:
-        return None
+    parts = resource.split(":", 4)
+    region = parts[3] if len(parts) > 4 else ""
     return region if _REGION_RE.fullmatch(region) else None
 
 

@@ -61,8 +61,13 @@ TRUST_ACTIONS = frozenset(
     }
 )
 
+# Parts of a pasted ARN that stand for what was taken out: <account-id>, {region}, ****, xxxx, "...".
+_PLACEHOLDER_PART = re.compile(r"<[^<>]*>|\{[^{}]*\}|\*{3}|(?<![A-Za-z])[xX]{3,}(?![A-Za-z])|\.\.\.|…")
+
 # The calls that take a role's ARN (RoleArn) and fail for anything else.
 ASSUME_ACTIONS = frozenset({"sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity"})
+# The ones made with a token from an identity provider, by a caller that is no AWS principal and has no policies.
+FEDERATED_ACTIONS = frozenset({"sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity"})
 
 # An IAM or STS ARN that names something other than a role; lenient about the account, which pastes often edit.
 _NOT_A_ROLE = re.compile(
@@ -353,11 +358,16 @@ def resource_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     holder = policy_holder(request.resource_arn)
     action = request_action(request)
     if holder is None or action is None:
-        missing = "resource" if holder is None else "action"
+        if holder is None and request.resource_arn and request.resource_arn != "*":
+            what = f"names the resource as {request.resource_arn}, which is not a complete ARN (redacted or cut off)"
+        else:
+            what = f"names no {'resource' if holder is None else 'action'}"
         return Fix(
-            summary=f"The message names no {missing}, so no resource-policy statement can be written: "
-            "find it with the commands below.",
-            owner=OWNER_RESOURCE,
+            summary=f"The message {what}, so no resource-policy statement can be written: find it with the commands "
+            "below.",
+            owner=OWNER_KEY
+            if request_action(request) and action_service(request_action(request)) == "kms"
+            else OWNER_RESOURCE,
         )
     if holder.service == "iam" and action in TRUST_ACTIONS:
         return trust_fix(request)
@@ -710,10 +720,27 @@ def anonymous_fix(request: DeniedRequest) -> Fix:
     )
 
 
-def unconfirmed_fixes(request: DeniedRequest, kind: DenialKind | None = None) -> tuple[Fix, ...]:
-    """Fixes for a denial whose layer is not known: how to confirm it first, then the likely fixes, unverified."""
+def unconfirmed_fixes(
+    request: DeniedRequest, kind: DenialKind | None = None, layer: Layer | None = None
+) -> tuple[Fix, ...]:
+    """Fixes for a denial whose layer is not known: how to confirm it first, then the likely fixes, unverified.
+
+    ``layer``: the layer the message names when it does not say whether a Deny matched or no Allow did (KMS's
+    "no resource-based policies allow access, or a resource-based policy explicitly denies access")."""
     action = request_action(request) or "the action"
     principal = request.principal
+    if layer is not None and kind is None:
+        named = fix_for(request, Blocker(layer=layer, kind=DenialKind.IMPLICIT))
+        confirm = Fix(
+            summary=(
+                f"The message names the {layer} layer but not whether a Deny in it matched or no Allow did: read that "
+                "policy with the commands below before changing anything. If it denies, change or scope that "
+                "statement; if it allows nothing for this caller, the fix that follows is the likely one, not "
+                "verified."
+            ),
+            owner=named.owner,
+        )
+        return (confirm, _unverified(named))
     if kind is DenialKind.EXPLICIT:
         return (
             Fix(
@@ -741,12 +768,15 @@ def unconfirmed_fixes(request: DeniedRequest, kind: DenialKind | None = None) ->
     what = not_a_role(request)
     if what is not None:
         return (not_a_role_fix(request, what),)
+    if request_action(request) in FEDERATED_ACTIONS:
+        # The trust policy is the one policy of the caller's side: there is nothing else to confirm or grant.
+        return (trust_fix(request),)
     likely: list[Fix] = []
     if request_action(request) in TRUST_ACTIONS:
         likely.append(trust_fix(request))
     if principal is not None and principal.type is PrincipalType.SERVICE:
         likely.append(resource_grant_fix(request))
-    else:
+    elif request_action(request) not in FEDERATED_ACTIONS:
         likely.append(identity_grant_fix(request))
         holder = policy_holder(request.resource_arn)
         if (
@@ -821,11 +851,31 @@ def _identity_resource(request: DeniedRequest, action: str) -> tuple[str, str | 
     info = catalog.action_info(action)
     if info is not None and not info.resource_scoped:
         return "*", f'{action} cannot be scoped to a resource, so the statement uses "Resource": "*".'
-    if request.resource_arn and request.resource_arn != "*":
-        return request.resource_arn, None
+    resource = request.resource_arn
+    if resource and resource != "*" and _is_usable_arn(resource):
+        return resource, None
+    if resource and resource != "*" and not resource.startswith("arn:"):
+        return "*", (
+            f"The message names the resource as {resource}, which is not an ARN (a phone number, a name or a path), so "
+            f'the statement uses "Resource": "*": narrow it to the ARNs {action} needs, if it takes any.'
+        )
+    if resource and resource != "*":
+        return "*", (
+            f"The resource ARN in the message, {resource}, is incomplete (redacted or cut off), so the statement uses "
+            f'"Resource": "*": put the real ARN there.'
+        )
     return "*", (
         f'The message names no resource, so the statement uses "Resource": "*": narrow it to the ARNs {action} needs.'
     )
+
+
+def _is_usable_arn(text: str) -> bool:
+    """Whether ``text`` is an ARN a policy can name: it parses, and no part of it was taken out before pasting."""
+    try:
+        parse_arn(text)
+    except ArnError:
+        return False
+    return not _PLACEHOLDER_PART.search(text)
 
 
 def _identity_notes(request: DeniedRequest, action: str) -> list[str | None]:

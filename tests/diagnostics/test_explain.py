@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from diagnostics.explain import (
@@ -185,6 +187,25 @@ def test_a_mistyped_caller_arn_is_named_with_what_is_wrong() -> None:
     )
     assert "in a form iamwhy recognises" not in text
     assert "in a form iamwhy recognises" in explanation(denial("deployer"))
+
+
+def test_a_web_identity_denial_is_explained_by_the_trust_policy_alone() -> None:
+    text = explanation(denial(None, "sts:AssumeRoleWithWebIdentity", f"arn:aws:iam::{ACCOUNT}:role/gha-deploy"))
+    assert "what decides is the trust policy of role gha-deploy" in text
+    assert "identity-based policy does not allow" not in text
+    assert "get-caller-identity" not in text
+
+
+def test_kms_saying_the_key_may_not_exist_in_this_region_is_explained() -> None:
+    phrase = (
+        "because the resource does not exist in this Region, no resource-based policies allow access, or a "
+        "resource-based policy explicitly denies access"
+    )
+    request = denial(USER, "kms:Decrypt", None, layer=Layer.RESOURCE)
+    request = replace(request, reported=replace(request.reported, phrase=phrase))
+    assert "under a KMS key of another Region" in explanation(request)
+    plain = denial(USER, "kms:Decrypt", None, layer=Layer.RESOURCE)
+    assert "under a KMS key of another Region" not in explanation(plain)
 
 
 def test_unknown_reason_lists_every_layer_and_asks_to_confirm() -> None:

@@ -219,3 +219,35 @@ def test_a_record_printed_by_python_reads_its_escapes_and_constructor_calls() ->
     assert denial.principal_arn == "arn:aws:iam::123456789012:user/o'brien"
     assert (denial.action, denial.resource_arn) == ("sqs:SendMessage", "arn:aws:sqs:eu-west-1:123456789012:jobs")
     assert denial.warnings == ()
+
+
+def test_a_resource_ends_at_a_closing_tag_but_keeps_a_placeholder() -> None:
+    text = (
+        "<Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/build-bot is not authorized to "
+        "perform: s3:GetObject on resource: arn:aws:s3:::prod-artifacts/<object-key></Message></Error>"
+    )
+    (denial,) = scan(text).denials
+    assert denial.resource_arn == "arn:aws:s3:::prod-artifacts/<object-key>"
+    closing = text.replace("<object-key>", "release.tar.gz")
+    (denial,) = scan(closing).denials
+    assert denial.resource_arn == "arn:aws:s3:::prod-artifacts/release.tar.gz"
+
+
+@pytest.mark.parametrize(("name", "row"), ROWS, ids=NAMES)
+def test_a_final_line_break_changes_nothing(name: str, row: dict[str, Any]) -> None:
+    # Files and terminals end a paste with a line break, Slack messages usually without: both read alike.
+    text = row["text"].rstrip("\n")
+    expected = scan_record(scan(text))
+    assert scan_record(scan(text + "\n")) == expected
+    assert scan_record(scan(text + "\n\n")) == expected
+
+
+def test_an_sdk_denial_code_inside_a_tools_own_code_is_the_denial() -> None:
+    text = (
+        'Resource handler returned message: "Service returned error code AccessDeniedException (Service: Sqs, Status '
+        'Code: 403, Request ID: 5d0c1a4e)" (RequestToken: 0a1b2c3d, HandlerErrorCode: GeneralServiceException)'
+    )
+    (denial,) = scan(text).denials
+    assert (denial.error_code, denial.source_format) == ("AccessDeniedException", "cloudformation")
+    expired = text.replace("AccessDeniedException", "ExpiredTokenException")
+    assert scan(expired).denials == ()

@@ -671,3 +671,37 @@ def test_policy_name_and_condition_text() -> None:
     assert describe_condition(check) == "aws:PrincipalTag/team StringEquals [a, b] (request: c, d)"
     unknown = ConditionCheck("aws:SourceVpce", "StringEquals", ("vpce-1",), unknown=True)
     assert describe_condition(unknown) == "aws:SourceVpce StringEquals [vpce-1] (request: unknown)"
+
+
+@pytest.mark.parametrize(
+    ("resource", "note"),
+    [
+        ("+15550100", "which is not an ARN (a phone number, a name or a path)"),
+        (f"arn:aws:kms:us-west-2:{ACCOUNT[:7]}*****:key/abcd", "is incomplete (redacted or cut off)"),
+        ("arn:aws:s3:::<bucket-name>/reports/*", "is incomplete (redacted or cut off)"),
+    ],
+)
+def test_a_resource_a_policy_cannot_name_is_not_put_in_the_statement(resource: str, note: str) -> None:
+    fix = identity_grant_fix(denial(USER, "sns:Publish", resource))
+    assert _statement(fix)["Resource"] == "*"
+    assert note in fix.summary
+
+
+def test_an_incomplete_resource_arn_is_named_as_such_for_its_own_policy() -> None:
+    fix = resource_grant_fix(denial(USER, "kms:Decrypt", "arn:aws:kms:us-west-2:3915824****:key/abcd"))
+    assert fix.summary.startswith("The message names the resource as arn:aws:kms:us-west-2:3915824****:key/abcd")
+    assert fix.owner == OWNER_KEY
+
+
+def test_a_web_identity_caller_gets_the_trust_policy_and_no_grant() -> None:
+    (fix,) = unconfirmed_fixes(denial(None, "sts:AssumeRoleWithWebIdentity", f"arn:aws:iam::{ACCOUNT}:role/gha"))
+    assert '"Federated"' in fix.summary
+    assert fix.policy is None
+
+
+def test_a_named_layer_without_a_kind_leads_with_that_layers_fix() -> None:
+    request = denial(USER, "kms:Decrypt", KEY, layer=Layer.RESOURCE)
+    confirm, likely = unconfirmed_fixes(request, None, Layer.RESOURCE)
+    assert confirm.summary.startswith("The message names the resource layer but not whether a Deny in it matched")
+    assert (confirm.owner, likely.owner) == (OWNER_KEY, OWNER_KEY)
+    assert likely.summary.startswith("Unverified: Add this statement to the key policy")
