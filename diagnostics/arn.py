@@ -75,6 +75,9 @@ def parse_principal(text: str) -> Principal:
         kind, _, rest = resource.partition("/")
         path, _, name = rest.rpartition("/")
         path = f"/{path}/" if path else "/"
+        if not name:
+            # "user/" with the name cut off or left out: no principal a policy or a read can use.
+            return Principal(text, PrincipalType.UNKNOWN, partition, account)
         if kind == "user":
             return Principal(text, PrincipalType.USER, partition, account, name=name, path=path)
         return Principal(

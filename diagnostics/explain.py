@@ -408,6 +408,19 @@ def _special_cases(request: DeniedRequest) -> list[str]:
             f"The caller is federated user {principal.name} (GetFederationToken): its permissions are the intersection "
             "of the calling IAM user's policies and the session policy passed with the call."
         )
+    if request_action(request) == "kms:Decrypt" and request.api_operation == "GetSecretValue":
+        notes.append(
+            "Secrets Manager decrypts the secret with its KMS key as the caller: the caller needs kms:Decrypt on that "
+            "key, in its own policies and in the key policy. This usually means the secret uses a customer managed "
+            "key whose policy does not let the caller use it (aws secretsmanager describe-secret shows KmsKeyId)."
+        )
+    elif request_action(request) == "kms:Decrypt" and not request.resource_arn:
+        notes.append(
+            "The message does not name the KMS key. KMS refuses a Decrypt alike when the key that encrypted the data "
+            "was deleted (or is pending deletion) or belongs to another Region, and when the key policy or the "
+            "caller's policies do not allow it: find the key first (the ciphertext's origin, or CloudTrail's Decrypt "
+            "event, usually names it)."
+        )
     holder = policy_holder(request.resource_arn)
     if holder is not None and cross_account(request, holder):
         caller_account = principal.account_id if principal is not None else None

@@ -157,6 +157,13 @@ LOOK_ALIKES: tuple[LookAlike, ...] = (
         needs=("requestexpired", "request has expired", "signature expired"),
     ),
     LookAlike(
+        "RequestNotYetValid",
+        re.compile(r"\bRequest is not yet valid\b"),
+        "S3 refused a request signed for a time still in the future by its clock (the signer's clock runs ahead, or "
+        f"a presigned URL was dated ahead): sync the clock or sign it again; {_NOT_PERMISSIONS}",
+        needs=("valid",),
+    ),
+    LookAlike(
         "UnauthorizedSSOTokenError",
         re.compile(
             r"\bUnauthorizedSSOTokenError\b|The SSO session associated with this profile has expired"
@@ -277,8 +284,9 @@ SHAPES: tuple[Shape, ...] = (
             r"operation\s*error\s*(?P<service>[A-Za-z0-9][A-Za-z0-9 .-]{0,60}?)\s*:\s*(?P<operation>\w{1,100})\s*,"
             r"\s*(?:exceeded\s*maximum\s*number\s*of\s*attempts\s*,\s*\d+\s*,\s*)?"
             r"https\s*response\s*error\s*StatusCode\s*:\s*(?P<status>\d{3})\s*,"
-            r"\s*RequestID\s*:\s*[^,\s]{0,100}\s*,\s*(?:HostID\s*:\s*[^,\s]{0,300}\s*,\s*)?"
-            r"api\s*error\s*(?P<code>[\w.]{1,100})\s*:\s*"
+            # Pastes trim the request id, or all up to the message itself: the rest still names service and operation.
+            r"(?:\s*RequestID\s*:\s*(?:[^,\s]{1,100}\s*,)?\s*(?:HostID\s*:\s*[^,\s]{0,300}\s*,\s*)?"
+            r"api\s*error\s*(?P<code>[\w.]{1,100})\s*:|(?=\s*User\s*:))\s*"
         ),
         reach=200,
         example="operation error S3: GetObject, https response error StatusCode: 403, RequestID: R, HostID: H, "
@@ -351,7 +359,7 @@ SHAPES: tuple[Shape, ...] = (
         ),
         reach=100,
         example="Service returned error code AccessDeniedException (Service: Lambda, Status Code: 403, Request ID: R)",
-        needs=("returned error code",),
+        needs=("returned",),
     ),
     Shape(
         "dotnet-sdk",
@@ -455,6 +463,41 @@ SHAPES: tuple[Shape, ...] = (
         example="User: arn:aws:iam::123456789012:user/x is not authorized to access this resource",
         needs=("resource",),
         needs_also=("authori",),
+    ),
+    # KMS's wording of a denied Decrypt, which names neither the caller nor the key.
+    Shape(
+        "kms-ciphertext",
+        Role.CORE,
+        re.compile(
+            r"(?:The\s*)?ciphertext\s*refers\s*to\s*a\s*customer\s*master\s*key\s*that\s*does\s*not\s*exist\s*,?\s*does\s*not\s*"
+            r"exist\s*in\s*this\s*region\s*,?\s*or\s*you\s*are\s*not\s*allowed\s*to\s*access"
+        ),
+        example="AccessDeniedException: The ciphertext refers to a customer master key that does not exist, does not "
+        "exist in this region, or you are not allowed to access.",
+        needs=("ciphertext",),
+        needs_also=("refers",),
+    ),
+    # Secrets Manager's wording when the caller may read the secret but not decrypt it.
+    Shape(
+        "secretsmanager-kms",
+        Role.CORE,
+        re.compile(r"Access\s*to\s*KMS\s*is\s*not\s*allowed"),
+        example="AccessDeniedException: Access to KMS is not allowed",
+        needs=("kms",),
+        needs_also=("allowed",),
+    ),
+    # CloudWatch Logs' wording: an account and an API operation, sometimes "with Tags".
+    Shape(
+        "logs-account",
+        Role.CORE,
+        re.compile(
+            r"User\s*with\s*accountId\s*:\s*\d{12}\s*is\s*not\s*authori[sz]ed\s*to\s*perform\s*"
+            r"(?P<operation>[A-Z][A-Za-z0-9]{1,100})"
+        ),
+        example="User with accountId: 123456789012 is not authorized to perform CreateLogGroup with Tags",
+        needs=("accountid",),
+        needs_also=("authori",),
+        service="logs",
     ),
     # SQS's own wording; the queue URL names region, account and queue.
     Shape(

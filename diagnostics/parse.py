@@ -974,10 +974,15 @@ class _Pass:
                 self.text, max(0, match.start() - 60), match.start()
             ):
                 return None
-            core.action = "execute-api:Invoke"
             core.resource_unnamed = True
             if groups.get("explicit"):
                 core.reported = Reported(kind=DenialKind.EXPLICIT, phrase="with an explicit deny")
+            hosts = [h.group("host") for h in _ENDPOINT_HOST.finditer(self.text, max(0, lo - 600), match.start())]
+            if hosts and not any("execute-api" in host for host in hosts):
+                # Another service's endpoint is named just before (Route 53 also words it this way): its operation,
+                # not API Gateway, tells the action.
+                return core
+            core.action = "execute-api:Invoke"
             core.warnings.append(
                 "API Gateway words a denied execute-api:Invoke this way (a resource policy or a Lambda authorizer); "
                 "the message names no resource."
@@ -988,6 +993,12 @@ class _Pass:
             core.resource_unnamed = True
         elif shape.name == "not-allowed":
             core.resource_unnamed = True
+        elif shape.name in ("kms-ciphertext", "secretsmanager-kms"):
+            # What the wording means is explained from the action, the operation and the unnamed key.
+            core.action = "kms:Decrypt"
+            core.resource_unnamed = True
+        elif shape.name == "logs-account":
+            core.action = operations.resolve(groups["operation"], "logs").action
         elif shape.name == "sqs-denied":
             queue = _SQS_QUEUE_URL.match(groups["resource"])
             if queue:
@@ -1228,6 +1239,12 @@ class _Pass:
     def _attach(self, cores: list[_Core], wrappers: list[_Wrapper]) -> None:
         starts = [core.start for core in cores]
         ends = [core.end for core in cores]
+        heads: dict[Shape, list[int]] = {}
+        for w in wrappers:
+            if w.shape.role is Role.HEAD:
+                heads.setdefault(w.shape, []).append(w.start)
+        for positions in heads.values():
+            positions.sort()
         for wrapper in sorted(wrappers, key=lambda w: w.order):
             shape = wrapper.shape
             chosen: _Core | None = None
@@ -1236,7 +1253,11 @@ class _Pass:
                 if index < len(cores):
                     core = cores[index]
                     gap = core.start - wrapper.end
-                    if gap <= shape.reach and self._breaks(wrapper.end, core.start) <= shape.line_breaks:
+                    if (
+                        gap <= shape.reach
+                        and self._breaks(wrapper.end, core.start) <= shape.line_breaks
+                        and not self._own_message_before(wrapper, heads[shape], core.start)
+                    ):
                         chosen = core
             elif shape.role is Role.TAIL:
                 index = bisect.bisect_right(ends, wrapper.start + 2) - 1
@@ -1257,6 +1278,16 @@ class _Pass:
                 chosen.wrappers.append(wrapper)
                 chosen.orders.add(wrapper.order)
                 wrapper.attached = True
+
+    def _own_message_before(self, wrapper: _Wrapper, heads: list[int], limit: int) -> bool:
+        """Whether a HEAD has a message of its own before another HEAD of its shape (``heads``: where they start) that
+        starts before ``limit``: two errors one after the other ("... ListBuckets operation: The provided token has
+        expired. An error occurred ..."). Prefixes of different shapes chain over one message ("Error executing
+        "AssumeRole" ...: AccessDenied (client): User: ...")."""
+        index = bisect.bisect_right(heads, wrapper.end - 1)
+        if index >= len(heads) or heads[index] >= limit:
+            return False
+        return bool(self.text[wrapper.end : heads[index]].strip(" \t\r\n\"'`:;,.([{"))
 
     def _nearest(self, cores: list[_Core], starts: list[int], wrapper: _Wrapper) -> _Core | None:
         index = bisect.bisect_left(starts, wrapper.start)

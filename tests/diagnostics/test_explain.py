@@ -208,6 +208,17 @@ def test_kms_saying_the_key_may_not_exist_in_this_region_is_explained() -> None:
     assert "under a KMS key of another Region" not in explanation(plain)
 
 
+def test_a_decrypt_without_a_key_says_the_key_may_be_gone() -> None:
+    text = explanation(denial(USER, "kms:Decrypt", None))
+    assert "was deleted (or is pending deletion) or belongs to another Region" in text
+    assert "was deleted" not in explanation(denial(USER, "kms:Decrypt", KEY))
+
+
+def test_secrets_manager_refused_kms_names_the_secrets_key() -> None:
+    request = replace(denial(USER, "kms:Decrypt", None), api_operation="GetSecretValue")
+    assert "Secrets Manager decrypts the secret with its KMS key as the caller" in explanation(request)
+
+
 def test_unknown_reason_lists_every_layer_and_asks_to_confirm() -> None:
     text = explanation(denial(USER))
     assert text.startswith(f"The message does not say which policy layer denied s3:GetObject on {OBJECT}")

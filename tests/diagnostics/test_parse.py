@@ -251,3 +251,39 @@ def test_an_sdk_denial_code_inside_a_tools_own_code_is_the_denial() -> None:
     assert (denial.error_code, denial.source_format) == ("AccessDeniedException", "cloudformation")
     expired = text.replace("AccessDeniedException", "ExpiredTokenException")
     assert scan(expired).denials == ()
+
+
+def test_cloudwatch_logs_names_an_account_and_an_operation() -> None:
+    text = (
+        'Resource handler returned message: "User with accountId: 310987654321 is not authorized to perform '
+        'CreateLogGroup with Tags (Service: CloudWatchLogs, Status Code: 400, Request ID: 1a2b3c4d)"'
+    )
+    (denial,) = scan(text).denials
+    assert denial.action == "logs:CreateLogGroup"
+
+
+def test_two_cli_errors_one_after_the_other_keep_their_own_operations() -> None:
+    text = (
+        "An error occurred (ExpiredToken) when calling the GetCallerIdentity operation: The security token included "
+        "in the request is expired\nafter re-login:\n" + CLI_DENIAL
+    )
+    result = scan(text)
+    (denial,) = result.denials
+    assert (denial.api_operation, denial.error_code) == ("GetObject", "AccessDenied")
+    assert [other.code for other in result.other_errors] == ["ExpiredToken"]
+
+
+def test_go_sdk_prefix_with_its_request_id_trimmed_still_names_the_operation() -> None:
+    text = (
+        "operation error Bedrock: PutModelInvocationLoggingConfiguration, https response error StatusCode: 403, "
+        "User: arn:aws:sts::310987654321:assumed-role/terraform-apply/run-7 is not authorized to perform: "
+        "iam:PassRole on resource: arn:aws:iam::310987654321:role/bedrock-logging"
+    )
+    (denial,) = scan(text).denials
+    assert (denial.action, denial.api_operation) == ("iam:PassRole", "PutModelInvocationLoggingConfiguration")
+    neighbour = (
+        "$ aws s3 cp s3://team-exports/q3.parquet .\nfatal error: An error occurred (403) when calling the HeadObject "
+        "operation: Forbidden\noperation error S3: HeadBucket, https response error StatusCode: 403,"
+    )
+    (denial,) = scan(neighbour).denials
+    assert denial.api_operation == "HeadObject"

@@ -1,0 +1,20 @@
+"""Principals read from ARNs: a name cut off leaves no principal a policy or a read could use."""
+
+from __future__ import annotations
+
+import pytest
+
+from diagnostics.arn import parse_principal
+from diagnostics.model import PrincipalType
+
+
+@pytest.mark.parametrize("text", ["arn:aws:iam::457910130955:user/", "arn:aws:iam::457910130955:role/team/"])
+def test_a_user_or_role_without_a_name_is_unknown(text: str) -> None:
+    principal = parse_principal(text)
+    assert principal.type is PrincipalType.UNKNOWN
+    assert (principal.arn, principal.account_id, principal.name) == (text, "457910130955", None)
+
+
+def test_a_named_user_keeps_its_path() -> None:
+    principal = parse_principal("arn:aws:iam::457910130955:user/ops/dns-bot")
+    assert (principal.type, principal.name, principal.path) == (PrincipalType.USER, "dns-bot", "/ops/")
