@@ -12,7 +12,14 @@ from collections.abc import Iterable, Sequence
 
 from diagnostics import catalog
 from diagnostics.model import DeniedRequest, Layer, Principal, PrincipalType
-from diagnostics.remediation import TRUST_ACTIONS, PolicyHolder, action_service, policy_holder, request_action
+from diagnostics.remediation import (
+    FEDERATED_ACTIONS,
+    TRUST_ACTIONS,
+    PolicyHolder,
+    action_service,
+    policy_holder,
+    request_action,
+)
 
 # The shell variable the decode command reads the encoded message from.
 ENCODED_MESSAGE_VARIABLE = "ENCODED"
@@ -33,6 +40,9 @@ DEFAULT_LAYER_ORDER = (
 _SQS_DOMAINS = {"aws": "amazonaws.com", "aws-us-gov": "amazonaws.com", "aws-cn": "amazonaws.com.cn"}
 
 
+CALLER_IDENTITY_COMMAND = "aws sts get-caller-identity"
+
+
 def evidence_commands(request: DeniedRequest, layers: Sequence[Layer] | None = None) -> tuple[str, ...]:
     """The commands that confirm which layer denies ``request``, most useful first.
 
@@ -45,7 +55,9 @@ def evidence_commands(request: DeniedRequest, layers: Sequence[Layer] | None = N
         commands.append(authorization_details_command(request.authorization_id, _authorization_region(request)))
     if request.encoded_message:
         commands.append(decode_message_command())
-    commands.append("aws sts get-caller-identity")
+    if request_action(request) not in FEDERATED_ACTIONS:
+        # A caller that signs in with an identity provider's token has no credentials to ask this with.
+        commands.append(CALLER_IDENTITY_COMMAND)
     for layer in layers if layers is not None else DEFAULT_LAYER_ORDER:
         commands.extend(layer_commands(request, layer))
     return tuple(dict.fromkeys(commands))

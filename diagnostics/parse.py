@@ -1093,6 +1093,10 @@ class _Pass:
                 warnings.append(
                     f"The principal ARN looks redacted ({redact(token)}); iamwhy needs the real ARN to investigate."
                 )
+            elif principal.type is PrincipalType.UNKNOWN and token.endswith(("user/", "role/")):
+                warnings.append(
+                    f"The principal ARN has no name ({redact(token)}); iamwhy needs the full ARN to investigate."
+                )
             return principal
         if token == "anonymous" or token.endswith(".amazonaws.com"):
             return _parse_principal(token)

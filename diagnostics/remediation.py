@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from diagnostics import catalog
-from diagnostics.arn import ArnError, parse_arn
+from diagnostics.arn import ArnError, is_account_id, parse_arn
 from diagnostics.model import (
     Blocker,
     ConditionCheck,
@@ -860,6 +860,12 @@ def _identity_resource(request: DeniedRequest, action: str) -> tuple[str, str | 
             f'the statement uses "Resource": "*": narrow it to the ARNs {action} needs, if it takes any.'
         )
     if resource and resource != "*":
+        masked = _with_account_placeholder(resource)
+        if masked is not None:
+            return masked, (
+                f"The account id in the resource ARN was taken out of the message: put the real one in place of "
+                f"{ACCOUNT_PLACEHOLDER} (AWS refuses the statement until then)."
+            )
         return "*", (
             f"The resource ARN in the message, {resource}, is incomplete (redacted or cut off), so the statement uses "
             f'"Resource": "*": put the real ARN there.'
@@ -867,6 +873,21 @@ def _identity_resource(request: DeniedRequest, action: str) -> tuple[str, str | 
     return "*", (
         f'The message names no resource, so the statement uses "Resource": "*": narrow it to the ARNs {action} needs.'
     )
+
+
+ACCOUNT_PLACEHOLDER = "<ACCOUNT_ID>"
+
+
+def _with_account_placeholder(resource: str) -> str | None:
+    """``resource`` with its account id, when only that was taken out before pasting, written as a placeholder that
+    AWS refuses in a policy (rather than a "*" that would grant on everything); None when more is missing."""
+    parts = resource.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or not parts[4] or is_account_id(parts[4]):
+        return None
+    candidate = ":".join([*parts[:4], "123456789012", parts[5]])
+    if not _is_usable_arn(candidate) or _PLACEHOLDER_PART.search(":".join([*parts[:4], parts[5]])):
+        return None
+    return ":".join([*parts[:4], ACCOUNT_PLACEHOLDER, parts[5]])
 
 
 def _is_usable_arn(text: str) -> bool:

@@ -10,7 +10,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from diagnostics.commands import ENCODED_MESSAGE_VARIABLE
+from diagnostics.commands import CALLER_IDENTITY_COMMAND, ENCODED_MESSAGE_VARIABLE
 from diagnostics.model import (
     Blocker,
     Confidence,
@@ -213,7 +213,9 @@ def _footer(provenance: Provenance) -> str | None:
 
 
 def _commands_note(request: DeniedRequest, commands: Sequence[str]) -> str:
-    notes = ["Read-only commands; run get-caller-identity with the credentials of the failing call"]
+    notes = ["Read-only commands"]
+    if CALLER_IDENTITY_COMMAND in commands:
+        notes[0] += "; run get-caller-identity with the credentials of the failing call"
     if any(c.startswith("aws organizations ") for c in commands):
         notes.append("organizations commands from the management or a delegated-admin account")
     holder = policy_holder(request.resource_arn)

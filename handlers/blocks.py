@@ -29,6 +29,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from diagnostics.commands import CALLER_IDENTITY_COMMAND
 from diagnostics.investigate import Investigation
 from diagnostics.model import (
     Blocker,
@@ -718,12 +719,12 @@ def evidence_modal(diagnosis: Diagnosis) -> View:
         blocks.append(_section(f"*Unknown request context that could flip the answer*\n{keys}"))
     if diagnosis.commands:
         blocks.append(DividerBlock())
-        blocks.append(
-            _section(
-                "*Reproduce the evidence* (read-only AWS CLI commands; run `get-caller-identity` with the "
-                "credentials of the failing call)"
-            )
+        caller = (
+            "; run `get-caller-identity` with the credentials of the failing call"
+            if CALLER_IDENTITY_COMMAND in diagnosis.commands
+            else ""
         )
+        blocks.append(_section(f"*Reproduce the evidence* (read-only AWS CLI commands{caller})"))
         blocks.extend(_section(chunk) for c in diagnosis.commands for chunk in code_chunks(c, SECTION_TEXT))
     if request.snippet:
         blocks.append(DividerBlock())

@@ -677,14 +677,21 @@ def test_policy_name_and_condition_text() -> None:
     ("resource", "note"),
     [
         ("+15550100", "which is not an ARN (a phone number, a name or a path)"),
-        (f"arn:aws:kms:us-west-2:{ACCOUNT[:7]}*****:key/abcd", "is incomplete (redacted or cut off)"),
         ("arn:aws:s3:::<bucket-name>/reports/*", "is incomplete (redacted or cut off)"),
+        ("arn:aws:sns:<region>:<account>:alerts", "is incomplete (redacted or cut off)"),
     ],
 )
 def test_a_resource_a_policy_cannot_name_is_not_put_in_the_statement(resource: str, note: str) -> None:
     fix = identity_grant_fix(denial(USER, "sns:Publish", resource))
     assert _statement(fix)["Resource"] == "*"
     assert note in fix.summary
+
+
+@pytest.mark.parametrize("account", ["XXXXXXXXXXXX", "3915824****", "<account-id>", "123"])
+def test_a_resource_whose_account_was_taken_out_keeps_its_name(account: str) -> None:
+    fix = identity_grant_fix(denial(USER, "sns:Publish", f"arn:aws:sns:eu-west-1:{account}:alerts"))
+    assert _statement(fix)["Resource"] == "arn:aws:sns:eu-west-1:<ACCOUNT_ID>:alerts"
+    assert "put the real one in place of <ACCOUNT_ID>" in fix.summary
 
 
 def test_an_incomplete_resource_arn_is_named_as_such_for_its_own_policy() -> None:
