@@ -393,9 +393,9 @@ def _unlink(match: re.Match[str]) -> str:
 
 _REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
 _REGION_RE = re.compile(_REGION)
-# A placeholder written where a value was taken out before pasting: <account-id>, <arn here>, <redacted>. Never a
+# A placeholder written where a value was taken out before pasting: <account-id>, <arn here>, <redacted>, <>. Never a
 # closing XML tag (no "/"), so a resource followed by "</Message>" still ends there.
-_PLACEHOLDER = r"<[A-Za-z][\w.=-]{0,63}(?: [\w.=-]{1,30}){0,3}>"
+_PLACEHOLDER = r"<(?:[A-Za-z][\w.=-]{0,63}(?: [\w.=-]{1,30}){0,3})?>"
 # What stands for a part taken out of an ARN that otherwise parses ("arn:aws:s3:::<bucket>/*").
 _PLACEHOLDER_IN_ARN = re.compile(r"<[^<>]*>|\{[^{}]*\}|\*{3}")
 # Where an unquoted token ends, also when re-joined lines glued the next words to it.
@@ -415,7 +415,10 @@ _NULL_ACTION = re.compile(r"\s*:?\s*null\b")
 _ON_RESOURCE = re.compile(r"\s*on\s*(?:(?:the\s*)?resources?\b\s*:?\s*|(?=\\?[\"']|arn:))")
 _KMS_CIPHERTEXT = re.compile(r"associated\s*with\s*this\s*ciphertext")
 _QUOTED = re.compile(r"\\?([\"'])(?P<value>[^\"'\n]{1,2048}?)\\?\1")
-_UNQUOTED = re.compile(rf"(?P<value>(?:[^\s\"'<>]|{_PLACEHOLDER}){{1,2048}}?)" + _TOKEN_END)
+_UNQUOTED = re.compile(
+    rf"(?P<value>(?:[^\s\"'<>]|{_PLACEHOLDER}|\[[A-Za-z][\w.=-]{{0,63}}(?: [\w.=-]{{1,30}}){{1,3}}\]){{1,2048}}?)"
+    + _TOKEN_END
+)
 _REASON_LEAD = re.compile(r"[\s.,;]*")
 _POLICY_ARN = re.compile(
     r"\s*(?::|,?\s*with\s*policy\s*ARN\s*:?)\s*(?P<arn>arn:[^\s\"'<>]{1,2048}?)"
@@ -431,7 +434,7 @@ _QUERY_REGION = re.compile(rf"(?:^|&)region=(?P<region>{_REGION})")
 _TRUNCATED = re.compile(r"\(truncated|truncated\.\.\.\)")
 _REDACTED = re.compile(
     rf"^[*xX.…#<>-]+$|\*{{3}}|[xX]{{4}}|(?<![A-Za-z0-9])[xX]{{3}}(?![A-Za-z0-9])|\.\.\.|…|{_PLACEHOLDER}"
-    r"|\{[A-Za-z][\w.=-]{0,63}\}|\$[A-Z][A-Z0-9_]{1,40}"
+    r"|\{[A-Za-z][\w.=-]{0,63}\}|\[[A-Za-z][\w .=-]{0,63}\]|\$[A-Z][A-Z0-9_]{1,40}"
 )
 _API_GATEWAY_BODY = re.compile(r"[\"']Message[\"']\s*:\s*[\"']\s*User\s*$")
 _SQS_QUEUE_URL = re.compile(
@@ -1069,12 +1072,12 @@ class _Pass:
         elif "arn:" in token and not token.startswith("arn:"):
             offset = token.find("arn:")
             token, token_start = token[offset:], token_start + offset
-        if token.endswith(">") and "<" not in token:
-            # A placeholder with spaces in it ("User: <arn here> is not ..."): the whole of it is the token.
-            opening = segment.rfind("<", max(0, cut - 40), cut)
-            if opening >= 0 and "\n" not in segment[opening:cut] and re.fullmatch(_PLACEHOLDER, segment[opening:]):
-                token, token_start = segment[opening:], lo + opening
-                labelled = segment[max(0, opening - 12) : opening].rstrip().endswith(("User:", "User", "Principal:"))
+        start = _spaced_placeholder_start(segment, cut + 1)
+        if start is not None:
+            # A placeholder with spaces in it ("User: <arn here> is not", "arn:aws:sts::[account id]:assumed-role/x"):
+            # the token starts at the word the placeholder opens in.
+            token, token_start = segment[start:], lo + start
+            labelled = segment[max(0, start - 12) : start].rstrip().endswith(("User:", "User", "Principal:"))
         token = _strip_unpaired(token, "\"'()[]{}<>,;", "\"'()[]{}<>,;")
         sentence_start = token_start
         if labelled:
@@ -2179,6 +2182,32 @@ def _respace(text: str) -> str:
         pieces = _PHRASE_WORD.findall(chunk)
         words.extend(pieces if "".join(pieces) == chunk else [chunk])
     return " ".join(words).replace(" ,", ",").replace(" .", ".")
+
+
+_SPACED_PLACEHOLDER = re.compile(r"[<\[{][A-Za-z][\w.=-]{0,63}(?: [\w.=-]{1,30}){1,3}[>\]}]")
+
+
+def _spaced_placeholder_start(segment: str, token_at: int) -> int | None:
+    """Where the token ending ``segment`` starts when a placeholder with spaces in it ("<arn here>", "[account id]")
+    was cut at its spaces: the start of the word it opens in; None when the token holds no such cut placeholder."""
+    token = segment[token_at:]
+    for position, character in enumerate(token):
+        opener = _CLOSING.get(character)
+        if opener is None or opener in token[:position]:
+            continue
+        closer = token_at + position
+        if segment[closer + 1 : closer + 2] not in ("", ":", "/"):
+            # Inside an ARN a placeholder stands for a part: an account (":"), a name ("/"), or all of it.
+            return None
+        opening = segment.rfind(opener, max(0, closer - 60), closer)
+        if (
+            opening < 0
+            or "\n" in segment[opening:closer]
+            or not _SPACED_PLACEHOLDER.fullmatch(segment, opening, closer + 1)
+        ):
+            return None
+        return max(segment.rfind(" ", 0, opening), segment.rfind("\t", 0, opening), segment.rfind("\n", 0, opening)) + 1
+    return None
 
 
 def _trim_token(token: str) -> str:

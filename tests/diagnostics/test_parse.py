@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from diagnostics import parse
-from diagnostics.model import PrincipalType, ScanResult
+from diagnostics.model import Layer, PrincipalType, ScanResult
 from diagnostics.parse import ENCODED_PREVIEW, SNIPPET_LIMIT, find_denials, scan
 from diagnostics.secrets import find_secrets
 from tests.diagnostics.parse_fixtures import expected_record, rows, scan_record
@@ -287,3 +287,25 @@ def test_go_sdk_prefix_with_its_request_id_trimmed_still_names_the_operation() -
     )
     (denial,) = scan(neighbour).denials
     assert denial.api_operation == "HeadObject"
+
+
+def test_an_empty_placeholder_is_part_of_the_arn() -> None:
+    text = (
+        "User: arn:aws:sts::<>:assumed-role/api-role/api is not authorized to perform: kms:Decrypt on resource: "
+        "arn:aws:kms:us-east-1:<>:key/<> because no identity-based policy allows the kms:Decrypt action"
+    )
+    (denial,) = scan(text).denials
+    assert denial.resource_arn == "arn:aws:kms:us-east-1:<>:key/<>"
+    assert denial.reported.layer is Layer.IDENTITY
+
+
+@pytest.mark.parametrize("placeholder", ["[account id]", "<account id>"])
+def test_a_placeholder_with_spaces_inside_the_principal_arn_keeps_the_principal(placeholder: str) -> None:
+    principal = f"arn:aws:sts::{placeholder}:assumed-role/limit-monitor/check"
+    text = f"AccessDeniedException: User: {principal} is not authorized to perform: servicequotas:GetServiceQuota"
+    (denial,) = scan(text).denials
+    assert denial.principal is not None
+    assert denial.principal.arn == principal
+    assert denial.warnings == (
+        f"The principal ARN looks redacted ({principal}); iamwhy needs the real ARN to investigate.",
+    )
