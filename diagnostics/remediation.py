@@ -912,7 +912,10 @@ def _identity_notes(request: DeniedRequest, action: str) -> list[str | None]:
             notes.append(
                 f"AWS lists {', '.join(dependent)} as needed with {action}; grant those on their resources too."
             )
-    notes.append(conditional_need_note(action))
+    resource = request.resource_arn
+    if not resource or resource == "*" or resource.startswith("arn:"):
+        # Not for what no policy names by ARN: an SMS sent to a phone number has no topic and no key.
+        notes.append(conditional_need_note(action))
     holder = policy_holder(request.resource_arn)
     if holder is not None and holder.service == "kms":
         notes.append(

@@ -694,6 +694,12 @@ def test_a_resource_whose_account_was_taken_out_keeps_its_name(account: str) -> 
     assert "put the real one in place of <ACCOUNT_ID>" in fix.summary
 
 
+def test_an_sms_to_a_phone_number_gets_no_note_about_a_topics_key() -> None:
+    assert "KMS key" not in identity_grant_fix(denial(USER, "sns:Publish", "+15550100")).summary
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"
+    assert "customer managed KMS key" in identity_grant_fix(denial(USER, "sns:Publish", topic)).summary
+
+
 def test_an_incomplete_resource_arn_is_named_as_such_for_its_own_policy() -> None:
     fix = resource_grant_fix(denial(USER, "kms:Decrypt", "arn:aws:kms:us-west-2:3915824****:key/abcd"))
     assert fix.summary.startswith("The message names the resource as arn:aws:kms:us-west-2:3915824****:key/abcd")
