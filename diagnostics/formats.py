@@ -34,7 +34,7 @@ class Shape:
     """One row of the format table.
 
     ``pattern`` is searched for anywhere in the text; its named groups (code, operation, service,
-    status, endpoint, message, principal, action, blob, exception) are what the row contributes.
+    status, endpoint, message, principal, action, blob, exception, account) are what the row contributes.
     """
 
     name: str
@@ -491,7 +491,7 @@ SHAPES: tuple[Shape, ...] = (
         "logs-account",
         Role.CORE,
         re.compile(
-            r"User\s*with\s*accountId\s*:\s*\d{12}\s*is\s*not\s*authori[sz]ed\s*to\s*perform\s*"
+            r"User\s*with\s*accountId\s*:\s*(?P<account>\d{12})\s*is\s*not\s*authori[sz]ed\s*to\s*perform\s*"
             r"(?P<operation>[A-Z][A-Za-z0-9]{1,100})"
         ),
         example="User with accountId: 123456789012 is not authorized to perform CreateLogGroup with Tags",

@@ -713,6 +713,9 @@ class _Core:
     authorization_region: str | None = None
     encoded: str | None = None
     encoded_span: tuple[int, int] | None = None
+    # What a sentence with no principal ARN says itself ("User with accountId: N is not authorized to perform Op").
+    account: str | None = None
+    operation: str | None = None
     orders: set[int] = field(default_factory=set)
     wrappers: list[_Wrapper] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -754,6 +757,7 @@ class _Draft:
     service: str | None = None
     endpoint: str | None = None
     s3_ref: _S3Ref | None = None
+    account: str | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -1002,6 +1006,8 @@ class _Pass:
             core.resource_unnamed = True
         elif shape.name == "logs-account":
             core.action = operations.resolve(groups["operation"], "logs").action
+            core.operation = groups["operation"]
+            core.account = groups["account"]
         elif shape.name == "sqs-denied":
             queue = _SQS_QUEUE_URL.match(groups["resource"])
             if queue:
@@ -1352,9 +1358,10 @@ class _Pass:
             encoded=core.encoded,
             encoded_span=core.encoded_span,
             error_code=_clean_code(fields.get("code")) or _exception_code(fields.get("exception")),
-            operation=fields.get("operation"),
+            operation=fields.get("operation") or core.operation,
             service=fields.get("service"),
             endpoint=fields.get("endpoint"),
+            account=core.account,
             warnings=list(core.warnings),
         )
         return self._finish(draft)
@@ -1477,7 +1484,7 @@ class _Pass:
             principal=principal,
             action=self._safe(action),
             resource_arn=self._safe(resource),
-            account_id=_account(principal, resource),
+            account_id=_account(principal, resource) or draft.account,
             api_operation=self._safe(operation),
             region=region,
             reported=draft.reported,
