@@ -2198,6 +2198,8 @@ def _spaced_placeholder_start(segment: str, token_at: int) -> int | None:
     """Where the token ending ``segment`` starts when a placeholder with spaces in it ("<arn here>", "[account id]")
     was cut at its spaces: the start of the word it opens in; None when the token holds no such cut placeholder."""
     token = segment[token_at:]
+    if ">" not in token and "]" not in token and "}" not in token:
+        return None
     for position, character in enumerate(token):
         opener = _CLOSING.get(character)
         if opener is None or opener in token[:position]:
