@@ -12,6 +12,8 @@ ANONYMOUS = "anonymous"
 SERVICE_PREFIX = "service:"
 
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
+# Parts of a pasted ARN that stand for what was taken out before pasting: <account-id>, {region}, ****, xxxx, "...".
+_TAKEN_OUT = re.compile(r"<[^<>]*>|\{[^{}]*\}|\*{3}|(?<![A-Za-z])[xX]{3,}(?![A-Za-z])|\.\.\.|…")
 _SSO_ROLE_RE = re.compile(r"^AWSReservedSSO_(?P<set>.+)_[0-9a-fA-F]{16}$")
 
 
@@ -47,6 +49,12 @@ def parse_arn(text: str) -> Arn:
     if account and not _ACCOUNT_RE.match(account) and account != "aws":
         raise ArnError(f"ARN account is not 12 digits: {text[:200]!r}")
     return Arn(partition, service, region, account, resource)
+
+
+def has_taken_out_part(text: str) -> bool:
+    """Whether ``text`` (an ARN as pasted) holds a placeholder or a mask where a part was taken out before pasting:
+    such an ARN, even one that parses, names nothing a read or a policy could use."""
+    return _TAKEN_OUT.search(text) is not None
 
 
 def is_account_id(text: str) -> bool:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from diagnostics import catalog, operations
-from diagnostics.arn import ArnError, is_account_id, parse_arn, parse_principal
+from diagnostics.arn import ArnError, has_taken_out_part, is_account_id, parse_arn, parse_principal
 from diagnostics.formats import (
     DENIAL_CODES,
     HTTP_403,
@@ -395,9 +395,12 @@ _REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
 _REGION_RE = re.compile(_REGION)
 # A placeholder written where a value was taken out before pasting: <account-id>, <arn here>, <redacted>, <>. Never a
 # closing XML tag (no "/"), so a resource followed by "</Message>" still ends there.
-_PLACEHOLDER = r"<(?:[A-Za-z][\w.=-]{0,63}(?: [\w.=-]{1,30}){0,3})?>"
-# What stands for a part taken out of an ARN that otherwise parses ("arn:aws:s3:::<bucket>/*").
-_PLACEHOLDER_IN_ARN = re.compile(r"<[^<>]*>|\{[^{}]*\}|\*{3}")
+_PLACEHOLDER_WORDS = r"[A-Za-z][\w.=-]{0,63}(?: [\w.=-]{1,30}){0,3}"
+_PLACEHOLDER = rf"<(?:{_PLACEHOLDER_WORDS})?>"
+# The same words in square or curly brackets ("[account id]", "{role-arn}").
+_SQUARE_PLACEHOLDER = rf"\[{_PLACEHOLDER_WORDS}\]"
+_CURLY_PLACEHOLDER = rf"\{{{_PLACEHOLDER_WORDS}\}}"
+_ANY_PLACEHOLDER = re.compile(rf"{_PLACEHOLDER}|{_SQUARE_PLACEHOLDER}|{_CURLY_PLACEHOLDER}")
 # Where an unquoted token ends, also when re-joined lines glued the next words to it.
 _TOKEN_END = (
     r"(?=because\s*no|because\s*the\s*resource|with\s*an\s*explicit|\.\s*Go\s*to|User\s*:|\(\s*Service\s*:"
@@ -415,10 +418,7 @@ _NULL_ACTION = re.compile(r"\s*:?\s*null\b")
 _ON_RESOURCE = re.compile(r"\s*on\s*(?:(?:the\s*)?resources?\b\s*:?\s*|(?=\\?[\"']|arn:))")
 _KMS_CIPHERTEXT = re.compile(r"associated\s*with\s*this\s*ciphertext")
 _QUOTED = re.compile(r"\\?([\"'])(?P<value>[^\"'\n]{1,2048}?)\\?\1")
-_UNQUOTED = re.compile(
-    rf"(?P<value>(?:[^\s\"'<>]|{_PLACEHOLDER}|\[[A-Za-z][\w.=-]{{0,63}}(?: [\w.=-]{{1,30}}){{1,3}}\]){{1,2048}}?)"
-    + _TOKEN_END
-)
+_UNQUOTED = re.compile(rf"(?P<value>(?:[^\s\"'<>]|{_PLACEHOLDER}|{_SQUARE_PLACEHOLDER}){{1,2048}}?)" + _TOKEN_END)
 _REASON_LEAD = re.compile(r"[\s.,;]*")
 _POLICY_ARN = re.compile(
     r"\s*(?::|,?\s*with\s*policy\s*ARN\s*:?)\s*(?P<arn>arn:[^\s\"'<>]{1,2048}?)"
@@ -433,8 +433,8 @@ _CONSOLE_REGION = re.compile(rf"^(?P<region>{_REGION})\.console\.")
 _QUERY_REGION = re.compile(rf"(?:^|&)region=(?P<region>{_REGION})")
 _TRUNCATED = re.compile(r"\(truncated|truncated\.\.\.\)")
 _REDACTED = re.compile(
-    rf"^[*xX.…#<>-]+$|\*{{3}}|[xX]{{4}}|(?<![A-Za-z0-9])[xX]{{3}}(?![A-Za-z0-9])|\.\.\.|…|{_PLACEHOLDER}"
-    r"|\{[A-Za-z][\w.=-]{0,63}\}|\[[A-Za-z][\w .=-]{0,63}\]|\$[A-Z][A-Z0-9_]{1,40}"
+    rf"^[*xX.…#<>-]+$|\*{{3}}|[xX]{{4}}|(?<![A-Za-z0-9])[xX]{{3}}(?![A-Za-z0-9])|\.\.\.|…|{_ANY_PLACEHOLDER.pattern}"
+    r"|\$[A-Z][A-Z0-9_]{1,40}"
 )
 _API_GATEWAY_BODY = re.compile(r"[\"']Message[\"']\s*:\s*[\"']\s*User\s*$")
 _SQS_QUEUE_URL = re.compile(
@@ -1469,8 +1469,7 @@ class _Pass:
         resource = draft.resource
         principal = draft.principal
         if resource and (
-            (resource != "*" and not _is_arn(resource) and _REDACTED.search(resource))
-            or _PLACEHOLDER_IN_ARN.search(resource)
+            (resource != "*" and not _is_arn(resource) and _REDACTED.search(resource)) or has_taken_out_part(resource)
         ):
             warnings.append(
                 f"The resource looks redacted ({redact(resource)}); iamwhy needs its real ARN to read its policy."
@@ -2191,9 +2190,6 @@ def _respace(text: str) -> str:
     return " ".join(words).replace(" ,", ",").replace(" .", ".")
 
 
-_SPACED_PLACEHOLDER = re.compile(r"[<\[{][A-Za-z][\w.=-]{0,63}(?: [\w.=-]{1,30}){1,3}[>\]}]")
-
-
 def _spaced_placeholder_start(segment: str, token_at: int) -> int | None:
     """Where the token ending ``segment`` starts when a placeholder with spaces in it ("<arn here>", "[account id]")
     was cut at its spaces: the start of the word it opens in; None when the token holds no such cut placeholder."""
@@ -2212,7 +2208,7 @@ def _spaced_placeholder_start(segment: str, token_at: int) -> int | None:
         if (
             opening < 0
             or "\n" in segment[opening:closer]
-            or not _SPACED_PLACEHOLDER.fullmatch(segment, opening, closer + 1)
+            or not _ANY_PLACEHOLDER.fullmatch(segment, opening, closer + 1)
         ):
             return None
         return max(segment.rfind(" ", 0, opening), segment.rfind("\t", 0, opening), segment.rfind("\n", 0, opening)) + 1

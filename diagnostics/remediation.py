@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from diagnostics import catalog
-from diagnostics.arn import ArnError, is_account_id, parse_arn
+from diagnostics.arn import ArnError, has_taken_out_part, is_account_id, parse_arn
 from diagnostics.model import (
     Blocker,
     ConditionCheck,
@@ -60,9 +60,6 @@ TRUST_ACTIONS = frozenset(
         "sts:SetSourceIdentity",
     }
 )
-
-# Parts of a pasted ARN that stand for what was taken out: <account-id>, {region}, ****, xxxx, "...".
-_PLACEHOLDER_PART = re.compile(r"<[^<>]*>|\{[^{}]*\}|\*{3}|(?<![A-Za-z])[xX]{3,}(?![A-Za-z])|\.\.\.|…")
 
 # The calls that take a role's ARN (RoleArn) and fail for anything else.
 ASSUME_ACTIONS = frozenset({"sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity"})
@@ -885,7 +882,7 @@ def _with_account_placeholder(resource: str) -> str | None:
     if len(parts) < 6 or parts[0] != "arn" or not parts[4] or is_account_id(parts[4]):
         return None
     candidate = ":".join([*parts[:4], "123456789012", parts[5]])
-    if not _is_usable_arn(candidate) or _PLACEHOLDER_PART.search(":".join([*parts[:4], parts[5]])):
+    if not _is_usable_arn(candidate) or has_taken_out_part(":".join([*parts[:4], parts[5]])):
         return None
     return ":".join([*parts[:4], ACCOUNT_PLACEHOLDER, parts[5]])
 
@@ -896,7 +893,7 @@ def _is_usable_arn(text: str) -> bool:
         parse_arn(text)
     except ArnError:
         return False
-    return not _PLACEHOLDER_PART.search(text)
+    return not has_taken_out_part(text)
 
 
 def _identity_notes(request: DeniedRequest, action: str) -> list[str | None]:
