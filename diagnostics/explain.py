@@ -312,21 +312,19 @@ def _without_layer(request: DeniedRequest) -> str:
             f"The message points at the {reported.layer} layer for {action}{on} but does not say whether a Deny "
             f"matched or no Allow did; confirm it with the commands below before changing anything.{region}"
         )
-    if action in FEDERATED_ACTIONS:
-        role_holder = policy_holder(request.resource_arn)
-        role = f"role {role_holder.name}" if role_holder is not None and role_holder.service == "iam" else "the role"
-        token = "web identity token (OIDC)" if action == "sts:AssumeRoleWithWebIdentity" else "SAML assertion"
-        return (
-            f"AWS does not say why {action} was denied. The caller signs in with a {token}, not with AWS credentials, "
-            f"so no identity-based policy applies to it: what decides is the trust policy of {role}. It must name the "
-            "identity provider as a Federated principal and allow this action, and its conditions must match the "
-            "token (for OIDC, the aud and sub claims: another branch, environment or service account changes sub). "
-            "The usual causes: the role ARN is wrong, the provider is not registered in the role's account, or a "
-            "condition does not match. An RCP can also deny it."
-        )
     if action in TRUST_ACTIONS:
         role_holder = policy_holder(request.resource_arn)
         role = f"role {role_holder.name}" if role_holder is not None and role_holder.service == "iam" else "the role"
+        if action in FEDERATED_ACTIONS:
+            token = "web identity token (OIDC)" if action == "sts:AssumeRoleWithWebIdentity" else "SAML assertion"
+            return (
+                f"AWS does not say why {action} was denied. The caller signs in with a {token}, not with AWS "
+                f"credentials, so no identity-based policy applies to it: what decides is the trust policy of {role}. "
+                "It must name the identity provider as a Federated principal and allow this action, and its "
+                "conditions must match the token (for OIDC, the aud and sub claims: another branch, environment or "
+                "service account changes sub). The usual causes: the role ARN is wrong, the provider is not "
+                "registered in the role's account, or a condition does not match. An RCP can also deny it."
+            )
         return (
             f"AWS does not say why {action} was denied. The usual causes: the trust policy of {role} does not allow "
             "the caller (or requires an external id, MFA or tags the call did not carry), or, across accounts, the "

@@ -263,9 +263,9 @@ def fix_for(request: DeniedRequest, blocker: Blocker) -> Fix:
         return org_policy_fix(request, blocker)
     if blocker.kind is DenialKind.EXPLICIT:
         return explicit_deny_fix(request, blocker)
-    what = not_a_role(request)
-    if what is not None:
-        return not_a_role_fix(request, what)
+    wrong_call = not_a_role_fix(request)
+    if wrong_call is not None:
+        return wrong_call
     match blocker.layer:
         case Layer.IDENTITY:
             return identity_grant_fix(request, blocker)
@@ -362,9 +362,7 @@ def resource_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
         return Fix(
             summary=f"The message {what}, so no resource-policy statement can be written: find it with the commands "
             "below.",
-            owner=OWNER_KEY
-            if request_action(request) and action_service(request_action(request)) == "kms"
-            else OWNER_RESOURCE,
+            owner=OWNER_KEY if action_service(action) == "kms" else OWNER_RESOURCE,
         )
     if holder.service == "iam" and action in TRUST_ACTIONS:
         return trust_fix(request)
@@ -403,17 +401,13 @@ def resource_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     return Fix(summary=_join(lead, *notes), owner=owner, attach_to=holder.arn, policy=statement)
 
 
-def not_a_role(request: DeniedRequest) -> str | None:
-    """What an sts:AssumeRole* call asked to assume when its RoleArn names something that is not a role (a user,
-    a session, an instance profile...), in words; None when it names a role or the request is another call.
-
-    AWS answers such a call with the same AccessDenied as a missing permission, and people paste their own user's
-    ARN, or their session's, where the role's belongs."""
+def _not_a_role_match(request: DeniedRequest) -> re.Match[str] | None:
     if request_action(request) not in ASSUME_ACTIONS or not request.resource_arn:
         return None
-    match = _NOT_A_ROLE.fullmatch(request.resource_arn)
-    if match is None:
-        return None
+    return _NOT_A_ROLE.fullmatch(request.resource_arn)
+
+
+def _not_a_role_words(match: re.Match[str]) -> str:
     kind, name = match.group("kind"), match.group("name")
     if kind == "assumed-role":
         role = name.split("/", 1)[0]
@@ -421,6 +415,16 @@ def not_a_role(request: DeniedRequest) -> str | None:
     if kind == "root":
         return _NOT_A_ROLE_WORDS[kind]
     return f"{_NOT_A_ROLE_WORDS[kind]} {name.rsplit('/', 1)[-1]}".rstrip()
+
+
+def not_a_role(request: DeniedRequest) -> str | None:
+    """What an sts:AssumeRole* call asked to assume when its RoleArn names something that is not a role (a user,
+    a session, an instance profile...), in words; None when it names a role or the request is another call.
+
+    AWS answers such a call with the same AccessDenied as a missing permission, and people paste their own user's
+    ARN, or their session's, where the role's belongs."""
+    match = _not_a_role_match(request)
+    return _not_a_role_words(match) if match is not None else None
 
 
 def not_a_role_note(request: DeniedRequest, what: str) -> str:
@@ -432,23 +436,25 @@ def not_a_role_note(request: DeniedRequest, what: str) -> str:
     )
 
 
-def not_a_role_fix(request: DeniedRequest, what: str) -> Fix:
-    """For an sts:AssumeRole* call whose RoleArn is not a role's: the call must change, not a policy."""
-    resource = request.resource_arn or ""
-    session = _NOT_A_ROLE.fullmatch(resource)
+def not_a_role_fix(request: DeniedRequest) -> Fix | None:
+    """For an sts:AssumeRole* call whose RoleArn is not a role's: the call must change, not a policy. None for any
+    other request."""
+    match = _not_a_role_match(request)
+    if match is None:
+        return None
+    kind, name = match.group("kind"), match.group("name")
     hint = ""
-    if session is not None and session.group("kind") == "assumed-role" and "/" in session.group("name"):
-        role = session.group("name").split("/", 1)[0]
-        account = resource.split(":")[4]
-        partition = resource.split(":")[1]
-        hint = f" That session's role is arn:{partition}:iam::{account}:role/{role} (add its path if it has one)."
-    elif session is not None and session.group("kind") == "instance-profile":
+    if kind == "assumed-role" and "/" in name:
+        _, partition, _, _, account, _ = match.group().split(":", 5)
+        role = f"arn:{partition}:iam::{account}:role/{name.split('/', 1)[0]}"
+        hint = f" That session's role is {role} (add its path if it has one)."
+    elif kind == "instance-profile":
         hint = " An instance profile holds a role: pass that role's ARN (aws iam get-instance-profile shows it)."
     return Fix(
         summary=(
-            f"Assume a role, not {what}: no policy change can make this call work. Pass the ARN of the role to "
-            f"assume (arn:aws:iam::<account>:role/<name>) as RoleArn, in the code, profile (role_arn) or pipeline "
-            f"setting that makes the call.{hint}"
+            f"Assume a role, not {_not_a_role_words(match)}: no policy change can make this call work. Pass the ARN of "
+            "the role to assume (arn:aws:iam::<account>:role/<name>) as RoleArn, in the code, profile (role_arn) or "
+            f"pipeline setting that makes the call.{hint}"
         ),
         owner=OWNER_CALLER,
     )
@@ -456,9 +462,9 @@ def not_a_role_fix(request: DeniedRequest, what: str) -> Fix:
 
 def trust_fix(request: DeniedRequest) -> Fix:
     """The statement to add to the target role's trust policy, for a denied sts:AssumeRole* or sts:TagSession."""
-    what = not_a_role(request)
-    if what is not None:
-        return not_a_role_fix(request, what)
+    wrong_call = not_a_role_fix(request)
+    if wrong_call is not None:
+        return wrong_call
     action = request_action(request) or "sts:AssumeRole"
     holder = policy_holder(request.resource_arn)
     role = holder.name if holder is not None and holder.service == "iam" else None
@@ -753,6 +759,12 @@ def unconfirmed_fixes(
         )
     if principal is not None and principal.type is PrincipalType.ANONYMOUS:
         return (anonymous_fix(request),)
+    wrong_call = not_a_role_fix(request)
+    if wrong_call is not None:
+        return (wrong_call,)
+    if request_action(request) in FEDERATED_ACTIONS:
+        # The trust policy is the one policy of the caller's side: there is nothing else to confirm or grant.
+        return (trust_fix(request),)
     confirm = Fix(
         summary=(
             "The message does not say which policy layer denied the request. Confirm it before changing anything: "
@@ -762,18 +774,12 @@ def unconfirmed_fixes(
         ),
         owner=OWNER_ACCOUNT,
     )
-    what = not_a_role(request)
-    if what is not None:
-        return (not_a_role_fix(request, what),)
-    if request_action(request) in FEDERATED_ACTIONS:
-        # The trust policy is the one policy of the caller's side: there is nothing else to confirm or grant.
-        return (trust_fix(request),)
     likely: list[Fix] = []
     if request_action(request) in TRUST_ACTIONS:
         likely.append(trust_fix(request))
     if principal is not None and principal.type is PrincipalType.SERVICE:
         likely.append(resource_grant_fix(request))
-    elif request_action(request) not in FEDERATED_ACTIONS:
+    else:
         likely.append(identity_grant_fix(request))
         holder = policy_holder(request.resource_arn)
         if (
@@ -849,26 +855,27 @@ def _identity_resource(request: DeniedRequest, action: str) -> tuple[str, str | 
     if info is not None and not info.resource_scoped:
         return "*", f'{action} cannot be scoped to a resource, so the statement uses "Resource": "*".'
     resource = request.resource_arn
-    if resource and resource != "*" and _is_usable_arn(resource):
+    if not resource or resource == "*":
+        return "*", (
+            f'The message names no resource, so the statement uses "Resource": "*": narrow it to the ARNs {action} '
+            "needs."
+        )
+    if _is_usable_arn(resource):
         return resource, None
-    if resource and resource != "*" and not resource.startswith("arn:"):
+    if not resource.startswith("arn:"):
         return "*", (
             f"The message names the resource as {resource}, which is not an ARN (a phone number, a name or a path), so "
             f'the statement uses "Resource": "*": narrow it to the ARNs {action} needs, if it takes any.'
         )
-    if resource and resource != "*":
-        masked = _with_account_placeholder(resource)
-        if masked is not None:
-            return masked, (
-                f"The account id in the resource ARN was taken out of the message: put the real one in place of "
-                f"{ACCOUNT_PLACEHOLDER} (AWS refuses the statement until then)."
-            )
-        return "*", (
-            f"The resource ARN in the message, {resource}, is incomplete (redacted or cut off), so the statement uses "
-            f'"Resource": "*": put the real ARN there.'
+    masked = _with_account_placeholder(resource)
+    if masked is not None:
+        return masked, (
+            f"The account id in the resource ARN was taken out of the message: put the real one in place of "
+            f"{ACCOUNT_PLACEHOLDER} (AWS refuses the statement until then)."
         )
     return "*", (
-        f'The message names no resource, so the statement uses "Resource": "*": narrow it to the ARNs {action} needs.'
+        f"The resource ARN in the message, {resource}, is incomplete (redacted or cut off), so the statement uses "
+        f'"Resource": "*": put the real ARN there.'
     )
 
 

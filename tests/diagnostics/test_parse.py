@@ -259,7 +259,11 @@ def test_cloudwatch_logs_names_an_account_and_an_operation() -> None:
         'CreateLogGroup with Tags (Service: CloudWatchLogs, Status Code: 400, Request ID: 1a2b3c4d)"'
     )
     (denial,) = scan(text).denials
-    assert denial.action == "logs:CreateLogGroup"
+    assert (denial.action, denial.account_id, denial.api_operation) == (
+        "logs:CreateLogGroup",
+        "310987654321",
+        "CreateLogGroup",
+    )
 
 
 def test_two_cli_errors_one_after_the_other_keep_their_own_operations() -> None:
