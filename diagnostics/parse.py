@@ -1837,18 +1837,19 @@ def _is_event(value: Any) -> bool:
 
 # One token of JSON or of a Python literal (as print() shows a dict: single quotes, True, None), or a
 # constructor call Python prints for values JSON has no word for (datetime.datetime(2024, 5, 1, ...)).
+# A quoted string (named <prefix>double or <prefix>single by its quotes), and a word or number value.
+_LOOSE_STRING = r""""(?P<{0}double>(?:[^"\\\n]|\\.){{0,8192}})"|'(?P<{0}single>(?:[^'\\\n]|\\.){{0,8192}})'"""
+_LOOSE_SCALAR = (
+    r"(?P<word>true|false|null|True|False|None)\b|(?P<number>-?\d{1,40}(?:\.\d{1,40})?(?:[eE][+-]?\d{1,5})?)"
+)
 _LOOSE_TOKEN = re.compile(
-    r"""\s*(?:(?P<punct>[{}\[\],:])|"(?P<double>(?:[^"\\\n]|\\.){0,8192})"|'(?P<single>(?:[^'\\\n]|\\.){0,8192})'"""
-    r"|(?P<word>true|false|null|True|False|None)\b|(?P<number>-?\d{1,40}(?:\.\d{1,40})?(?:[eE][+-]?\d{1,5})?)"
+    rf"\s*(?:(?P<punct>[{{}}\[\],:])|{_LOOSE_STRING.format('')}|{_LOOSE_SCALAR}"
     r"|(?P<call>[A-Za-z_][\w.]{0,100}\([^()\n]{0,400}\)))"
 )
 # A key, its colon, a string, word or number value and the comma after it: four tokens of _LOOSE_TOKEN
 # read in one step (the tokens of a record are mostly these).
 _LOOSE_PAIR = re.compile(
-    r"""\s*(?:"(?P<key_double>(?:[^"\\\n]|\\.){0,8192})"|'(?P<key_single>(?:[^'\\\n]|\\.){0,8192})')\s*:"""
-    r"""\s*(?:"(?P<double>(?:[^"\\\n]|\\.){0,8192})"|'(?P<single>(?:[^'\\\n]|\\.){0,8192})'"""
-    r"|(?P<word>true|false|null|True|False|None)\b|(?P<number>-?\d{1,40}(?:\.\d{1,40})?(?:[eE][+-]?\d{1,5})?))"
-    r"(?P<comma>\s*,)?"
+    rf"\s*(?:{_LOOSE_STRING.format('key_')})\s*:\s*(?:{_LOOSE_STRING.format('')}|{_LOOSE_SCALAR})(?P<comma>\s*,)?"
 )
 _RECORD_PUNCTUATION = re.compile(r"[\"':{}\[\]]")
 _LOOSE_WORDS: dict[str, Any] = {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}
