@@ -191,9 +191,9 @@ def _layer_meaning(request: DeniedRequest, layer: Layer, kind: DenialKind) -> st
             return f"The permissions boundary{named} of {who} has a Deny statement matching {action}{on}. {overrides}"
         case Layer.BOUNDARY:
             return (
-                f"{_capitalise(who)} has a permissions boundary{named} that does not allow {action}. A boundary caps "
-                "what identity-based policies can grant — effective permissions are the intersection of the two — so "
-                "the request is denied even when an attached policy allows it."
+                f"{_sentence_start(request.principal)} has a permissions boundary{named} that does not allow {action}. "
+                "A boundary caps what identity-based policies can grant — effective permissions are the intersection "
+                "of the two — so the request is denied even when an attached policy allows it."
             )
         case Layer.SESSION if explicit:
             return (
@@ -463,5 +463,9 @@ def _account(request: DeniedRequest) -> str | None:
     return (principal.account_id if principal is not None else None) or request.account_id
 
 
-def _capitalise(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def _sentence_start(principal: Principal | None) -> str:
+    """The caller named at the start of a sentence: iamwhy's own words capitalised, an ARN or pasted text as given."""
+    who = describe_principal(principal)
+    if principal is not None and who == principal.arn:
+        return who
+    return who[:1].upper() + who[1:]

@@ -141,6 +141,15 @@ def test_boundary_explanation_says_an_attached_policy_cannot_lift_it() -> None:
     assert explain_offline(request).fixes[0].owner == OWNER_BOUNDARY
 
 
+def test_boundary_explanation_does_not_capitalise_a_callers_arn() -> None:
+    # A caller iamwhy cannot classify is named by the text pasted; "Arn:aws:..." would be a different string.
+    masked = "arn:aws:iam::***:user/****"
+    text = explanation(denial(masked, "iam:CreateRole", None, layer=Layer.BOUNDARY, kind=DenialKind.IMPLICIT))
+    assert text.startswith(f"{masked} has a permissions boundary that does not allow iam:CreateRole.")
+    named = explanation(denial(ROLE, "iam:CreateRole", None, layer=Layer.BOUNDARY, kind=DenialKind.IMPLICIT))
+    assert named.startswith("Role build-bot-role has a permissions boundary")
+
+
 def test_scp_explanation_names_the_account_and_says_iam_cannot_override() -> None:
     text = explanation(denial(SESSION, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT))
     assert f"for principals in account {ACCOUNT}" in text
