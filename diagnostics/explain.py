@@ -208,10 +208,14 @@ def _layer_meaning(request: DeniedRequest, layer: Layer, kind: DenialKind) -> st
                 "action and the session still cannot."
             )
         case Layer.SCP:
-            account = f" in account {_account(request)}" if _account(request) else ""
+            whose = (
+                f"principals in account {_account(request)}"
+                if _account(request)
+                else "the principals of the caller's account"
+            )
             if explicit:
                 return (
-                    f"A service control policy{named} denies {action}{on} for principals{account}. SCP denies are "
+                    f"A service control policy{named} denies {action}{on} for {whose}. SCP denies are "
                     "organization guardrails (regions, services, protected resources); they bind every principal of a "
                     "member account, administrators and the root user included, and nothing in the account's IAM can "
                     "override them."

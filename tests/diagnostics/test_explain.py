@@ -157,6 +157,14 @@ def test_scp_explanation_names_the_account_and_says_iam_cannot_override() -> Non
     assert "The message does not name the denying policy" in text
 
 
+def test_scp_explanation_without_an_account_ends_its_sentence() -> None:
+    request = denial(None, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT, account_id=None)
+    text = explanation(request)
+    assert text.startswith(
+        "A service control policy denies ec2:RunInstances for the principals of the caller's account."
+    )
+
+
 def test_explicit_deny_names_the_policy_when_reported() -> None:
     text = explanation(denial(USER, layer=Layer.IDENTITY, kind=DenialKind.EXPLICIT, policy_arn=GUARDRAIL_ARN))
     assert f"identity-based policy ({GUARDRAIL_ARN}) of user build-bot" in text
