@@ -426,9 +426,15 @@ def _special_cases(request: DeniedRequest) -> list[str]:
     holder = policy_holder(request.resource_arn)
     if holder is not None and cross_account(request, holder):
         caller_account = principal.account_id if principal is not None else None
+        both = (
+            "the resource's policy must allow it (root needs no identity-based policy, but an SCP of its account can "
+            "still deny it)"
+            if principal is not None and principal.type is PrincipalType.ROOT
+            else "both the caller's identity-based policy and the resource's policy must allow it"
+        )
         notes.append(
             f"The caller (account {caller_account}) and the resource (account {holder.account_id}) are in "
-            "different accounts: both the caller's identity-based policy and the resource's policy must allow it."
+            f"different accounts: {both}."
         )
     if request.encoded_message:
         notes.append(

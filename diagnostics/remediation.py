@@ -952,6 +952,16 @@ def _holder_edit_note(holder: PolicyHolder, statement: Mapping[str, Any], princi
 
 def _both_sides_note(request: DeniedRequest, holder: PolicyHolder, action: str) -> str | None:
     principal_account = request.principal.account_id if request.principal is not None else None
+    if (
+        cross_account(request, holder)
+        and request.principal is not None
+        and request.principal.type is PrincipalType.ROOT
+    ):
+        return (
+            f"The caller is in account {principal_account} and the resource in {holder.account_id}: the {holder.label} "
+            f"is the side that must allow it. Root needs no identity-based policy in its own account (and can have "
+            f"none), but an SCP of account {principal_account} can still deny it if that is a member account."
+        )
     if cross_account(request, holder):
         return (
             f"The caller is in account {principal_account} and the resource in {holder.account_id}: cross-account "

@@ -307,6 +307,16 @@ def test_cross_account_resource_needs_both_sides() -> None:
     ) in text
 
 
+def test_cross_account_root_needs_only_the_resource_side() -> None:
+    repository = f"arn:aws:ecr:us-west-2:{OTHER_ACCOUNT}:repository/images"
+    text = explanation(denial(f"arn:aws:iam::{ACCOUNT}:root", "ecr:InitiateLayerUpload", repository))
+    assert (
+        f"The caller (account {ACCOUNT}) and the resource (account {OTHER_ACCOUNT}) are in different accounts: the "
+        "resource's policy must allow it (root needs no identity-based policy"
+    ) in text
+    assert "both the caller's identity-based policy" not in text
+
+
 def test_same_account_resource_is_not_called_cross_account() -> None:
     text = explanation(denial(ROLE, "kms:Decrypt", KEY, layer=Layer.RESOURCE, kind=DenialKind.IMPLICIT))
     assert "different accounts" not in text

@@ -230,6 +230,20 @@ def test_resource_grant_names_the_role_behind_a_session() -> None:
     assert "cross-account access needs both sides" in fix.summary
 
 
+def test_resource_grant_for_root_across_accounts_asks_nothing_of_roots_identity_policies() -> None:
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    repository = f"arn:aws:ecr:us-west-2:{OTHER_ACCOUNT}:repository/images"
+    fix = resource_grant_fix(denial(root, "ecr:InitiateLayerUpload", repository))
+    assert fix.policy is not None
+    assert fix.policy["Principal"] == {"AWS": root}
+    assert "identity-based policy must allow" not in fix.summary
+    assert (
+        f"The caller is in account {ACCOUNT} and the resource in {OTHER_ACCOUNT}: the repository policy of images is "
+        "the side that must allow it. Root needs no identity-based policy"
+    ) in fix.summary
+    assert f"an SCP of account {ACCOUNT} can still deny it" in fix.summary
+
+
 def test_resource_grant_on_a_key_is_for_key_administrators() -> None:
     fix = resource_grant_fix(denial(ROLE, "kms:Decrypt", KEY))
     assert fix.owner == OWNER_KEY
