@@ -19,6 +19,8 @@ from diagnostics.remediation import (
     action_service,
     policy_holder,
     request_action,
+    rest_api_id,
+    unsigned_api_call,
 )
 
 # The shell variable the decode command reads the encoded message from.
@@ -55,8 +57,9 @@ def evidence_commands(request: DeniedRequest, layers: Sequence[Layer] | None = N
         commands.append(authorization_details_command(request.authorization_id, _authorization_region(request)))
     if request.encoded_message:
         commands.append(decode_message_command())
-    if request_action(request) not in FEDERATED_ACTIONS:
-        # A caller that signs in with an identity provider's token has no credentials to ask this with.
+    if request_action(request) not in FEDERATED_ACTIONS and not unsigned_api_call(request):
+        # A caller that signs in with an identity provider's token, or calls an API unsigned, has no credentials to
+        # ask this with.
         commands.append(CALLER_IDENTITY_COMMAND)
     for layer in layers if layers is not None else DEFAULT_LAYER_ORDER:
         commands.extend(layer_commands(request, layer))
@@ -77,6 +80,9 @@ def layer_commands(request: DeniedRequest, layer: Layer) -> tuple[str, ...]:
             # No API returns a session's policy; the simulation without it shows whether the session policy is
             # what makes the difference.
             return _present(simulate_command(request))
+        case Layer.SCP if principal is not None and principal.type in (PrincipalType.ANONYMOUS, PrincipalType.SERVICE):
+            # SCPs bind the principals of member accounts, not a caller without credentials or an AWS service.
+            return ()
         case Layer.SCP:
             return _present(
                 *_explicit_policy_commands(request, layer),
@@ -93,6 +99,8 @@ def layer_commands(request: DeniedRequest, layer: Layer) -> tuple[str, ...]:
                 *_explicit_policy_commands(request, layer),
                 org_policies_command(account or _principal_account(request), "RESOURCE_CONTROL_POLICY"),
             )
+        case Layer.RESOURCE if action_service(request_action(request)) == "execute-api":
+            return rest_api_commands(request)
         case Layer.RESOURCE | Layer.TRUST:
             holder = policy_holder(request.resource_arn)
             if layer is Layer.TRUST and (request_action(request) not in TRUST_ACTIONS or holder is None):
@@ -203,6 +211,19 @@ def resource_policy_command(holder: PolicyHolder | None, region: str | None = No
         case "iam" if ":role/" in holder.arn:
             return f"aws iam get-role --role-name {name} --query Role.AssumeRolePolicyDocument"
     return None
+
+
+def rest_api_commands(request: DeniedRequest) -> tuple[str, ...]:
+    """An API Gateway REST API's resource policy, and the authorization type of each of its methods."""
+    api_id = rest_api_id(request.resource_arn)
+    if api_id is None:
+        return ()
+    region = (request.resource_arn or "").split(":", 4)[3] or request.region
+    return (
+        f"aws apigateway get-rest-api --rest-api-id {api_id} --query policy --output text" + _region_flag(region),
+        f"aws apigateway get-resources --rest-api-id {api_id} --embed methods "
+        "--query 'items[].[path, resourceMethods.*.[httpMethod, authorizationType]]'" + _region_flag(region),
+    )
 
 
 def _explicit_policy_commands(request: DeniedRequest, layer: Layer) -> Iterable[str]:

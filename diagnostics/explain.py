@@ -33,6 +33,7 @@ from diagnostics.remediation import (
     policy_name,
     request_action,
     unconfirmed_fixes,
+    unsigned_api_call,
 )
 
 NOT_CHECKED = "not checked (offline)"
@@ -292,6 +293,18 @@ def _without_layer(request: DeniedRequest) -> str:
     action = request_action(request) or "the action"
     on = f" on {request.resource_arn}" if request.resource_arn else ""
     reported = request.reported
+    if unsigned_api_call(request):
+        if reported.kind is DenialKind.EXPLICIT:
+            verdict = "a Deny statement in that policy matches it"
+        elif reported.kind is DenialKind.IMPLICIT:
+            verdict = "that policy does not allow it"
+        else:
+            verdict = "that policy does not allow it, or a Deny statement in it matches"
+        return (
+            f"API Gateway checked this unsigned (anonymous) call to {action}{on} against the API's resource policy "
+            f"alone (no identity-based policy, boundary or SCP applies to a caller without credentials), and "
+            f"{verdict}."
+        )
     if reported.kind is DenialKind.EXPLICIT:
         return (
             f"The message says an explicit Deny matched {action}{on}, but not in which policy: an identity-based "
@@ -393,7 +406,7 @@ def _special_cases(request: DeniedRequest) -> list[str]:
             "root in its own account, so a denial of root comes from an SCP or RCP (member accounts only) or from a "
             "resource-based policy."
         )
-    elif principal.type is PrincipalType.ANONYMOUS:
+    elif principal.type is PrincipalType.ANONYMOUS and not unsigned_api_call(request):
         notes.append(
             "The request was not signed (anonymous): no identity-based policy applies, and only a resource policy that "
             "allows everyone could allow it. Usually the client found no credentials: check its profile, environment "

@@ -710,8 +710,10 @@ def vpc_endpoint_fix(request: DeniedRequest, blocker: Blocker | None = None) -> 
 
 
 def anonymous_fix(request: DeniedRequest) -> Fix:
-    """An unsigned request: the client sent no credentials, which is almost never meant."""
+    """An unsigned request: the client sent no credentials, which is almost never meant, except to API Gateway."""
     action = request_action(request) or "the action"
+    if unsigned_api_call(request):
+        return _api_gateway_anonymous_fix(request)
     return Fix(
         summary=(
             f"The request for {action} was sent without credentials (anonymous), so no identity-based policy can "
@@ -720,6 +722,57 @@ def anonymous_fix(request: DeniedRequest) -> Fix:
             "only if it is meant to be public."
         ),
         owner=OWNER_CALLER,
+    )
+
+
+_REST_API_ID = re.compile(r"[a-z0-9]{10}")
+
+
+def rest_api_id(resource_arn: str | None) -> str | None:
+    """The REST API id in an execute-api ARN (``arn:aws:execute-api:region:account:api-id/stage/METHOD/path``), also
+    when the account was taken out before pasting, since reading the API needs only its id; None otherwise."""
+    parts = (resource_arn or "").split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "execute-api":
+        return None
+    api_id = parts[5].split("/", 1)[0]
+    return api_id if _REST_API_ID.fullmatch(api_id) else None
+
+
+def unsigned_api_call(request: DeniedRequest) -> bool:
+    """Whether the request is an unsigned call to an API Gateway API, which only the API's resource policy decides."""
+    principal = request.principal
+    return (
+        principal is not None
+        and principal.type is PrincipalType.ANONYMOUS
+        and action_service(request_action(request)) == "execute-api"
+    )
+
+
+def _api_gateway_anonymous_fix(request: DeniedRequest) -> Fix:
+    # API Gateway names the caller "anonymous" when the API's resource policy does not allow an unsigned call; an
+    # unsigned call to a method with IAM authorization is refused earlier, as "Missing Authentication Token".
+    api_id = rest_api_id(request.resource_arn)
+    reader = (
+        "the get-rest-api command below prints it"
+        if api_id
+        else "aws apigateway get-rest-api --rest-api-id <API id> --query policy --output text prints it"
+    )
+    return Fix(
+        summary=_join(
+            f"API Gateway refused an unsigned call to {request.resource_arn or 'the API'}: the API's resource "
+            f"policy does not allow this caller, or denies it ({reader}). What to change depends on whom the policy "
+            "lets in.",
+            'If it names AWS principals (Principal {"AWS": ...}), the method must use IAM authorization (AWS_IAM) '
+            "and the client must sign its requests with Signature Version 4, with credentials of one of those "
+            "principals; a plain curl or browser request is never signed.",
+            "If it lets in source addresses, VPCs or VPC endpoints (aws:SourceIp, aws:SourceVpc, aws:SourceVpce), "
+            "call from one of them (a private API answers only through its VPC endpoint), or have the API's owner "
+            "widen the condition.",
+            'If the API is meant to be public, the policy needs an Allow for Principal "*" on execute-api:Invoke for '
+            "this method and path, and no Deny that matches the call.",
+            "A changed resource policy takes effect only once the API is deployed again.",
+        ),
+        owner=OWNER_RESOURCE,
     )
 
 
@@ -732,6 +785,9 @@ def unconfirmed_fixes(
     "no resource-based policies allow access, or a resource-based policy explicitly denies access")."""
     action = request_action(request) or "the action"
     principal = request.principal
+    if principal is not None and principal.type is PrincipalType.ANONYMOUS:
+        # Only the resource's side can allow or deny an unsigned call, whatever the message says about the kind.
+        return (anonymous_fix(request),)
     if layer is not None and kind is None:
         named = fix_for(request, Blocker(layer=layer, kind=DenialKind.IMPLICIT))
         confirm = Fix(
@@ -757,8 +813,6 @@ def unconfirmed_fixes(
                 owner=OWNER_ACCOUNT,
             ),
         )
-    if principal is not None and principal.type is PrincipalType.ANONYMOUS:
-        return (anonymous_fix(request),)
     wrong_call = not_a_role_fix(request)
     if wrong_call is not None:
         return (wrong_call,)

@@ -60,6 +60,15 @@ def test_no_simulation_for_callers_iam_cannot_simulate(principal: str | None) ->
     assert simulate_command(denial(principal, "s3:GetObject", OBJECT)) is None
 
 
+def test_unsigned_api_gateway_call_reads_the_apis_policy_and_no_caller_identity() -> None:
+    api = "arn:aws:execute-api:us-west-2:********2543:vd2gh6uqw3/api/GET/"
+    assert evidence_commands(denial("anonymous", "execute-api:Invoke", api)) == (
+        "aws apigateway get-rest-api --rest-api-id vd2gh6uqw3 --query policy --output text --region us-west-2",
+        "aws apigateway get-resources --rest-api-id vd2gh6uqw3 --embed methods "
+        "--query 'items[].[path, resourceMethods.*.[httpMethod, authorizationType]]' --region us-west-2",
+    )
+
+
 def test_values_are_shell_quoted() -> None:
     odd_object = "arn:aws:s3:::prod-artifacts/it's $HOME; rm -rf *.tar.gz"
     command = simulate_command(denial(USER, "s3:GetObject", odd_object))

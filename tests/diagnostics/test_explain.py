@@ -268,6 +268,17 @@ def test_root_is_not_restricted_by_identity_policies() -> None:
     assert "identity-based policies never restrict root" in text
 
 
+def test_unsigned_api_gateway_call_is_decided_by_the_apis_resource_policy() -> None:
+    api = "arn:aws:execute-api:us-west-2:123456789012:vd2gh6uqw3/api/GET/"
+    text = explanation(denial("anonymous", "execute-api:Invoke", api))
+    assert text.startswith(
+        f"API Gateway checked this unsigned (anonymous) call to execute-api:Invoke on {api} against the API's "
+        "resource policy alone"
+    )
+    assert text.endswith("that policy does not allow it, or a Deny statement in it matches.")
+    assert "client found no credentials" not in text
+
+
 def test_anonymous_means_no_credentials() -> None:
     text = explanation(denial("anonymous"))
     assert "not signed (anonymous)" in text

@@ -29,6 +29,7 @@ from diagnostics.remediation import (
     policy_holder,
     policy_name,
     resource_grant_fix,
+    rest_api_id,
     session_policy_fix,
     statement_sid,
     trust_fix,
@@ -589,6 +590,42 @@ def test_explicit_deny_without_a_layer_never_suggests_an_allow() -> None:
 def test_unknown_anonymous_is_about_credentials() -> None:
     fixes = unconfirmed_fixes(denial("anonymous", "s3:GetObject", OBJECT))
     assert [f.owner for f in fixes] == [OWNER_CALLER]
+
+
+API = "arn:aws:execute-api:us-west-2:123456789012:vd2gh6uqw3/api/GET/"
+
+
+@pytest.mark.parametrize("kind", [None, DenialKind.IMPLICIT, DenialKind.EXPLICIT])
+def test_unsigned_api_gateway_call_is_about_the_apis_resource_policy_not_credentials(kind: DenialKind | None) -> None:
+    fixes = unconfirmed_fixes(denial("anonymous", "execute-api:Invoke", API, kind=kind), kind)
+    assert len(fixes) == 1
+    summary = fixes[0].summary
+    assert fixes[0].owner == OWNER_RESOURCE
+    assert "Configure credentials" not in summary
+    assert summary.startswith(f"API Gateway refused an unsigned call to {API}: the API's resource policy")
+    assert "the get-rest-api command below prints it" in summary
+    assert "the method must use IAM authorization (AWS_IAM)" in summary
+    assert "aws:SourceIp, aws:SourceVpc, aws:SourceVpce" in summary
+    assert "deployed again" in summary
+
+
+def test_unsigned_api_gateway_call_without_an_api_id_says_how_to_read_the_policy() -> None:
+    fix = unconfirmed_fixes(denial("anonymous", "execute-api:Invoke", None))[0]
+    assert "aws apigateway get-rest-api --rest-api-id <API id> --query policy --output text prints it" in fix.summary
+
+
+@pytest.mark.parametrize(
+    ("resource", "api_id"),
+    [
+        (API, "vd2gh6uqw3"),
+        ("arn:aws:execute-api:us-west-2:********2543:vd2gh6uqw3/api/GET/", "vd2gh6uqw3"),
+        ("arn:aws:execute-api:eu-west-1:123456789012:<idOfGateway>/*/GET/", None),
+        (OBJECT, None),
+        (None, None),
+    ],
+)
+def test_rest_api_id_is_read_even_with_the_account_taken_out(resource: str | None, api_id: str | None) -> None:
+    assert rest_api_id(resource) == api_id
 
 
 # --- dispatch and helpers -----------------------------------------------------------------------------------------
