@@ -15,8 +15,11 @@ from diagnostics.model import DeniedRequest, Layer, Principal, PrincipalType
 from diagnostics.remediation import (
     FEDERATED_ACTIONS,
     TRUST_ACTIONS,
+    LakeFormationNeed,
     PolicyHolder,
     action_service,
+    grantee,
+    lake_formation_need,
     policy_holder,
     request_action,
     rest_api_id,
@@ -61,9 +64,26 @@ def evidence_commands(request: DeniedRequest, layers: Sequence[Layer] | None = N
         # A caller that signs in with an identity provider's token, or calls an API unsigned, has no credentials to
         # ask this with.
         commands.append(CALLER_IDENTITY_COMMAND)
+    need = lake_formation_need(request)
+    if need is not None:
+        # Lake Formation refused the call, not IAM: its grants are the evidence, not the IAM layers.
+        commands.extend(lake_formation_commands(request, need))
+        return tuple(dict.fromkeys(commands))
     for layer in layers if layers is not None else DEFAULT_LAYER_ORDER:
         commands.extend(layer_commands(request, layer))
     return tuple(dict.fromkeys(commands))
+
+
+def lake_formation_commands(request: DeniedRequest, need: LakeFormationNeed) -> tuple[str, ...]:
+    """Who administers the data lake (and so can grant), and what the caller, or everyone when the caller is not
+    known, holds on the resource Lake Formation named."""
+    region = _region_flag(request.region)
+    caller = grantee(request.principal)
+    principal = f" --principal DataLakePrincipalIdentifier={shlex.quote(caller)}" if caller else ""
+    return (
+        "aws lakeformation get-data-lake-settings --query DataLakeSettings.DataLakeAdmins" + region,
+        f"aws lakeformation list-permissions{principal} --resource {shlex.quote(need.resource)}" + region,
+    )
 
 
 def layer_commands(request: DeniedRequest, layer: Layer) -> tuple[str, ...]:

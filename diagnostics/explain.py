@@ -27,6 +27,7 @@ from diagnostics.remediation import (
     cross_account,
     describe_principal,
     fixes_for,
+    lake_formation_need,
     not_a_role,
     not_a_role_note,
     policy_holder,
@@ -293,6 +294,22 @@ def _without_layer(request: DeniedRequest) -> str:
     action = request_action(request) or "the action"
     on = f" on {request.resource_arn}" if request.resource_arn else ""
     reported = request.reported
+    need = lake_formation_need(request)
+    if need is not None:
+        what = f"the Lake Formation permission {need.permission}" if need.permission else "a Lake Formation permission"
+        target = (
+            " on the Data Catalog"
+            if need.resource == '{"Catalog": {}}'
+            else f" on {need.target}"
+            if need.target
+            else ""
+        )
+        call = action if request_action(request) else "the call"
+        return (
+            f"Lake Formation refused {call}: the caller lacks {what}{target}. Lake Formation permissions are a "
+            "second gate on the Data Catalog and the data lake, beside IAM: the call needs both, and IAM policies "
+            "cannot grant Lake Formation permissions, so this is fixed with a Lake Formation grant."
+        )
     if unsigned_api_call(request):
         if reported.kind is DenialKind.EXPLICIT:
             verdict = "a Deny statement in that policy matches it"

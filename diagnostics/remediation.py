@@ -7,7 +7,9 @@ an Allow cannot help (an explicit deny, an SCP, an RCP, a boundary, a session po
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,7 @@ OWNER_SESSION = "session creator"
 OWNER_NETWORK = "network admins"
 OWNER_SSO = "IAM Identity Center admins"
 OWNER_CALLER = "caller"
+OWNER_DATA_LAKE = "data lake administrators"
 # Keys a caller controls by how it makes the call: a condition on them is met by calling differently.
 REQUEST_KEYS = frozenset(
     {
@@ -776,6 +779,103 @@ def _api_gateway_anonymous_fix(request: DeniedRequest) -> Fix:
     )
 
 
+# Lake Formation's own refusal, which IAM policies cannot lift: "Insufficient Lake Formation permission(s): Required
+# Create Database on Catalog", or "... permission(s) on <name>" when it names only what it was asked about.
+_LAKE_FORMATION = re.compile(
+    r"Insufficient\s+Lake\s+Formation\s+permission\(s\)"
+    r"(?::\s*Required\s+(?P<permission>[A-Za-z]+(?:\s[A-Za-z]+)*?)\s+on\s+(?P<required_on>[^\s(;,\"']+)"
+    r"|\s+on\s+(?P<on>[^\s(;,\"']+))?",
+    re.IGNORECASE,
+)
+# Lake Formation's permission names, as grant-permissions takes them.
+_LAKE_FORMATION_PERMISSIONS = frozenset(
+    {
+        "ALL",
+        "ALTER",
+        "CREATE_DATABASE",
+        "CREATE_TABLE",
+        "DATA_LOCATION_ACCESS",
+        "DELETE",
+        "DESCRIBE",
+        "DROP",
+        "INSERT",
+        "SELECT",
+    }
+)
+_TABLE_PERMISSIONS = frozenset({"SELECT", "INSERT", "DELETE"})
+
+
+@dataclass(frozen=True)
+class LakeFormationNeed:
+    """What a Lake Formation refusal says is missing: a permission (grant-permissions' spelling) on a resource."""
+
+    permission: str | None
+    target: str | None
+
+    @property
+    def resource(self) -> str:
+        """The --resource argument of grant-permissions and list-permissions for the target."""
+        if self.target is None:
+            return '{"Database": {"Name": "<database>"}}'
+        if self.target.lower() == "catalog":
+            return '{"Catalog": {}}'
+        name = json.dumps(self.target)
+        if self.permission in _TABLE_PERMISSIONS:
+            return f'{{"Table": {{"DatabaseName": "<database>", "Name": {name}}}}}'
+        return f'{{"Database": {{"Name": {name}}}}}'
+
+
+def lake_formation_need(request: DeniedRequest) -> LakeFormationNeed | None:
+    """The Lake Formation permission a refusal names, when the denial is Lake Formation's and not IAM's; else None."""
+    found = _LAKE_FORMATION.search(request.snippet)
+    if found is None:
+        return None
+    words = found.group("permission")
+    permission = "_".join(words.upper().split()) if words else None
+    return LakeFormationNeed(
+        permission if permission in _LAKE_FORMATION_PERMISSIONS else None,
+        found.group("required_on") or found.group("on"),
+    )
+
+
+def lake_formation_fix(request: DeniedRequest, need: LakeFormationNeed) -> Fix:
+    """A missing Lake Formation grant: who grants it, and the grant-permissions command that does."""
+    principal = grantee(request.principal) or "<ARN of the calling role or user>"
+    permission = need.permission or "<permission>"
+    target = "the Data Catalog" if need.resource == '{"Catalog": {}}' else (need.target or "the database or table")
+    what = f"{need.permission} on {target}" if need.permission else f"a Lake Formation permission on {target}"
+    command = (
+        f"aws lakeformation grant-permissions --principal DataLakePrincipalIdentifier={principal} "
+        f"--permissions {permission} --resource {shlex.quote(need.resource)}"
+    )
+    notes: list[str | None] = [
+        f"A data lake administrator (or a principal holding {permission} with the grant option) grants it: {command}."
+    ]
+    if need.permission is None:
+        notes.append(
+            "The message does not name the permission: DESCRIBE is needed to see a database or table, CREATE_TABLE "
+            "to create tables in a database, SELECT, INSERT or DELETE to use a table's data, and "
+            "DATA_LOCATION_ACCESS to point a table at an S3 location registered with Lake Formation."
+        )
+    if need.permission in _TABLE_PERMISSIONS:
+        notes.append("Put the table's database in place of <database>.")
+    if request.principal is None or grantee(request.principal) is None:
+        notes.append(
+            "The message does not name the caller: grant to the IAM role or user behind the call (for a session, its "
+            "role's ARN, not the assumed-role ARN that aws sts get-caller-identity prints)."
+        )
+    if need.permission == "CREATE_DATABASE":
+        notes.append(
+            "By default the IAMAllowedPrincipals group holds CREATE_DATABASE on the catalog, so that IAM alone "
+            "decides; this refusal means that default was revoked, and each database creator needs its own grant."
+        )
+    lead = (
+        f"Lake Formation, not IAM, refused the call: the caller lacks {what}. Lake Formation permissions are a "
+        "separate gate on the Data Catalog and the data lake, and no IAM policy grants them."
+    )
+    return Fix(summary=_join(lead, *notes), owner=OWNER_DATA_LAKE)
+
+
 def unconfirmed_fixes(
     request: DeniedRequest, kind: DenialKind | None = None, layer: Layer | None = None
 ) -> tuple[Fix, ...]:
@@ -788,6 +888,9 @@ def unconfirmed_fixes(
     if principal is not None and principal.type is PrincipalType.ANONYMOUS:
         # Only the resource's side can allow or deny an unsigned call, whatever the message says about the kind.
         return (anonymous_fix(request),)
+    need = lake_formation_need(request)
+    if need is not None:
+        return (lake_formation_fix(request, need),)
     if layer is not None and kind is None:
         named = fix_for(request, Blocker(layer=layer, kind=DenialKind.IMPLICIT))
         confirm = Fix(

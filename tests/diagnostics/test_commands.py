@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+from dataclasses import replace
 
 import pytest
 
@@ -66,6 +67,22 @@ def test_unsigned_api_gateway_call_reads_the_apis_policy_and_no_caller_identity(
         "aws apigateway get-rest-api --rest-api-id vd2gh6uqw3 --query policy --output text --region us-west-2",
         "aws apigateway get-resources --rest-api-id vd2gh6uqw3 --embed methods "
         "--query 'items[].[path, resourceMethods.*.[httpMethod, authorizationType]]' --region us-west-2",
+    )
+
+
+def test_lake_formation_refusal_lists_the_data_lake_admins_and_the_grants_on_its_resource() -> None:
+    refusal = "Insufficient Lake Formation permission(s): Required Create Database on Catalog"
+    request = replace(denial(SESSION, "glue:CreateDatabase", None, region="eu-west-1"), snippet=refusal)
+    assert evidence_commands(request) == (
+        CALLER,
+        "aws lakeformation get-data-lake-settings --query DataLakeSettings.DataLakeAdmins --region eu-west-1",
+        f"aws lakeformation list-permissions --principal DataLakePrincipalIdentifier={ROLE} "
+        "--resource '{\"Catalog\": {}}' --region eu-west-1",
+    )
+    unnamed = replace(request, principal=None)
+    assert (
+        evidence_commands(unnamed)[-1]
+        == "aws lakeformation list-permissions --resource '{\"Catalog\": {}}' --region eu-west-1"
     )
 
 

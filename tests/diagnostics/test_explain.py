@@ -279,6 +279,16 @@ def test_unsigned_api_gateway_call_is_decided_by_the_apis_resource_policy() -> N
     assert "client found no credentials" not in text
 
 
+def test_lake_formation_refusal_is_explained_as_a_missing_lake_formation_grant() -> None:
+    refusal = "Insufficient Lake Formation permission(s): Required Create Database on Catalog"
+    text = explanation(replace(denial(SESSION, "glue:CreateDatabase", None), snippet=refusal))
+    assert text.startswith(
+        "Lake Formation refused glue:CreateDatabase: the caller lacks the Lake Formation permission CREATE_DATABASE "
+        "on the Data Catalog."
+    )
+    assert "does not say which policy layer" not in text
+
+
 def test_anonymous_means_no_credentials() -> None:
     text = explanation(denial("anonymous"))
     assert "not signed (anonymous)" in text

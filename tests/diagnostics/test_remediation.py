@@ -12,6 +12,7 @@ from diagnostics.remediation import (
     OWNER_ACCOUNT,
     OWNER_BOUNDARY,
     OWNER_CALLER,
+    OWNER_DATA_LAKE,
     OWNER_KEY,
     OWNER_NETWORK,
     OWNER_ORG,
@@ -24,6 +25,7 @@ from diagnostics.remediation import (
     fix_for,
     fixes_for,
     identity_grant_fix,
+    lake_formation_need,
     not_a_role,
     org_policy_fix,
     policy_holder,
@@ -626,6 +628,72 @@ def test_unsigned_api_gateway_call_without_an_api_id_says_how_to_read_the_policy
 )
 def test_rest_api_id_is_read_even_with_the_account_taken_out(resource: str | None, api_id: str | None) -> None:
     assert rest_api_id(resource) == api_id
+
+
+CREATE_DATABASE_REFUSAL = (
+    "api error AccessDeniedException: Insufficient Lake Formation permission(s): Required Create Database on Catalog"
+)
+
+
+@pytest.mark.parametrize(
+    ("snippet", "permission", "target", "resource"),
+    [
+        (CREATE_DATABASE_REFUSAL, "CREATE_DATABASE", "Catalog", '{"Catalog": {}}'),
+        (
+            "Insufficient Lake Formation permission(s): Required Create Table on sales (Service: AWSGlue)",
+            "CREATE_TABLE",
+            "sales",
+            '{"Database": {"Name": "sales"}}',
+        ),
+        (
+            "Insufficient Lake Formation permission(s): Required Select on orders",
+            "SELECT",
+            "orders",
+            '{"Table": {"DatabaseName": "<database>", "Name": "orders"}}',
+        ),
+        (
+            "ERROR : Insufficient Lake Formation permission(s) on credit-db (Database name: credit-db) (Service: Glue",
+            None,
+            "credit-db",
+            '{"Database": {"Name": "credit-db"}}',
+        ),
+    ],
+)
+def test_lake_formation_refusal_names_the_missing_grant(
+    snippet: str, permission: str | None, target: str, resource: str
+) -> None:
+    need = lake_formation_need(replace(denial(SESSION, "glue:CreateDatabase", None), snippet=snippet))
+    assert need is not None
+    assert (need.permission, need.target, need.resource) == (permission, target, resource)
+
+
+def test_a_denial_that_is_not_lake_formations_has_no_lake_formation_need() -> None:
+    assert lake_formation_need(denial(SESSION, "glue:CreateDatabase", None)) is None
+
+
+def test_lake_formation_refusal_is_fixed_with_a_grant_to_the_role_not_an_iam_policy() -> None:
+    request = replace(denial(SESSION, "glue:CreateDatabase", None), snippet=CREATE_DATABASE_REFUSAL)
+    fixes = unconfirmed_fixes(request)
+    assert len(fixes) == 1
+    fix = fixes[0]
+    assert fix.owner == OWNER_DATA_LAKE
+    assert fix.policy is None
+    assert fix.summary.startswith(
+        "Lake Formation, not IAM, refused the call: the caller lacks CREATE_DATABASE on the Data Catalog."
+    )
+    assert (
+        f"aws lakeformation grant-permissions --principal DataLakePrincipalIdentifier={ROLE} "
+        "--permissions CREATE_DATABASE --resource '{\"Catalog\": {}}'"
+    ) in fix.summary
+    assert "IAMAllowedPrincipals" in fix.summary
+
+
+def test_lake_formation_grant_for_an_unnamed_caller_says_whose_arn_to_grant() -> None:
+    request = replace(denial(None, None, None), snippet="Insufficient Lake Formation permission(s) on credit-db")
+    summary = unconfirmed_fixes(request)[0].summary
+    assert "DataLakePrincipalIdentifier=<ARN of the calling role or user> --permissions <permission>" in summary
+    assert "The message does not name the permission: DESCRIBE is needed" in summary
+    assert "its role's ARN, not the assumed-role ARN" in summary
 
 
 # --- dispatch and helpers -----------------------------------------------------------------------------------------
