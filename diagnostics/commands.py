@@ -18,9 +18,11 @@ from diagnostics.remediation import (
     LakeFormationNeed,
     PolicyHolder,
     action_service,
+    can_simulate,
     grantee,
     lake_formation_need,
     policy_holder,
+    policy_readable,
     request_action,
     rest_api_id,
     unsigned_api_call,
@@ -156,7 +158,7 @@ def simulate_command(request: DeniedRequest) -> str | None:
     """iam simulate-principal-policy for the user or role behind the caller; None for callers it cannot simulate."""
     source = _policy_source(request.principal)
     action = request_action(request)
-    if source is None or action is None:
+    if not can_simulate(request) or source is None or action is None:
         return None
     command = f"aws iam simulate-principal-policy --policy-source-arn {source} --action-names {shlex.quote(action)}"
     if request.resource_arn and request.resource_arn != "*":
@@ -184,7 +186,7 @@ def org_policies_command(account_id: str | None, policy_filter: str) -> str | No
 
 def resource_policy_command(holder: PolicyHolder | None, region: str | None = None) -> str | None:
     """Show the resource-based policy that governs a resource, for the services that have a getter."""
-    if holder is None:
+    if holder is None or not policy_readable(holder):
         return None
     region_flag = _region_flag(holder.region or region)
     name = shlex.quote(holder.name)

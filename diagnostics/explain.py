@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from diagnostics import catalog
 from diagnostics.arn import ArnError, parse_arn
-from diagnostics.commands import ENCODED_MESSAGE_VARIABLE, evidence_commands
+from diagnostics.commands import CALLER_IDENTITY_COMMAND, ENCODED_MESSAGE_VARIABLE, evidence_commands, layer_commands
 from diagnostics.model import (
     CHECKLIST_ORDER,
     Blocker,
@@ -22,8 +22,10 @@ from diagnostics.model import (
 )
 from diagnostics.remediation import (
     FEDERATED_ACTIONS,
+    FIND_KMS_KEY,
     TRUST_ACTIONS,
     action_service,
+    can_simulate,
     cross_account,
     describe_principal,
     fixes_for,
@@ -33,6 +35,7 @@ from diagnostics.remediation import (
     policy_holder,
     policy_name,
     request_action,
+    simulation_steps,
     unconfirmed_fixes,
     unsigned_api_call,
 )
@@ -70,7 +73,6 @@ def explain_offline(request: DeniedRequest) -> Diagnosis:
             ),
         )
     fixes = fixes_for(request, blocked_by) if blocked_by else unconfirmed_fixes(request, kind, reported.layer)
-    confirm = _CONFIRMING_LAYERS.get(reported.layer) if reported.layer is not None and kind is not None else None
     return Diagnosis(
         request=request,
         decision=decision,
@@ -78,10 +80,29 @@ def explain_offline(request: DeniedRequest) -> Diagnosis:
         explanation=explanation(request),
         blocked_by=blocked_by,
         fixes=fixes,
-        commands=evidence_commands(request, confirm),
+        commands=_evidence(request),
         layers=offline_checklist(request),
         warnings=request.warnings,
     )
+
+
+def _evidence(request: DeniedRequest) -> tuple[str, ...]:
+    """The commands an offline diagnosis shows: those that confirm the reported layer, or every layer's."""
+    reported = request.reported
+    confirm = (
+        _CONFIRMING_LAYERS.get(reported.layer) if reported.layer is not None and reported.kind is not None else None
+    )
+    return evidence_commands(request, confirm)
+
+
+def _checks_below(request: DeniedRequest) -> bool:
+    """Whether the commands shown do more than name the caller: read a policy, simulate, or decode AWS's record."""
+    return any(command != CALLER_IDENTITY_COMMAND for command in _evidence(request))
+
+
+def _finds_statements(request: DeniedRequest) -> bool:
+    """Whether a command shown lists the statements that matched: the simulation, or AWS's own record."""
+    return can_simulate(request) or bool(request.encoded_message) or bool(request.authorization_id)
 
 
 def explain_scan_offline(scan: ScanResult) -> tuple[Diagnosis, ...]:
@@ -271,12 +292,11 @@ def _layer_meaning(request: DeniedRequest, layer: Layer, kind: DenialKind) -> st
 def _limits(request: DeniedRequest, kind: DenialKind) -> str:
     if kind is DenialKind.EXPLICIT:
         # Only where several policies of the layer could hold the statement is a missing name worth saying.
-        several = request.reported.layer in (Layer.IDENTITY, Layer.SCP, Layer.RCP)
-        named = (
-            " The message does not name the denying policy; the commands below find it."
-            if several and not request.reported.policy_arn
-            else ""
-        )
+        layer = request.reported.layer
+        several = layer in (Layer.IDENTITY, Layer.SCP, Layer.RCP)
+        named = ""
+        if several and layer is not None and not request.reported.policy_arn:
+            named = f" The message does not name the denying policy{_finding_the_policy(request, layer)}"
         return (
             "AWS names at most one reason per message: once this statement is changed, another layer can still deny "
             f"the request.{named}"
@@ -288,6 +308,35 @@ def _limits(request: DeniedRequest, kind: DenialKind) -> str:
             "the grant exists."
         )
     return "AWS names at most one reason per message: once this is fixed, another layer can still deny the request."
+
+
+def _with_the_checks(request: DeniedRequest, alternative: str = "") -> str:
+    """The words that send the reader to the commands, where they check more than who the caller is; nothing where
+    they cannot (the fixes then say what to find first)."""
+    return f" with the commands below{alternative}" if _checks_below(request) else ""
+
+
+def _finding_statements(request: DeniedRequest) -> str:
+    if _finds_statements(request):
+        return " with the commands below."
+    steps = simulation_steps(request, "lists the matched statements")
+    return f": {steps}" if steps else " in the policies that apply to this caller."
+
+
+def _finding_the_policy(request: DeniedRequest, layer: Layer) -> str:
+    """How to find the policy that holds an explicit deny the message does not name, ending its sentence."""
+    if layer_commands(request, layer):
+        return "; the commands below find it."
+    if layer is Layer.IDENTITY:
+        steps = simulation_steps(request, "lists the matched statements")
+        return f": {steps}" if steps else "."
+    kind = "SERVICE_CONTROL_POLICY" if layer is Layer.SCP else "RESOURCE_CONTROL_POLICY"
+    whose = "caller's" if layer is Layer.SCP else "resource's"
+    return (
+        f": aws organizations list-policies-for-target --target-id <account id> --filter {kind}, run from the "
+        f"management account, lists the {layer.value.upper()}s attached to the {whose} account once its id is known, "
+        "and each OU above it (aws organizations list-parents) can hold one too."
+    )
 
 
 def _without_layer(request: DeniedRequest) -> str:
@@ -327,15 +376,16 @@ def _without_layer(request: DeniedRequest) -> str:
             f"The message says an explicit Deny matched {action}{on}, but not in which policy: an identity-based "
             "policy, the permissions boundary, a session policy, an SCP, an RCP, the resource's policy or a VPC "
             "endpoint policy. An explicit deny overrides every Allow, so adding permissions cannot help; find the "
-            "statement with the commands below."
+            f"statement{_finding_statements(request)}"
         )
     if reported.kind is DenialKind.IMPLICIT:
         return (
             f"The message says no policy allows {action}{on}, but not which layer is missing the Allow: identity-based "
             "policies, the permissions boundary, a session policy, SCPs, RCPs, the resource's policy or a VPC endpoint "
-            "policy. Confirm it with the commands below before changing anything."
+            f"policy. Confirm it{_with_the_checks(request)} before changing anything."
         )
     if reported.layer is not None:
+        reading = " with the commands below" if layer_commands(request, reported.layer) else ""
         region = ""
         if reported.phrase and "does not exist in this region" in reported.phrase.lower():
             region = (
@@ -344,7 +394,7 @@ def _without_layer(request: DeniedRequest) -> str:
             )
         return (
             f"The message points at the {reported.layer} layer for {action}{on} but does not say whether a Deny "
-            f"matched or no Allow did; confirm it with the commands below before changing anything.{region}"
+            f"matched or no Allow did; confirm it{reading} before changing anything.{region}"
         )
     if action in TRUST_ACTIONS:
         role_holder = policy_holder(request.resource_arn)
@@ -362,14 +412,14 @@ def _without_layer(request: DeniedRequest) -> str:
         return (
             f"AWS does not say why {action} was denied. The usual causes: the trust policy of {role} does not allow "
             "the caller (or requires an external id, MFA or tags the call did not carry), or, across accounts, the "
-            "caller's identity-based policy does not allow the call on the role. An SCP can also deny it. Confirm "
-            "with the commands below before changing anything."
+            "caller's identity-based policy does not allow the call on the role. An SCP can also deny it. "
+            f"Confirm{_with_the_checks(request)} before changing anything."
         )
     return (
         f"The message does not say which policy layer denied {action}{on}: older message formats, many services and "
         "many cross-account requests leave the reason out. Any layer can be responsible — identity-based policies, "
         "the permissions boundary, a session policy, SCPs, RCPs, the resource's policy or a VPC endpoint policy — so "
-        "confirm it with the commands below (or a live investigation) before changing anything."
+        f"confirm it{_with_the_checks(request, ' (or a live investigation)')} before changing anything."
     )
 
 
@@ -447,12 +497,15 @@ def _special_cases(request: DeniedRequest) -> list[str]:
             "key whose policy does not let the caller use it (aws secretsmanager describe-secret shows KmsKeyId)."
         )
     elif request_action(request) == "kms:Decrypt" and not request.resource_arn:
-        notes.append(
-            "The message does not name the KMS key. KMS refuses a Decrypt alike when the key that encrypted the data "
-            "was deleted (or is pending deletion) or belongs to another Region, and when the key policy or the "
-            "caller's policies do not allow it: find the key first (the ciphertext's origin, or CloudTrail's Decrypt "
-            "event, usually names it)."
+        phrase = (request.reported.phrase or "").lower()
+        # The message's own phrase may have given the other causes already ("does not exist in this Region").
+        causes = (
+            ""
+            if "does not exist in this region" in phrase
+            else " KMS refuses a Decrypt alike when the key that encrypted the data was deleted (or is pending "
+            "deletion) or belongs to another Region, and when the key policy or the caller's policies do not allow it."
         )
+        notes.append(f"The message does not name the KMS key.{causes} Find the key first: {FIND_KMS_KEY}.")
     holder = policy_holder(request.resource_arn)
     if holder is not None and cross_account(request, holder):
         caller_account = principal.account_id if principal is not None else None

@@ -190,6 +190,77 @@ def policy_holder(resource_arn: str | None) -> PolicyHolder | None:
     return holder(f"resource-based policy of {resource_arn}", resource or resource_arn)
 
 
+# The services whose resource-based policy a read-only command prints; commands.resource_policy_command reads
+# nothing else, and the fixes promise a command "below" only for these.
+_READABLE_POLICY_SERVICES = frozenset({"s3", "kms", "sqs", "sns", "secretsmanager", "lambda", "ecr"})
+
+
+def policy_readable(holder: PolicyHolder | None) -> bool:
+    """Whether a read-only AWS CLI command prints the resource-based policy ``holder`` names (a role's trust policy
+    included)."""
+    if holder is None:
+        return False
+    return holder.service in _READABLE_POLICY_SERVICES or (holder.service == "iam" and ":role/" in holder.arn)
+
+
+def can_simulate(request: DeniedRequest) -> bool:
+    """Whether IAM's policy simulator can evaluate this request's caller: the message names the action and a user, a
+    role or a role's session (the simulator takes no root, service, federated or unsigned caller)."""
+    principal = request.principal
+    if principal is None or request_action(request) is None:
+        return False
+    if principal.type is PrincipalType.ASSUMED_ROLE:
+        return bool(principal.name)
+    return principal.type in (PrincipalType.USER, PrincipalType.ROLE)
+
+
+# The callers IAM's simulator evaluates, with UNKNOWN for a caller the message does not name usably.
+_SIMULATED_TYPES = frozenset(
+    {PrincipalType.USER, PrincipalType.ROLE, PrincipalType.ASSUMED_ROLE, PrincipalType.UNKNOWN}
+)
+
+# Callers with credentials of their own that SCPs bind but IAM's simulator does not evaluate.
+_UNSIMULATED_SIGNERS = frozenset({PrincipalType.ROOT, PrincipalType.FEDERATED_USER})
+
+FIND_CALLER = "aws sts get-caller-identity, run with the same credentials, prints the caller's ARN"
+FIND_ACTION = (
+    "the API call that failed names it, as service:Operation (the IAM action mostly has the operation's name): the "
+    "SDK method or CLI command that raised the error, or the failed call's eventName in CloudTrail's event history, "
+    "which aws cloudtrail lookup-events reads in the call's Region (management calls only, not S3 object reads or "
+    "other data events)"
+)
+FIND_KMS_KEY = (
+    "the resource that holds the encrypted data names its key (aws s3api head-object shows an object's "
+    "SSEKMSKeyId, aws secretsmanager describe-secret a secret's KmsKeyId, aws lambda get-function-configuration a "
+    "function's KMSKeyArn), and CloudTrail's record of the failed call usually does too"
+)
+
+
+def simulation_steps(request: DeniedRequest, tells: str) -> str | None:
+    """For a caller IAM's simulator could evaluate if the message named it and the action: the simulation to run, which
+    ``tells`` something, and how to find what it lacks. None when the evidence commands hold the simulation already,
+    or when no simulation applies to this caller (root, a service, a federated or unsigned caller)."""
+    principal = request.principal
+    ptype = principal.type if principal is not None else PrincipalType.UNKNOWN
+    if can_simulate(request) or ptype not in _SIMULATED_TYPES:
+        return None
+    missing: list[str] = []
+    source = grantee(principal) if principal is not None and principal.name else None
+    if source is None:
+        missing.append(f"the caller ({FIND_CALLER}; for a session, take its role's ARN)")
+    action = request_action(request)
+    if action is None:
+        missing.append("the action (the API call that failed names it)")
+    resource = request.resource_arn
+    arns = f" --resource-arns {shlex.quote(resource)}" if resource and _is_usable_arn(resource) else ""
+    source_arn = shlex.quote(source) if source else "<user or role ARN>"
+    action_name = shlex.quote(action) if action else "<action>"
+    return (
+        f"aws iam simulate-principal-policy --policy-source-arn {source_arn} --action-names {action_name}{arns} "
+        f"{tells}, once {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} known."
+    )
+
+
 def describe_principal(principal: Principal | None) -> str:
     """Name a principal the way a person would ("role build-bot-role (session ci-42)")."""
     if principal is None:
@@ -311,7 +382,7 @@ def identity_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     action = request_action(request)
     if action is None:
         return Fix(
-            summary="The message names no action, so no grant can be written: find the action with the commands below.",
+            summary=f"The message names no action, so no grant can be written until it is known: {FIND_ACTION}.",
             owner=OWNER_ACCOUNT,
             attach_to=grantee(principal),
         )
@@ -358,13 +429,8 @@ def resource_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     holder = policy_holder(request.resource_arn)
     action = request_action(request)
     if holder is None or action is None:
-        if holder is None and request.resource_arn and request.resource_arn != "*":
-            what = f"names the resource as {request.resource_arn}, which is not a complete ARN (redacted or cut off)"
-        else:
-            what = f"names no {'resource' if holder is None else 'action'}"
         return Fix(
-            summary=f"The message {what}, so no resource-policy statement can be written: find it with the commands "
-            "below.",
+            summary=_unwritable_statement(request, holder),
             owner=OWNER_KEY if action_service(action) == "kms" else OWNER_RESOURCE,
         )
     if holder.service == "iam" and action in TRUST_ACTIONS:
@@ -402,6 +468,30 @@ def resource_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     notes.extend(_sso_path_note(principal))
     lead = f"Add this statement to the {holder.label} to allow {describe_principal(principal)} to call {action}."
     return Fix(summary=_join(lead, *notes), owner=owner, attach_to=holder.arn, policy=statement)
+
+
+def _unwritable_statement(request: DeniedRequest, holder: PolicyHolder | None) -> str:
+    """Why no resource-policy statement can be written for ``request``, and how to find what is missing."""
+    resource = request.resource_arn
+    if holder is None and resource and resource != "*":
+        return (
+            f"The message names the resource as {resource}, which is not a complete ARN (redacted or cut off), so no "
+            "resource-policy statement can be written from it: explain the error again with the real ARN to get the "
+            "statement and the command that reads that resource's policy."
+        )
+    if holder is None and action_service(request_action(request)) == "kms":
+        return (
+            "The message does not name the KMS key, so no key-policy statement can be written until it is known: "
+            f"{FIND_KMS_KEY}."
+        )
+    if holder is None:
+        return (
+            "The message names no resource, so no resource-policy statement can be written until it is known: the "
+            "request the client made names it, and so does CloudTrail's record of the failed call."
+        )
+    return (
+        f"The message names no action, so no resource-policy statement can be written until it is known: {FIND_ACTION}."
+    )
 
 
 def _not_a_role_match(request: DeniedRequest) -> re.Match[str] | None:
@@ -893,25 +983,37 @@ def unconfirmed_fixes(
         return (lake_formation_fix(request, need),)
     if layer is not None and kind is None:
         named = fix_for(request, Blocker(layer=layer, kind=DenialKind.IMPLICIT))
+        read = "read that policy with the commands below before changing anything"
+        if layer is Layer.RESOURCE and not policy_readable(policy_holder(request.resource_arn)):
+            what = "key" if action_service(request_action(request)) == "kms" else "resource"
+            read = (
+                f"read that policy before changing anything, once the {what} is known (the fix that follows says how "
+                "to find it)"
+            )
         confirm = Fix(
             summary=(
-                f"The message names the {layer} layer but not whether a Deny in it matched or no Allow did: read that "
-                "policy with the commands below before changing anything. If it denies, change or scope that "
-                "statement; if it allows nothing for this caller, the fix that follows is the likely one, not "
-                "verified."
+                f"The message names the {layer} layer but not whether a Deny in it matched or no Allow did: {read}. "
+                "If it denies, change or scope that statement; if it allows nothing for this caller, the fix that "
+                "follows is the likely one, not verified."
             ),
             owner=named.owner,
         )
         return (confirm, _unverified(named))
     if kind is DenialKind.EXPLICIT:
+        steps = simulation_steps(request, "lists the matched statements")
+        if can_simulate(request):
+            find = "Find it with the commands below (simulate-principal-policy lists the matched statements), then"
+        elif steps is not None:
+            find = f"Find it: {steps} Then"
+        else:
+            find = "Find it in the policies that apply to this caller, then"
         return (
             Fix(
                 summary=(
                     f"An explicit Deny matched {action}{_on(request)}, but the message does not say in which policy: "
                     "an identity-based policy, the permissions boundary, a session policy, an SCP, an RCP, a "
-                    "resource-based policy or a VPC endpoint policy. Find it with the commands below "
-                    "(simulate-principal-policy lists the matched statements), then change or scope that statement; "
-                    "adding an Allow cannot help."
+                    f"resource-based policy or a VPC endpoint policy. {find} change or scope that statement; adding "
+                    "an Allow cannot help."
                 ),
                 owner=OWNER_ACCOUNT,
             ),
@@ -925,9 +1027,7 @@ def unconfirmed_fixes(
     confirm = Fix(
         summary=(
             "The message does not say which policy layer denied the request. Confirm it before changing anything: "
-            "run the commands below (simulate-principal-policy tells whether the identity-based policies, the "
-            "boundary and the SCPs allow it; the resource-policy commands show the other side). The fixes that "
-            "follow are the likely ones, not verified."
+            f"{_confirming(request)} The fixes that follow are the likely ones, not verified."
         ),
         owner=OWNER_ACCOUNT,
     )
@@ -947,6 +1047,32 @@ def unconfirmed_fixes(
         ):
             likely.append(resource_grant_fix(request))
     return (confirm, *(_unverified(fix) for fix in likely))
+
+
+def _confirming(request: DeniedRequest) -> str:
+    """How to confirm the layer with what the message names: the evidence commands it makes possible, or what to
+    find first."""
+    shown: list[str] = []
+    tells = "tells whether the identity-based policies, the boundary and the SCPs allow it"
+    principal = request.principal
+    if can_simulate(request):
+        shown.append(f"simulate-principal-policy {tells}")
+    elif principal is not None and principal.account_id and principal.type in _UNSIMULATED_SIGNERS:
+        shown.append(
+            f"IAM's simulator does not evaluate {describe_principal(principal)}, but list-policies-for-target lists "
+            f"the SCPs attached to account {principal.account_id}"
+        )
+    if policy_readable(policy_holder(request.resource_arn)):
+        side = "the other side" if can_simulate(request) else "the resource's side"
+        shown.append(f"the resource-policy commands show {side}")
+    steps = simulation_steps(request, tells)
+    if shown and steps is None:
+        return f"run the commands below ({'; '.join(shown)})."
+    if shown:
+        return f"the commands below show the resource's side, and {steps}"
+    if steps is not None:
+        return steps
+    return "read the policies that apply to this caller (a live investigation reads every layer)."
 
 
 def _unverified(fix: Fix) -> Fix:

@@ -19,7 +19,7 @@ from diagnostics.commands import (
     simulate_command,
 )
 from diagnostics.model import DenialKind, Layer
-from diagnostics.remediation import policy_holder
+from diagnostics.remediation import policy_holder, policy_readable
 from tests.diagnostics.denials import (
     ACCOUNT,
     GUARDRAIL_ARN,
@@ -84,6 +84,27 @@ def test_lake_formation_refusal_lists_the_data_lake_admins_and_the_grants_on_its
         evidence_commands(unnamed)[-1]
         == "aws lakeformation list-permissions --resource '{\"Catalog\": {}}' --region eu-west-1"
     )
+
+
+@pytest.mark.parametrize(
+    ("resource", "readable"),
+    [
+        (OBJECT, True),
+        (KEY, True),
+        (f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs", True),
+        (f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts", True),
+        (f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf", True),
+        (f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:worker", True),
+        (f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/images", True),
+        (f"arn:aws:iam::{ACCOUNT}:role/deployer", True),
+        (f"arn:aws:iam::{ACCOUNT}:user/build-bot", False),
+        (f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders", False),
+    ],
+)
+def test_a_resource_policy_command_exists_exactly_where_the_fixes_say_one_does(resource: str, readable: bool) -> None:
+    holder = policy_holder(resource)
+    assert policy_readable(holder) is readable
+    assert (resource_policy_command(holder) is not None) is readable
 
 
 def test_values_are_shell_quoted() -> None:

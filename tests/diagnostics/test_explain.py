@@ -165,6 +165,16 @@ def test_scp_explanation_without_an_account_ends_its_sentence() -> None:
     )
 
 
+def test_scp_explanation_without_an_account_says_how_to_list_the_scps() -> None:
+    request = denial(None, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT, account_id=None)
+    text = explanation(request)
+    assert "the commands below" not in text
+    assert (
+        "The message does not name the denying policy: aws organizations list-policies-for-target --target-id "
+        "<account id> --filter SERVICE_CONTROL_POLICY, run from the management account"
+    ) in text
+
+
 def test_explicit_deny_names_the_policy_when_reported() -> None:
     text = explanation(denial(USER, layer=Layer.IDENTITY, kind=DenialKind.EXPLICIT, policy_arn=GUARDRAIL_ARN))
     assert f"identity-based policy ({GUARDRAIL_ARN}) of user build-bot" in text
@@ -229,6 +239,24 @@ def test_a_decrypt_without_a_key_says_the_key_may_be_gone() -> None:
     text = explanation(denial(USER, "kms:Decrypt", None))
     assert "was deleted (or is pending deletion) or belongs to another Region" in text
     assert "was deleted" not in explanation(denial(USER, "kms:Decrypt", KEY))
+
+
+def test_a_decrypt_without_a_key_gives_the_other_causes_once_and_says_where_the_key_is_named() -> None:
+    phrase = (
+        "because the resource does not exist in this Region, no resource-based policies allow access, or a "
+        "resource-based policy explicitly denies access"
+    )
+    request = denial(None, "kms:Decrypt", None, layer=Layer.RESOURCE)
+    request = replace(request, reported=replace(request.reported, phrase=phrase))
+    diagnosis = explain_offline(request)
+    assert diagnosis.explanation.count("another Region") == 1
+    assert "aws lambda get-function-configuration a function's KMSKeyArn" in diagnosis.explanation
+    assert "confirm it before changing anything" in diagnosis.explanation
+    assert "commands below" not in diagnosis.explanation
+    confirm, likely = diagnosis.fixes
+    assert "once the key is known (the fix that follows says how to find it)" in confirm.summary
+    assert "The message does not name the KMS key, so no key-policy statement can be written" in likely.summary
+    assert "SSEKMSKeyId" in likely.summary
 
 
 def test_secrets_manager_refused_kms_names_the_secrets_key() -> None:
@@ -419,3 +447,44 @@ def test_explain_scan_offline_keeps_the_order() -> None:
     assert [d.request for d in diagnoses] == [first, second]
     assert [d.decision for d in diagnoses] == [Decision.IMPLICIT_DENY, Decision.EXPLICIT_DENY]
     assert explain_scan_offline(ScanResult(denials=())) == ()
+
+
+# --- the words and the commands agree -------------------------------------------------------------------------------
+
+_MASKED_KEY = "arn:aws:kms:us-west-2:3915824****:key/*****-048e-4be0-b497-ca151cd223c5"
+_AGREEMENT_CASES = {
+    "user": denial(USER),
+    "session, explicit, no layer": denial(SESSION, "s3:DeleteObject", kind=DenialKind.EXPLICIT),
+    "root across accounts": denial(
+        f"arn:aws:iam::{ACCOUNT}:root", "ecr:InitiateLayerUpload", f"arn:aws:ecr:us-west-2:{OTHER_ACCOUNT}:repository/x"
+    ),
+    "nothing named": denial(None, None, None, account_id=None),
+    "no action": denial(None, None, OBJECT, account_id=None),
+    "masked caller": denial("arn:aws:iam::***:user/****", "s3:GetObject", OBJECT, account_id=None),
+    "masked caller, explicit": denial(None, "s3:GetObject", None, kind=DenialKind.EXPLICIT, account_id=None),
+    "masked key": denial(USER, "kms:DescribeKey", _MASKED_KEY, layer=Layer.RESOURCE, kind=DenialKind.IMPLICIT),
+    "unnamed key": denial(None, "kms:Decrypt", None, layer=Layer.RESOURCE, account_id=None),
+    "scp, no account": denial(
+        None, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT, account_id=None
+    ),
+    "identity explicit, no caller": denial(
+        None, "s3:GetObject", OBJECT, layer=Layer.IDENTITY, kind=DenialKind.EXPLICIT, account_id=None
+    ),
+    "service": denial("events.amazonaws.com", "lambda:InvokeFunction", None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_AGREEMENT_CASES))
+def test_words_that_point_to_the_commands_have_commands_to_point_to(name: str) -> None:
+    diagnosis = explain_offline(_AGREEMENT_CASES[name])
+    texts = [diagnosis.explanation, *(f.summary for f in diagnosis.fixes)]
+    checks = [c for c in diagnosis.commands if c != "aws sts get-caller-identity"]
+    for text in texts:
+        if "commands below" in text:
+            assert checks, text
+        if "simulate-principal-policy lists" in text or "simulate-principal-policy tells" in text:
+            assert "<user or role ARN>" in text or any("simulate-principal-policy" in c for c in checks), text
+        if "resource-policy commands show" in text:
+            assert any(
+                c.startswith(("aws kms get-key-policy", "aws s3api", "aws ecr", "aws sqs", "aws sns")) for c in checks
+            ), text

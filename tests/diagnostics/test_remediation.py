@@ -182,6 +182,58 @@ def test_identity_grant_without_an_action_writes_no_policy() -> None:
     assert fix.attach_to == USER
 
 
+def test_identity_grant_without_an_action_says_where_the_action_is_named() -> None:
+    fix = identity_grant_fix(denial(USER, None, OBJECT))
+    assert "commands below" not in fix.summary
+    assert "the SDK method or CLI command that raised the error" in fix.summary
+    assert "aws cloudtrail lookup-events" in fix.summary
+
+
+def test_resource_grant_for_a_masked_arn_asks_for_the_real_one() -> None:
+    masked = "arn:aws:ecr:us-west-2:B:repository/runner-test"
+    fix = resource_grant_fix(denial(SESSION, "ecr:InitiateLayerUpload", masked))
+    assert fix.policy is None
+    assert "commands below" not in fix.summary
+    assert f"The message names the resource as {masked}, which is not a complete ARN" in fix.summary
+    assert "explain the error again with the real ARN" in fix.summary
+
+
+def test_unconfirmed_fixes_without_caller_or_action_say_what_to_find_before_simulating() -> None:
+    confirm = unconfirmed_fixes(denial(None, None, None, account_id=None))[0]
+    assert "commands below" not in confirm.summary
+    assert (
+        "aws iam simulate-principal-policy --policy-source-arn <user or role ARN> --action-names <action> tells "
+        "whether the identity-based policies, the boundary and the SCPs allow it, once the caller (aws sts "
+        "get-caller-identity"
+    ) in confirm.summary
+    assert "and the action (the API call that failed names it) are known" in confirm.summary
+
+
+def test_unconfirmed_fixes_for_a_user_without_an_action_name_the_user_in_the_simulation() -> None:
+    confirm = unconfirmed_fixes(denial(USER, None, OBJECT))[0]
+    assert f"--policy-source-arn {USER} --action-names <action> --resource-arns {OBJECT}" in confirm.summary
+    assert "once the action (the API call that failed names it) is known" in confirm.summary
+    assert "the commands below show the resource's side" in confirm.summary
+
+
+def test_unconfirmed_fixes_for_root_name_the_scp_listing_not_the_simulator() -> None:
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    repository = f"arn:aws:ecr:us-west-2:{OTHER_ACCOUNT}:repository/images"
+    confirm = unconfirmed_fixes(denial(root, "ecr:InitiateLayerUpload", repository))[0]
+    assert "simulate-principal-policy tells" not in confirm.summary
+    assert f"list-policies-for-target lists the SCPs attached to account {ACCOUNT}" in confirm.summary
+    assert "the resource-policy commands show the resource's side" in confirm.summary
+
+
+def test_explicit_deny_without_a_caller_says_what_to_find_before_simulating() -> None:
+    fix = unconfirmed_fixes(denial(None, "s3:GetObject", OBJECT, account_id=None), DenialKind.EXPLICIT)[0]
+    assert "commands below" not in fix.summary
+    assert (
+        f"Find it: aws iam simulate-principal-policy --policy-source-arn <user or role ARN> --action-names "
+        f"s3:GetObject --resource-arns {OBJECT} lists the matched statements, once the caller"
+    ) in fix.summary
+
+
 def test_unmet_condition_says_to_meet_it_not_to_add_a_grant() -> None:
     blocker = Blocker(
         Layer.IDENTITY,
