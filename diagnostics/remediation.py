@@ -1145,6 +1145,11 @@ def _identity_resource(request: DeniedRequest, action: str) -> tuple[str, str | 
         )
     if _is_usable_arn(resource):
         return resource, None
+    if not resource.startswith("arn:") and has_taken_out_part(resource):
+        return "*", (
+            f'The message gives the resource only as {resource}, a placeholder, so the statement uses "Resource": "*": '
+            "put the real ARN there."
+        )
     if not resource.startswith("arn:"):
         return "*", (
             f"The message names the resource as {resource}, which is not an ARN (a phone number, a name or a path), so "

@@ -82,6 +82,16 @@ def test_identity_grant_for_a_user_is_a_least_privilege_document() -> None:
     assert "user build-bot" in fix.summary
 
 
+def test_identity_grant_for_a_placeholder_resource_asks_for_the_real_arn() -> None:
+    fix = identity_grant_fix(denial(USER, "kms:Decrypt", "<arn here>"))
+    assert _statement(fix)["Resource"] == "*"
+    assert (
+        'The message gives the resource only as <arn here>, a placeholder, so the statement uses "Resource": "*"'
+        in (fix.summary)
+    )
+    assert "phone number" not in fix.summary
+
+
 def test_identity_grant_for_a_session_goes_on_the_role() -> None:
     fix = identity_grant_fix(denial(SESSION, "s3:GetObject", OBJECT))
     assert fix.attach_to == ROLE
