@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diagnostics import catalog
-from diagnostics.arn import ArnError, parse_arn
+from diagnostics.arn import ArnError, has_taken_out_part, parse_arn
 from diagnostics.commands import CALLER_IDENTITY_COMMAND, ENCODED_MESSAGE_VARIABLE, evidence_commands, layer_commands
 from diagnostics.model import (
     CHECKLIST_ORDER,
@@ -449,6 +449,12 @@ def _special_cases(request: DeniedRequest) -> list[str]:
                 f"The message names the caller as {principal.arn if principal else ''}, which is not a usable ARN "
                 f"({flaw}): it was probably edited or mistyped. Run aws sts get-caller-identity with the same "
                 "credentials to see the real one."
+            )
+        elif principal is not None and has_taken_out_part(principal.arn):
+            notes.append(
+                f"The message names the caller as {principal.arn}, with part of it taken out: run aws sts "
+                "get-caller-identity with the same credentials for the real ARN (it is often an instance profile or an "
+                "assumed role, not who you expect)."
             )
         else:
             notes.append(

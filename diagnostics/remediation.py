@@ -392,9 +392,14 @@ def identity_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     notes = [resource_note, *_identity_notes(request, action)]
     owner, attach_to = OWNER_ACCOUNT, grantee(principal)
     if principal is None or principal.type is PrincipalType.UNKNOWN:
+        named = (
+            f"the message names it as {principal.arn}, with part of it taken out"
+            if principal is not None and has_taken_out_part(principal.arn)
+            else "the message does not name it"
+        )
         lead = (
-            f"Attach this policy to the identity that made the call (the message does not name it: run "
-            f"aws sts get-caller-identity with the same credentials); it allows {where} only."
+            f"Attach this policy to the identity that made the call ({named}: run aws sts get-caller-identity with "
+            f"the same credentials); it allows {where} only."
         )
     elif principal.sso_permission_set:
         owner, attach_to = OWNER_SSO, None

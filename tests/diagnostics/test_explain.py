@@ -317,6 +317,15 @@ def test_lake_formation_refusal_is_explained_as_a_missing_lake_formation_grant()
     assert "does not say which policy layer" not in text
 
 
+def test_a_caller_with_a_part_taken_out_is_named_as_given() -> None:
+    masked = "arn:aws:sts::XXXXX:assumed-role/AmazonGrafanaServiceRole-XXXX/amg-session"
+    text = explanation(denial(masked, warnings=(f"The principal ARN looks redacted ({masked}).",)))
+    assert f"The message names the caller as {masked}, with part of it taken out: run aws sts get-caller-identity" in (
+        text
+    )
+    assert "does not name the caller" not in text
+
+
 def test_anonymous_means_no_credentials() -> None:
     text = explanation(denial("anonymous"))
     assert "not signed (anonymous)" in text

@@ -172,6 +172,15 @@ def test_identity_grant_for_an_unnamed_caller_says_how_to_find_it() -> None:
     assert _statement(fix)["Resource"] == OBJECT
 
 
+def test_identity_grant_for_a_caller_with_a_part_taken_out_names_what_the_message_gave() -> None:
+    masked = "arn:aws:iam::<MEMBERACCOUNTID>:role/ManageSecurityHub"
+    fix = identity_grant_fix(denial(masked, "securityhub:GetFindings", None))
+    assert f"(the message names it as {masked}, with part of it taken out: run aws sts get-caller-identity" in (
+        fix.summary
+    )
+    assert "does not name it" not in fix.summary
+
+
 def test_root_gets_no_identity_grant() -> None:
     fix = identity_grant_fix(denial(f"arn:aws:iam::{ACCOUNT}:root", "s3:GetObject", OBJECT))
     assert fix.policy is None
