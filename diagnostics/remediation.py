@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from diagnostics import catalog
-from diagnostics.arn import ArnError, has_taken_out_part, is_account_id, parse_arn
+from diagnostics.arn import ArnError, has_taken_out_part, is_account_id, is_placeholder, parse_arn
 from diagnostics.model import (
     Blocker,
     ConditionCheck,
@@ -1150,7 +1150,7 @@ def _identity_resource(request: DeniedRequest, action: str) -> tuple[str, str | 
         )
     if _is_usable_arn(resource):
         return resource, None
-    if not resource.startswith("arn:") and has_taken_out_part(resource):
+    if is_placeholder(resource):
         return "*", (
             f'The message gives the resource only as {resource}, a placeholder, so the statement uses "Resource": "*": '
             "put the real ARN there."

@@ -92,6 +92,12 @@ def test_identity_grant_for_a_placeholder_resource_asks_for_the_real_arn() -> No
     assert "phone number" not in fix.summary
 
 
+def test_identity_grant_for_a_masked_phone_number_is_not_called_a_placeholder() -> None:
+    fix = identity_grant_fix(denial(USER, "sns:Publish", "+358...."))
+    assert "placeholder" not in fix.summary
+    assert "which is not an ARN" in fix.summary
+
+
 def test_identity_grant_for_a_session_goes_on_the_role() -> None:
     fix = identity_grant_fix(denial(SESSION, "s3:GetObject", OBJECT))
     assert fix.attach_to == ROLE
