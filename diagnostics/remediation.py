@@ -1200,7 +1200,8 @@ def _identity_notes(request: DeniedRequest, action: str) -> list[str | None]:
     notes: list[str | None] = []
     info = catalog.action_info(action)
     if info is None:
-        close = catalog.closest_action(action)
+        elsewhere = _same_action_elsewhere(action)
+        close = " or ".join(elsewhere) if elsewhere else catalog.closest_action(action)
         hint = f" (did you mean {close}?)" if close and close != action else ""
         notes.append(f"{action} is not in the AWS action catalogue{hint}: check the spelling before granting it.")
     else:
@@ -1221,6 +1222,18 @@ def _identity_notes(request: DeniedRequest, action: str) -> list[str | None]:
     elif holder is not None and cross_account(request, holder):
         notes.append(f"The resource is in account {holder.account_id}: the {holder.label} must also allow this caller.")
     return notes
+
+
+def _same_action_elsewhere(action: str) -> tuple[str, ...]:
+    """The catalogue's actions of the same name in other services, when at most three have one: a message can carry
+    the wrong service prefix (a tool printing ec2:CreateRole for iam:CreateRole), which no spelling fix finds."""
+    service, _, name = action.partition(":")
+    found = sorted(
+        canonical
+        for other in catalog.service_prefixes()
+        if other != service.lower() and (canonical := catalog.canonical_action(f"{other}:{name}")) is not None
+    )
+    return tuple(found) if len(found) <= 3 else ()
 
 
 def _resource_policy_resource(holder: PolicyHolder, resource_arn: str) -> str | None:

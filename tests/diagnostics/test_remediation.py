@@ -155,6 +155,11 @@ def test_identity_grant_for_an_unknown_action_warns_and_suggests() -> None:
     assert "not in the AWS action catalogue (did you mean s3:GetObject?)" in fix.summary
 
 
+def test_identity_grant_for_an_action_under_the_wrong_service_suggests_the_service_that_has_it() -> None:
+    fix = identity_grant_fix(denial(USER, "ec2:CreateRole", None))
+    assert "ec2:CreateRole is not in the AWS action catalogue (did you mean iam:CreateRole?)" in fix.summary
+
+
 def test_identity_grant_for_sso_goes_to_the_permission_set() -> None:
     fix = identity_grant_fix(denial(SSO_SESSION, "s3:GetObject", OBJECT))
     assert fix.owner == OWNER_SSO
