@@ -70,10 +70,11 @@ _RARITY = {character: rank for rank, character in enumerate("$.0123456789qjzxkvb
 _BREAK = re.compile(r"\n[ \t]*(?:>[ \t]?)*")
 # Every character of every credential the patterns match: the break glue check below needs no other.
 _CREDENTIAL_CHARACTERS = _BASE64 | {"%"}
+# Past this length a text is asked whether joining its lines glues anything before they are joined (see _joined).
+_GLUE_CHECK = 512
 # One or more line breaks as _BREAK removes them, then a credential character: the first break's start is where
 # joining the lines glues what follows to the character before it. (Led by its literal, and possessive: a break
 # is taken whole as _BREAK takes it, so the search never backtracks through an indentation.)
-_GLUE_CHECK = 512
 _GLUING_BREAK = re.compile(r"\n[ \t]*+(?:>[ \t]?)*+(?:\n[ \t]*+(?:>[ \t]?)*+)*+[A-Za-z0-9/+=%]")
 
 _MARKERS = {
