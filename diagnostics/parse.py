@@ -94,20 +94,19 @@ def scan(text: str) -> ScanResult:
     if not text:
         return _EMPTY
     lower = text.lower()
-    # Lines re-joined, so a terminal wrap inside a word cannot hide it (only texts small enough to be
-    # read re-joined need this; on a longer one, credentials are always looked for).
-    probe = lower
-    if "\n" in lower:
-        probe = _SQUEEZE.sub("", lower) if len(lower) <= _REJOIN_LIMIT else ""
-    if probe and not _mentions(probe, _ANY_HINTS):
+    broken = "\n" in lower
+    # The words are looked for with the lines re-joined, so a terminal wrap inside a word cannot hide it (only
+    # texts small enough to be read re-joined need this; on a longer one, credentials are always looked for).
+    checked = not broken or len(lower) <= _REJOIN_LIMIT
+    if checked and not _mentions_rejoined(lower, _ANY_HINTS):
         return _EMPTY
     # Normalising leaves a plain line as it is: its one reading is the line, and the rows it opens are known now.
-    plain = probe is lower and _is_plain(text)
+    plain = not broken and _is_plain(text)
     open_rows = _rows_open_in(lower) if plain else None
     if plain and not open_rows:
         return _EMPTY_WITH_SECRETS if find_secrets(text) else _EMPTY
     spans = find_secrets(text)
-    if probe and not _mentions(probe, _HINTS):
+    if checked and not _mentions_rejoined(lower, _HINTS):
         return _EMPTY_WITH_SECRETS if spans else _EMPTY
     if spans:
         # Every field is read from the text with its credentials already replaced, so that no field can hold a
@@ -143,27 +142,42 @@ def _mentions(lower: str, words: tuple[str, ...]) -> bool:
     return False
 
 
+def _mentions_rejoined(lower: str, words: tuple[str, ...]) -> bool:
+    """Whether ``lower`` holds one of ``words`` once its lines are re-joined (see _SQUEEZE), or nothing is left of it.
+
+    No word holds a line break or starts with what _SQUEEZE removes after one, so re-joining keeps every word
+    the text holds as it is: the lines are only re-joined when the text as it is holds none.
+    """
+    if _mentions(lower, words):
+        return True
+    if "\n" not in lower:
+        return False
+    probe = _SQUEEZE.sub("", lower)
+    return not probe or _mentions(probe, words)
+
+
 def _best_reading(
     text: str, paragraphs: list[list[str]], normalized: str, spans: list[SecretSpan]
 ) -> tuple[list[DeniedRequest], list[OtherError]]:
     """The most complete of up to three readings of a text with line breaks inside paragraphs.
 
     ``text`` is the paste without quote markers, ``paragraphs`` its ``_paragraph_lines``, ``normalized``
-    the whole paste normalised and ``spans`` the credentials in it. The readings: as pasted; re-wrapped
-    (see _unwrap); and, where a paragraph may have been wrapped by a terminal, with every line re-joined
-    with nothing between, which undoes a terminal wrap exactly. Where a paragraph certainly was, the
-    pasted reading is not used (its pieces of cut sentences can add up to more than the sentences) and
-    ties go to the last reading; otherwise ties go to the first. Readings that come out the same text are parsed once.
+    its ``_rewrite`` (the whole paste normalised) and ``spans`` the credentials in it. The readings: as
+    pasted; re-wrapped (see _unwrap); and, where a paragraph may have been wrapped by a terminal, with
+    every line re-joined with nothing between, which undoes a terminal wrap exactly. Where a paragraph
+    certainly was, the pasted reading is not used (its pieces of cut sentences can add up to more than the
+    sentences) and ties go to the last reading; otherwise ties go to the first. Readings that come out the
+    same text are parsed once.
     """
     wraps = [_wrap_kind(lines) for lines in paragraphs]
     kinds = [kind for kind, _ in wraps]
     terminal = _TERMINAL in kinds
     # Each reading is normalised after re-joining: a wrap can split an HTML entity or a Slack link.
     texts = [] if terminal else [normalized]
-    texts.append(_normalize(_unwrap(text, wraps)))
+    texts.append(_renormalize(_unwrap(text, wraps), text, normalized))
     # Gluing every line also glues words together: it is only tried where a terminal may have wrapped.
     if terminal or _AMBIGUOUS in kinds:
-        texts.append(_normalize(_join_lines(text)))
+        texts.append(_renormalize(_join_lines(text), text, normalized))
     passes: dict[str, _Pass] = {}
     # A reading only removes line breaks: where no credential can hide across them, none is in any reading.
     hidden = might_hold_secrets(normalized)
@@ -182,6 +196,12 @@ def _best_reading(
     return next(passes[texts[index]].result() for index in order if ranks[index] == best)
 
 
+def _renormalize(reading: str, text: str, normalized: str) -> str:
+    """``_normalize(reading)``, where ``normalized`` is ``_rewrite(text)``: the same when no quote marker is left."""
+    stripped = _without_markers(reading)
+    return normalized if stripped == text else _rewrite(stripped)
+
+
 _PARAGRAPH_BREAK = re.compile(r"(\n(?:[ \t]*\n)+)")
 _HYPHEN_BREAK = re.compile(r"[A-Za-z0-9]-$")
 # A shell prompt starting a line: "$ aws ...", "# ...", "PS C:\> ...", "C:\work> ...".
@@ -192,7 +212,15 @@ _UNWRAPPED, _WORDS, _AMBIGUOUS, _TERMINAL = range(4)
 
 
 def _paragraph_lines(text: str) -> list[list[str]]:
-    return [part.split("\n") for part in _PARAGRAPH_BREAK.split(text) if not _PARAGRAPH_BREAK.fullmatch(part)]
+    return [part.split("\n") for part in _paragraphs(text)[::2]]
+
+
+def _paragraphs(text: str) -> list[str]:
+    """``text`` split into its paragraphs and, between them, the blank lines that part them (every odd item).
+
+    The split keeps each break, and a break is as long as it can be, so a paragraph is never one.
+    """
+    return _PARAGRAPH_BREAK.split(text)
 
 
 def _wrap_kind(lines: list[str]) -> tuple[int, int]:
@@ -214,7 +242,7 @@ def _wrap_kind(lines: list[str]) -> tuple[int, int]:
     # Lines that all start indented (or with a closing bracket) are the layout of JSON, XML or a stack
     # trace: no wrapper indents the lines it makes, and a terminal that cut every line just before a
     # space is too unlikely (two lines can be one cut, and are judged below).
-    width = max(len(line) for line in lines)
+    width = max(map(len, lines))
     # ... unless the whole paragraph has a terminal's shape: two or more lines of one width (its widest)
     # and a last one no wider. A terminal that cuts just before a space on each line makes exactly this.
     even = len(lines) > 2 and all(len(line) == width for line in lines[:-1])
@@ -275,9 +303,9 @@ def _cuts_a_token(lines: list[str]) -> bool:
 
 def _join_lines(text: str) -> str:
     """Each paragraph's lines joined with nothing between (a terminal wrap keeps its spaces: they are the text's)."""
-    return "".join(
-        part if _PARAGRAPH_BREAK.fullmatch(part) else part.replace("\n", "") for part in _PARAGRAPH_BREAK.split(text)
-    )
+    parts = _paragraphs(text)
+    parts[::2] = [part.replace("\n", "") for part in parts[::2]]
+    return "".join(parts)
 
 
 def _unwrap(text: str, wraps: list[tuple[int, int]] | None = None) -> str:
@@ -288,24 +316,23 @@ def _unwrap(text: str, wraps: list[tuple[int, int]] | None = None) -> str:
     at spaces (which the wrap removed) are joined with a space, or with nothing after a hyphen the
     wrap broke at.
     """
-    out: list[str] = []
-    paragraphs = iter(wraps if wraps is not None else [_wrap_kind(lines) for lines in _paragraph_lines(text)])
-    for part in _PARAGRAPH_BREAK.split(text):
-        if _PARAGRAPH_BREAK.fullmatch(part):
-            out.append(part)
-            continue
-        lines = part.split("\n")
-        kind, start = next(paragraphs)
+    if wraps is None:
+        wraps = [_wrap_kind(lines) for lines in _paragraph_lines(text)]
+    if all(kind == _UNWRAPPED for kind, _ in wraps):
+        return text
+    out = _paragraphs(text)
+    for index, (kind, start) in zip(range(0, len(out), 2), wraps, strict=True):
         if kind == _UNWRAPPED:
-            out.append(part)
-        elif kind == _TERMINAL:
-            out.append("\n".join([*lines[:start], "".join(lines[start:])]))
+            continue
+        lines = out[index].split("\n")
+        if kind == _TERMINAL:
+            out[index] = "\n".join([*lines[:start], "".join(lines[start:])])
         else:
             joined = lines[0].rstrip(" \t")
             for previous, line in itertools.pairwise(lines):
                 line = line.strip(" \t")
                 joined += line if _HYPHEN_BREAK.search(previous) else " " + line
-            out.append(joined)
+            out[index] = joined
     return "".join(out)
 
 
@@ -334,7 +361,7 @@ _SLACK_QUOTE = re.compile(r"(?m)^[ \t]*(?:&gt;[ \t]?)+")
 # E-mail quote markers and the box-drawing gutter Terraform prints its errors in: only markers when
 # every line of the paragraph has one (a wrapped line can start with the ">" closing a Slack link).
 _MARKER = re.compile(r"[ \t]*(?:[>│┃║╷╵](?=[ \t>│]|$)[ \t]?)+")
-_MARKER_CHARACTERS = ">│┃║╷╵"
+_MARKER_CHARACTERS = tuple(">│┃║╷╵")
 _TRANSLATION = str.maketrans(
     {
         **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
@@ -373,7 +400,7 @@ def _without_markers(text: str) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "&gt;" in text:
         text = _SLACK_QUOTE.sub("", text)
-    if not any(character in text for character in _MARKER_CHARACTERS):
+    if not _mentions(text, _MARKER_CHARACTERS):
         return text
     out: list[str] = []
     for part in _PARAGRAPH_BREAK.split(text):
