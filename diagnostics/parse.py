@@ -548,6 +548,9 @@ _ENCODED_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.ENCODED)
 _WRAPPER_SHAPES = tuple(shape for shape in SHAPES if shape.role in (Role.HEAD, Role.TAIL, Role.BODY))
 _TERSE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.TERSE)
 _RECORD_SHAPE = next(shape for shape in SHAPES if shape.role is Role.RECORD)
+# The same rows as sets, to ask whether a reading tries any of them.
+_TERSE_SET = frozenset(_TERSE_SHAPES)
+_LOOK_ALIKE_SET = frozenset(LOOK_ALIKES)
 _Row = TypeVar("_Row", Shape, LookAlike)
 # Each word a row of the table needs, with the rows that need it: a pass checks every word once. (A
 # row must name the words it needs: one that names none is never tried.)
@@ -863,6 +866,9 @@ class _Pass:
         open_rows = self._open_rows()
         return [row for row in rows if row in open_rows]
 
+    def _tries_any(self, rows: frozenset[Shape] | frozenset[LookAlike]) -> bool:
+        return not self._open_rows().isdisjoint(rows)
+
     @property
     def rank(self) -> tuple[bool, int]:
         """How the reading compares with others, on what it found before fragments were absorbed.
@@ -901,7 +907,7 @@ class _Pass:
                 found.append(result)
             elif result is not None:
                 others.append((group[0].span[0], result))
-        if self._tried_rows(_TERSE_SHAPES):
+        if self._tries_any(_TERSE_SET):
             found.extend(self._terse(found, wrappers))
         found.sort(key=lambda f: f.start)
         self._found = found
@@ -941,7 +947,7 @@ class _Pass:
         if not all(wrapper.attached for wrapper in wrappers):
             return False
         found = [self._from_core(core)]
-        if self._tried_rows(_TERSE_SHAPES):
+        if self._tries_any(_TERSE_SET):
             found.extend(self._terse(found, wrappers))
             found.sort(key=lambda f: f.start)
         self._found, self._others, self._wrappers_found = found, [], wrappers
@@ -955,7 +961,7 @@ class _Pass:
         denials = _dedupe(_absorb_fragments(found))
         others.sort(key=lambda item: item[0])
         all_others = [other for _, other in others]
-        if self._tried_rows(LOOK_ALIKES):
+        if self._tries_any(_LOOK_ALIKE_SET):
             # A wrapper's whole line is covered: its message repeats what its code already said.
             wrapper_lines = [(self._line_start(w.span[0]), self._line_end(w.span[1])) for w in wrappers]
             all_others.extend(self._look_alikes(_Spans([(f.start, f.end) for f in found] + wrapper_lines)))
@@ -1162,7 +1168,7 @@ class _Pass:
                 if policy:
                     policy_arn = _trim_token(policy.group("arn"))
                     end = policy.end()
-            core.reported = Reported(layer=layer, kind=kind, policy_arn=policy_arn, phrase=_phrase(phrase))
+            core.reported = _reported(layer, kind, policy_arn, _phrase(phrase))
             return end
         return pos
 
@@ -1370,10 +1376,11 @@ class _Pass:
     # --- building requests --------------------------------------------------------------------------
 
     def _from_core(self, core: _Core) -> _Found:
-        fields = _merge_fields(core.wrappers)
+        wrappers = core.wrappers
+        fields = _merge_fields(wrappers) if wrappers else {}
         draft = _Draft(
-            start=min([core.start] + [w.start for w in core.wrappers]),
-            end=max([core.end] + [w.end for w in core.wrappers]),
+            start=min(core.start, *(w.start for w in wrappers)) if wrappers else core.start,
+            end=max(core.end, *(w.end for w in wrappers)) if wrappers else core.end,
             source_order=min(core.orders),
             principal=core.principal,
             action=core.action,
@@ -1489,15 +1496,13 @@ class _Pass:
             action = resolution.action
             if resolution.warning:
                 warnings.append(resolution.warning)
-        operation = operations.clean_operation(draft.operation) if draft.operation else None
+        operation = _clean_operation(draft.operation) if draft.operation else None
         region = (
             _resource_region(draft.resource) or self._endpoint_region(draft) or self._cli_region(paragraph, draft.start)
         )
         resource = draft.resource
         principal = draft.principal
-        if resource and (
-            (resource != "*" and not _is_arn(resource) and _REDACTED.search(resource)) or has_taken_out_part(resource)
-        ):
+        if resource and _looks_redacted(resource):
             warnings.append(
                 f"The resource looks redacted ({redact(resource)}); iamwhy needs its real ARN to read its policy."
             )
@@ -1564,6 +1569,8 @@ class _Pass:
         return redact(value) if self._may_hold_secrets else value
 
     def _redacted(self, start: int, end: int) -> str:
+        if not self.secret_spans:
+            return self.text[start:end]
         first = max(0, bisect.bisect_left(self.secret_starts, start) - 1)
         last = bisect.bisect_left(self.secret_starts, end)
         return redact_spans(self.text[start:end], self.secret_spans[first:last], start)
@@ -1585,7 +1592,9 @@ class _Pass:
 
     def _endpoint_region(self, draft: _Draft) -> str | None:
         host = self._endpoint_host(draft)
-        return next((label for label in (host or "").split(".") if _REGION_RE.fullmatch(label)), None)
+        if host is None:
+            return None
+        return next((label for label in host.split(".") if _REGION_RE.fullmatch(label)), None)
 
     def _cli_service(self, lo: int, position: int) -> str | None:
         # Nothing lies between lo and position (a denial at the start of its text): there is nothing to look for.
@@ -2200,6 +2209,10 @@ def _unknown_action(action: str) -> str:
     return f"{action} is not a known IAM action."
 
 
+# Reported is immutable, and a channel's denials give the same few reasons: one instance serves each.
+_reported = lru_cache(maxsize=1024)(Reported)
+
+
 def _phrase(match: re.Match[str]) -> str:
     """A reason phrase with single spaces, also where re-joined lines had glued its words together."""
     if match.groupdict().get("allowed") is None:
@@ -2289,6 +2302,17 @@ def _is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_clean_operation = lru_cache(maxsize=4096)(operations.clean_operation)
+
+
+@lru_cache(maxsize=4096)
+def _looks_redacted(resource: str) -> bool:
+    """Whether a resource as the message names it had a part taken out, or is all redaction (a "*" is no name)."""
+    return (resource != "*" and not _is_arn(resource) and _REDACTED.search(resource) is not None) or has_taken_out_part(
+        resource
+    )
 
 
 @lru_cache(maxsize=4096)
