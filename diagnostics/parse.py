@@ -464,6 +464,22 @@ _CLI_COMMAND = re.compile(
     r"\s+(?P<command>[a-z0-9][a-z0-9-]{1,80})"
 )
 _JS_COMMAND = re.compile(r"new\s+(?P<operation>[A-Z][A-Za-z0-9]{1,100})Command\s*\(")
+# An SDK's stack frame or debug line that names the operation which failed, for an error that does not name it.
+# Each starts with a literal, so the engine skips ahead to it. (A Kotlin frame is found by its class name's end.)
+_FRAME_OPERATIONS = (
+    # The SDK for JavaScript v3: "at deserializeAws_queryCreateQueueCommandError", "at de_GetObjectCommandError".
+    re.compile(
+        r"(?:deserializeAws_(?:restJson1|restXml|json1_0|json1_1|query|ec2)|\bde_)"
+        r"(?P<operation>[A-Z][A-Za-z0-9]{1,100}?)CommandError\b"
+    ),
+    # The SDK for Go v1's debug log: "DEBUG: Response ec2/DescribeInstances Details:", "Validate Response ec2/X failed".
+    re.compile(
+        r"Response\s+(?P<service>[a-z0-9-]{2,40})/(?P<operation>[A-Z][A-Za-z0-9]{1,100})\s+(?:Details|failed)\b"
+    ),
+)
+_KOTLIN_DESERIALIZER = "OperationDeserializer"
+_NAME_BEFORE = re.compile(r"[A-Z][A-Za-z0-9]{1,100}$")
+_FRAMES_AFTER = 2000
 # S3 is the service that answers with exactly this message (the others name the principal and action).
 _S3_MESSAGE = re.compile(r"\s*Access\s*Denied\.?\s*(?:$|\n|\(Service|<)")
 _CLI_REGION = re.compile(rf"--region[= ](?P<region>{_REGION})\b")
@@ -1005,9 +1021,19 @@ class _Pass:
             core.action = "kms:Decrypt"
             core.resource_unnamed = True
         elif shape.name == "logs-account":
-            core.action = operations.resolve(groups["operation"], "logs").action
+            operation_action = operations.resolve(groups["operation"], "logs").action
             core.operation = groups["operation"]
             core.account = groups["account"]
+            core.action = operation_action
+            if groups.get("tags"):
+                # Tags given at creation need the tagging permission as well; "with Tags" is CloudWatch Logs saying
+                # that is the one missing (a missing logs:CreateLogGroup is worded as any other denial).
+                core.action = "logs:TagResource"
+                core.warnings.append(
+                    f'CloudWatch Logs says "{groups["operation"]} with Tags": tags given when a log group is created '
+                    "need logs:TagResource (or the older logs:TagLogGroup) as well as "
+                    f"{operation_action or groups['operation']}, and that is the permission missing here."
+                )
         elif shape.name == "sqs-denied":
             queue = _SQS_QUEUE_URL.match(groups["resource"])
             if queue:
@@ -1413,12 +1439,16 @@ class _Pass:
         service = fields.get("service")
         if service is None and _S3_MESSAGE.match(message):
             service = "s3"
+        operation = operation or self._code_operation(max(0, start - _COMMAND_BEFORE), start)
+        if operation is None:
+            operation, frame_service = self._frame_operation(start, end)
+            service = service or frame_service
         draft = _Draft(
             start=start,
             end=end,
             source_order=min(w.order for w in group),
             error_code=code,
-            operation=operation or self._code_operation(max(0, start - _COMMAND_BEFORE), start),
+            operation=operation,
             service=service,
             endpoint=fields.get("endpoint"),
         )
@@ -1575,6 +1605,29 @@ class _Pass:
         """The operation a JavaScript SDK v3 command pasted just before the error names (new GetObjectCommand)."""
         commands = list(_JS_COMMAND.finditer(self.text, lo, position))
         return commands[-1].group("operation") if commands else None
+
+    def _frame_operation(self, start: int, end: int) -> tuple[str | None, str | None]:
+        """The operation, and the service where it says, that an SDK's stack frames or debug lines next to an error
+        spanning ``start``-``end`` name: the first from the error on (stack frames follow it), else the nearest before
+        it (the Go SDK's debug log names the response first)."""
+        text = self.text
+        hi = min(len(text), end + _FRAMES_AFTER)
+        lo = max(0, start - _COMMAND_BEFORE)
+        found: list[tuple[int, str, str | None]] = []
+        for pattern in _FRAME_OPERATIONS:
+            for match in pattern.finditer(text, lo, hi):
+                found.append((match.start(), match.group("operation"), match.groupdict().get("service")))
+        position = text.find(_KOTLIN_DESERIALIZER, lo, hi)
+        while position >= 0:
+            name = _NAME_BEFORE.search(text, max(lo, position - 101), position)
+            if name is not None:
+                found.append((name.start(), name.group(), None))
+            position = text.find(_KOTLIN_DESERIALIZER, position + 1, hi)
+        # (A wrapper's message runs to its line's end, and re-joined lines put the frames on that line.)
+        after = [item for item in found if item[0] >= start]
+        before = [item for item in found if item[0] < start]
+        nearest = min(after) if after else max(before) if before else None
+        return (nearest[1], nearest[2]) if nearest else (None, None)
 
     def _cli_region(self, lo: int, position: int) -> str | None:
         if position <= lo:

@@ -259,11 +259,51 @@ def test_cloudwatch_logs_names_an_account_and_an_operation() -> None:
         'CreateLogGroup with Tags (Service: CloudWatchLogs, Status Code: 400, Request ID: 1a2b3c4d)"'
     )
     (denial,) = scan(text).denials
-    assert (denial.action, denial.account_id, denial.api_operation) == (
-        "logs:CreateLogGroup",
-        "310987654321",
-        "CreateLogGroup",
+    assert (denial.account_id, denial.api_operation) == ("310987654321", "CreateLogGroup")
+    # "with Tags": the tagging permission is the one missing.
+    assert denial.action == "logs:TagResource"
+    assert "logs:TagResource" in denial.warnings[0]
+    assert "logs:CreateLogGroup" in denial.warnings[0]
+
+
+def test_cloudwatch_logs_without_tags_names_the_operation_action() -> None:
+    (denial,) = scan("User with accountId: 310987654321 is not authorized to perform PutRetentionPolicy").denials
+    assert (denial.action, denial.api_operation, denial.warnings) == (
+        "logs:PutRetentionPolicy",
+        "PutRetentionPolicy",
+        (),
     )
+
+
+def test_an_sdk_frame_names_the_operation_an_error_left_out() -> None:
+    go_debug = (
+        "DEBUG: Response ec2/DescribeVolumes Details:\nHTTP/1.1 403 Forbidden\n\n"
+        "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this "
+        "operation.</Message></Error></Errors></Response>"
+    )
+    js_frame = "AccessDenied: Access Denied\n    at de_PutObjectCommandError (/app/index.js:44:21)"
+    kotlin_frame = (
+        "aws.sdk.kotlin.services.s3.model.S3Exception: Service returned error code 403: Forbidden\n"
+        "    at aws.sdk.kotlin.services.s3.serde.HeadObjectOperationDeserializerKt.throwHeadObjectError(x.kt:9)"
+    )
+    found = [(d.action, d.api_operation) for text in (go_debug, js_frame, kotlin_frame) for d in scan(text).denials]
+    assert found == [
+        ("ec2:DescribeVolumes", "DescribeVolumes"),
+        ("s3:PutObject", "PutObject"),
+        ("s3:GetObject", "HeadObject"),
+    ]
+
+
+def test_a_frame_far_from_the_error_or_an_operation_the_error_names_wins_over_frames() -> None:
+    named = (
+        "An error occurred (AccessDenied) when calling the ListBuckets operation: Access Denied\n"
+        "    at de_GetObjectCommandError (x.js:1:1)"
+    )
+    (denial,) = scan(named).denials
+    assert denial.api_operation == "ListBuckets"
+    far = "AccessDenied: Access Denied\n" + "x" * 3000 + "\n    at de_PutObjectCommandError (x.js:1:1)"
+    (denial,) = scan(far).denials
+    assert denial.api_operation is None
 
 
 def test_two_cli_errors_one_after_the_other_keep_their_own_operations() -> None:
