@@ -482,6 +482,8 @@ _NAME_BEFORE = re.compile(r"[A-Z][A-Za-z0-9]{1,100}$")
 _FRAMES_AFTER = 2000
 # S3 is the service that answers with exactly this message (the others name the principal and action).
 _S3_MESSAGE = re.compile(r"\s*Access\s*Denied\.?\s*(?:$|\n|\(Service|<)")
+# AWS Organizations' message for every denied call (ListPolicies, an IAM operation too, is Organizations' here).
+_ORGANIZATIONS_MESSAGE = re.compile(r"\s*You\s*don['’]t\s*have\s*permissions\s*to\s*access\s*this\s*resource\b")
 _CLI_REGION = re.compile(rf"--region[= ](?P<region>{_REGION})\b")
 _QUEUE_URL = re.compile(r"https?://[^/\s]+/(?P<account>\d{12})/(?P<name>[^/?\s]+)")
 
@@ -1326,7 +1328,11 @@ class _Pass:
         index = bisect.bisect_right(heads, wrapper.end - 1)
         if index >= len(heads) or heads[index] >= limit:
             return False
-        return bool(self.text[wrapper.end : heads[index]].strip(" \t\r\n\"'`:;,.([{"))
+        return self._text_between(wrapper.end, heads[index])
+
+    def _text_between(self, start: int, end: int) -> bool:
+        """Whether words stand between two positions (more than the quoting and punctuation around a message)."""
+        return bool(self.text[start:end].strip(" \t\r\n\"'`:;,.([{"))
 
     def _nearest(self, cores: list[_Core], starts: list[int], wrapper: _Wrapper) -> _Core | None:
         index = bisect.bisect_left(starts, wrapper.start)
@@ -1358,7 +1364,13 @@ class _Pass:
                 close = start - last_end <= _GROUP_GAP
                 low, high = min(last_end, start), max(last_end, start)
                 separated = core_starts.count(low, high) > 0 or self._blank_between(low, high)
-                if close and not separated:
+                # A prefix starts an error: one of the same shape again, after a message of the first's own, is the
+                # next error (two CLI errors on consecutive lines), not more of the same one.
+                again = wrapper.shape.role is Role.HEAD and any(
+                    other.shape is wrapper.shape and self._text_between(other.end, wrapper.start)
+                    for other in groups[-1]
+                )
+                if close and not separated and not again:
                     groups[-1].append(wrapper)
                     last_end = max(last_end, end)
                     continue
@@ -1439,6 +1451,8 @@ class _Pass:
         service = fields.get("service")
         if service is None and _S3_MESSAGE.match(message):
             service = "s3"
+        elif service is None and _ORGANIZATIONS_MESSAGE.match(message):
+            service = "organizations"
         operation = operation or self._code_operation(max(0, start - _COMMAND_BEFORE), start)
         if operation is None:
             operation, frame_service = self._frame_operation(start, end)
@@ -1479,7 +1493,14 @@ class _Pass:
         warnings = draft.warnings
         # The command that failed is looked for nearby, across the blank line the AWS CLI prints.
         paragraph = max(0, draft.start - _COMMAND_BEFORE)
-        service = draft.service or self._endpoint_service(draft) or self._cli_service(paragraph, draft.start)
+        service = draft.service or self._endpoint_service(draft)
+        if service is None:
+            service = self._cli_service(paragraph, draft.start)
+            if service is not None and draft.operation and not draft.action:
+                named, own = operations.resolve(draft.operation, service), operations.resolve(draft.operation)
+                if named.action is None and own.service is not None and own.service != named.service:
+                    # The command before is another service's than the operation's own: it ran another error's call.
+                    service = None
         action = draft.action
         if action:
             canonical = _canonical_action(action)

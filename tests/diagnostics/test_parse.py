@@ -306,6 +306,43 @@ def test_a_frame_far_from_the_error_or_an_operation_the_error_names_wins_over_fr
     assert denial.api_operation is None
 
 
+def test_consecutive_cli_errors_without_a_sentence_are_separate_denials() -> None:
+    text = (
+        "ERROR: An error occurred (AccessDeniedException) when calling the ListPolicies operation: You don't have "
+        "permissions to access this resource.\n"
+        "ERROR: An error occurred (AccessDeniedException) when calling the ListRoots operation: You don't have "
+        "permissions to access this resource."
+    )
+    # Organizations' own message tells its ListPolicies from IAM's.
+    assert [(d.action, d.api_operation) for d in scan(text).denials] == [
+        ("organizations:ListPolicies", "ListPolicies"),
+        ("organizations:ListRoots", "ListRoots"),
+    ]
+
+
+def test_a_look_alike_line_does_not_swallow_the_denial_after_it() -> None:
+    text = (
+        "An error occurred (ExpiredToken) when calling the ListBuckets operation: The provided token has expired.\n"
+        "An error occurred (AccessDenied) when calling the ListBuckets operation: Access Denied"
+    )
+    result = scan(text)
+    assert [(d.action, d.error_code) for d in result.denials] == [("s3:ListAllMyBuckets", "AccessDenied")]
+    assert [other.code for other in result.other_errors] == ["ExpiredToken"]
+
+
+def test_a_cli_command_of_another_service_does_not_name_the_next_errors_service() -> None:
+    text = (
+        "$ aws s3 ls s3://finance-exports/\n"
+        "An error occurred (AccessDenied) when calling the ListObjectsV2 operation: Access Denied\n"
+        "An error occurred (AccessDeniedException) when calling the TransactWriteItems operation: Access denied"
+    )
+    first, second = scan(text).denials
+    assert (first.action, first.resource_arn) == ("s3:ListBucket", "arn:aws:s3:::finance-exports")
+    # DynamoDB's operation, with no S3 object of the command's attached to it.
+    assert (second.api_operation, second.resource_arn) == ("TransactWriteItems", None)
+    assert "dynamodb:PutItem" in second.warnings[0]
+
+
 def test_two_cli_errors_one_after_the_other_keep_their_own_operations() -> None:
     text = (
         "An error occurred (ExpiredToken) when calling the GetCallerIdentity operation: The security token included "
