@@ -417,6 +417,10 @@ _PRINCIPAL_WORDS = ("arn:", "anonymous", ".amazonaws.com")
 _NULL_ACTION = re.compile(r"\s*:?\s*null\b")
 _ON_RESOURCE = re.compile(r"\s*on\s*(?:(?:the\s*)?resources?\b\s*:?\s*|(?=\\?[\"']|arn:))")
 _KMS_CIPHERTEXT = re.compile(r"associated\s*with\s*this\s*ciphertext")
+# IAM names its own entities by kind and name: "on resource: role cdk-hnb659fds-deploy-role-...".
+_IAM_NAMED = re.compile(
+    r"(?P<kind>role|user|group|instance-profile)[ \t]+(?P<name>(?!arn:)[\w+=,.@-]{1,128})(?=[\s\"',;)]|$)"
+)
 _QUOTED = re.compile(r"\\?([\"'])(?P<value>[^\"'\n]{1,2048}?)\\?\1")
 _UNQUOTED = re.compile(rf"(?P<value>(?:[^\s\"'<>]|{_PLACEHOLDER}|{_SQUARE_PLACEHOLDER}){{1,2048}}?)" + _TOKEN_END)
 _REASON_LEAD = re.compile(r"[\s.,;]*")
@@ -1076,8 +1080,12 @@ class _Pass:
         if on_resource:
             pos = on_resource.end()
             kms = _KMS_CIPHERTEXT.match(text, pos, hi)
-            value = None if kms else _QUOTED.match(text, pos, hi) or _UNQUOTED.match(text, pos, hi)
-            if kms:
+            named = _IAM_NAMED.match(text, pos, hi) if not kms and (core.action or "").startswith("iam:") else None
+            value = None if kms or named else _QUOTED.match(text, pos, hi) or _UNQUOTED.match(text, pos, hi)
+            if named:
+                self._iam_named(core, named)
+                pos = named.end()
+            elif kms:
                 core.resource_unnamed = True
                 core.warnings.append(
                     'The message does not name the KMS key ("the resource associated with this ciphertext").'
@@ -1091,6 +1099,26 @@ class _Pass:
         if core.action is None and _TRUNCATED.search(text, match.end(), min(hi, match.end() + 200)):
             core.warnings.append("The error message is truncated: the action it denied is cut off.")
         return core
+
+    def _iam_named(self, core: _Core, named: re.Match[str]) -> None:
+        """IAM's "on resource: role NAME" (also user, group, instance-profile): the entity in the caller's own
+        account, where every IAM call acts, named without its path."""
+        kind, name = named.group("kind"), _trim_token(named.group("name"))
+        principal = core.principal
+        account = principal.account_id if principal and principal.account_id else None
+        if principal is not None and account and is_account_id(account):
+            core.resource = f"arn:{principal.partition or 'aws'}:iam::{account}:{kind}/{name}"
+            core.warnings.append(
+                f"IAM names the {kind} by its name only ({kind} {name}); its ARN is taken to be {core.resource}, "
+                f"in the caller's account, where IAM calls act. A {kind} created with a path has it between "
+                f"{kind}/ and the name."
+            )
+        else:
+            core.resource_unnamed = True
+            core.warnings.append(
+                f"IAM names the {kind} by its name only ({kind} {name}); it is in the caller's account, which the "
+                "message does not give."
+            )
 
     def _subject(self, core: _Core, lo: int, end: int) -> int:
         """Parse the principal written before ``end`` into ``core``; return where the sentence starts."""

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from diagnostics import parse
-from diagnostics.model import Layer, PrincipalType, ScanResult
+from diagnostics.model import DenialKind, Layer, PrincipalType, ScanResult
 from diagnostics.parse import ENCODED_PREVIEW, SNIPPET_LIMIT, find_denials, scan
 from diagnostics.secrets import find_secrets
 from tests.diagnostics.parse_fixtures import expected_record, rows, scan_record
@@ -390,3 +390,28 @@ def test_a_placeholder_with_spaces_inside_the_principal_arn_keeps_the_principal(
     assert denial.warnings == (
         f"The principal ARN looks redacted ({principal}); iamwhy needs the real ARN to investigate.",
     )
+
+
+def test_iam_names_its_own_role_or_user_by_name() -> None:
+    text = (
+        "User: arn:aws:iam::444455556666:user/deployer is not authorized to perform: iam:GetRole on resource: "
+        "role cdk-hnb659fds-deploy-role-444455556666-eu-west-1 because no identity-based policy allows the "
+        "iam:GetRole action"
+    )
+    (denial,) = scan(text).denials
+    assert denial.resource_arn == "arn:aws:iam::444455556666:role/cdk-hnb659fds-deploy-role-444455556666-eu-west-1"
+    # The reason after the name is still read.
+    assert (denial.reported.layer, denial.reported.kind) == (Layer.IDENTITY, DenialKind.IMPLICIT)
+    assert "path" in denial.warnings[0]
+    masked = (
+        "User: arn:aws:sts::XXXXXXXXXXXX:assumed-role/admin/s is not authorized to perform: iam:GetLoginProfile "
+        "on resource: user vault"
+    )
+    (denial,) = scan(masked).denials
+    assert denial.resource_arn is None
+    assert any("user vault" in warning for warning in denial.warnings)
+    # Only IAM's own actions name their resources this way.
+    (denial,) = scan(
+        "User: arn:aws:iam::444455556666:user/d is not authorized to perform: s3:GetObject on resource: role x"
+    ).denials
+    assert denial.resource_arn == "role"
