@@ -417,6 +417,12 @@ _PRINCIPAL_WORDS = ("arn:", "anonymous", ".amazonaws.com")
 _NULL_ACTION = re.compile(r"\s*:?\s*null\b")
 _ON_RESOURCE = re.compile(r"\s*on\s*(?:(?:the\s*)?resources?\b\s*:?\s*|(?=\\?[\"']|arn:))")
 _KMS_CIPHERTEXT = re.compile(r"associated\s*with\s*this\s*ciphertext")
+# An ARN with a part taken out and the spaces around the gap left in: "arn:aws:sts:: ... :assumed-role/x",
+# "arn:aws:iam::xxxx :user/x" (at least one gap; the parts are joined again without the spaces).
+_SPACED_ARN_PART = r"[ \t]+(?:\.\.\.|…|[xX*#]{2,}|<[^<>\s]{0,30}>)?[ \t]*:[^\s\"'<>]*"
+_SPACED_ARN = re.compile(rf"arn:[^\s\"'<>]*(?:{_SPACED_ARN_PART})+")
+_SPACED_ARN_END = re.compile(rf"arn:[^\s\"'<>]*(?:{_SPACED_ARN_PART})+$")
+_WHITESPACE = re.compile(r"\s+")
 # IAM names its own entities by kind and name: "on resource: role cdk-hnb659fds-deploy-role-...".
 _IAM_NAMED = re.compile(
     r"(?P<kind>role|user|group|instance-profile)[ \t]+(?P<name>(?!arn:)[\w+=,.@-]{1,128})(?=[\s\"',;)]|$)"
@@ -1081,8 +1087,12 @@ class _Pass:
             pos = on_resource.end()
             kms = _KMS_CIPHERTEXT.match(text, pos, hi)
             named = _IAM_NAMED.match(text, pos, hi) if not kms and (core.action or "").startswith("iam:") else None
-            value = None if kms or named else _QUOTED.match(text, pos, hi) or _UNQUOTED.match(text, pos, hi)
-            if named:
+            spaced = None if kms or named else _SPACED_ARN.match(text, pos, hi)
+            value = None if kms or named or spaced else _QUOTED.match(text, pos, hi) or _UNQUOTED.match(text, pos, hi)
+            if spaced:
+                core.resource = _trim_token(_WHITESPACE.sub("", spaced.group())) or None
+                pos = spaced.end()
+            elif named:
                 self._iam_named(core, named)
                 pos = named.end()
             elif kms:
@@ -1140,6 +1150,10 @@ class _Pass:
             # the token starts at the word the placeholder opens in.
             token, token_start = segment[start:], lo + start
             labelled = segment[max(0, start - 12) : start].rstrip().endswith(("User:", "User", "Principal:"))
+        elif token.startswith(":") and (spaced := _SPACED_ARN_END.search(segment)) is not None:
+            # An ARN with a part taken out and spaces left around the gap ("arn:aws:iam::xxxx :user/x").
+            token, token_start = _WHITESPACE.sub("", spaced.group()), lo + spaced.start()
+            labelled = segment[max(0, spaced.start() - 12) : spaced.start()].rstrip().endswith(("User:", "User"))
         token = _strip_unpaired(token, "\"'()[]{}<>,;", "\"'()[]{}<>,;")
         sentence_start = token_start
         if labelled:

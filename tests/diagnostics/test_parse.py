@@ -415,3 +415,18 @@ def test_iam_names_its_own_role_or_user_by_name() -> None:
         "User: arn:aws:iam::444455556666:user/d is not authorized to perform: s3:GetObject on resource: role x"
     ).denials
     assert denial.resource_arn == "role"
+
+
+def test_an_arn_with_spaces_left_around_a_taken_out_part_is_read_whole() -> None:
+    text = (
+        "User: arn:aws:iam::xxxx :user/xxxx is not authorized to perform: dynamodb:PutItem on resource: "
+        "arn:aws:dynamodb:eu-west-1: ... :table/Orders because no identity-based policy allows the "
+        "dynamodb:PutItem action"
+    )
+    (denial,) = scan(text).denials
+    assert denial.principal is not None
+    assert denial.principal.arn == "arn:aws:iam::xxxx:user/xxxx"
+    assert (denial.resource_arn, denial.region) == ("arn:aws:dynamodb:eu-west-1:...:table/Orders", "eu-west-1")
+    # The reason after the resource is no longer lost, and both ARNs are flagged as redacted.
+    assert denial.reported.layer is Layer.IDENTITY
+    assert len([w for w in denial.warnings if "redacted" in w]) == 2
