@@ -1670,27 +1670,28 @@ class _Pass:
         return commands[-1].group("operation") if commands else None
 
     def _frame_operation(self, start: int, end: int) -> tuple[str | None, str | None]:
-        """The operation, and the service where it says, that an SDK's stack frames or debug lines next to an error
-        spanning ``start``-``end`` name: the first from the error on (stack frames follow it), else the nearest before
-        it (the Go SDK's debug log names the response first)."""
+        """The operation and the service that an SDK's stack frames or debug lines next to an error spanning
+        ``start``-``end`` name, each None where none does: the first from the error on (stack frames follow it),
+        else the nearest before it (the Go SDK's debug log names the response first)."""
         text = self.text
         hi = min(len(text), end + _FRAMES_AFTER)
         lo = max(0, start - _COMMAND_BEFORE)
-        found: list[tuple[int, str, str | None]] = []
+        operations_found: list[tuple[int, str]] = []
+        services_found: list[tuple[int, str]] = []
         for pattern in _FRAME_OPERATIONS:
             for match in pattern.finditer(text, lo, hi):
-                found.append((match.start(), match.group("operation"), match.groupdict().get("service")))
+                groups = match.groupdict()
+                if groups.get("operation"):
+                    operations_found.append((match.start(), groups["operation"]))
+                if groups.get("service"):
+                    services_found.append((match.start(), groups["service"]))
         position = text.find(_KOTLIN_DESERIALIZER, lo, hi)
         while position >= 0:
             name = _NAME_BEFORE.search(text, max(lo, position - 101), position)
             if name is not None:
-                found.append((name.start(), name.group(), None))
+                operations_found.append((name.start(), name.group()))
             position = text.find(_KOTLIN_DESERIALIZER, position + 1, hi)
-        # (A wrapper's message runs to its line's end, and re-joined lines put the frames on that line.)
-        after = [item for item in found if item[0] >= start]
-        before = [item for item in found if item[0] < start]
-        nearest = min(after) if after else max(before) if before else None
-        return (nearest[1], nearest[2]) if nearest else (None, None)
+        return _nearest_from(operations_found, start), _nearest_from(services_found, start)
 
     def _cli_region(self, lo: int, position: int) -> str | None:
         if position <= lo:
@@ -1928,6 +1929,15 @@ class _Pass:
     def _other(self, look_alike: LookAlike, match: re.Match[str]) -> OtherError:
         snippet = self._snippet(self._line_start(match.start()), self._line_end(match.end()))
         return OtherError(look_alike.code, look_alike.explanation, snippet)
+
+
+def _nearest_from(found: list[tuple[int, str]], start: int) -> str | None:
+    """The value found first at or after ``start`` (a wrapper's message runs to its line's end, and re-joined lines
+    put the frames on that line), else the last one before it."""
+    after = [item for item in found if item[0] >= start]
+    before = [item for item in found if item[0] < start]
+    nearest = min(after) if after else max(before) if before else None
+    return nearest[1] if nearest else None
 
 
 def _preview(blob: str) -> str:
