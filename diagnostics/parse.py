@@ -94,20 +94,19 @@ def scan(text: str) -> ScanResult:
     if not text:
         return _EMPTY
     lower = text.lower()
-    # Lines re-joined, so a terminal wrap inside a word cannot hide it (only texts small enough to be
-    # read re-joined need this; on a longer one, credentials are always looked for).
-    probe = lower
-    if "\n" in lower:
-        probe = _SQUEEZE.sub("", lower) if len(lower) <= _REJOIN_LIMIT else ""
-    if probe and not _mentions(probe, _ANY_HINTS):
+    broken = "\n" in lower
+    # The words are looked for with the lines re-joined, so a terminal wrap inside a word cannot hide it (only
+    # texts small enough to be read re-joined need this; on a longer one, credentials are always looked for).
+    checked = not broken or len(lower) <= _REJOIN_LIMIT
+    if checked and not _mentions_rejoined(lower, _ANY_HINTS):
         return _EMPTY
     # Normalising leaves a plain line as it is: its one reading is the line, and the rows it opens are known now.
-    plain = probe is lower and _is_plain(text)
+    plain = not broken and _is_plain(text)
     open_rows = _rows_open_in(lower) if plain else None
     if plain and not open_rows:
         return _EMPTY_WITH_SECRETS if find_secrets(text) else _EMPTY
     spans = find_secrets(text)
-    if probe and not _mentions(probe, _HINTS):
+    if checked and not _mentions_rejoined(lower, _HINTS):
         return _EMPTY_WITH_SECRETS if spans else _EMPTY
     if spans:
         # Every field is read from the text with its credentials already replaced, so that no field can hold a
@@ -143,27 +142,42 @@ def _mentions(lower: str, words: tuple[str, ...]) -> bool:
     return False
 
 
+def _mentions_rejoined(lower: str, words: tuple[str, ...]) -> bool:
+    """Whether ``lower`` holds one of ``words`` once its lines are re-joined (see _SQUEEZE), or nothing is left of it.
+
+    No word holds a line break or starts with what _SQUEEZE removes after one, so re-joining keeps every word
+    the text holds as it is: the lines are only re-joined when the text as it is holds none.
+    """
+    if _mentions(lower, words):
+        return True
+    if "\n" not in lower:
+        return False
+    probe = _SQUEEZE.sub("", lower)
+    return not probe or _mentions(probe, words)
+
+
 def _best_reading(
     text: str, paragraphs: list[list[str]], normalized: str, spans: list[SecretSpan]
 ) -> tuple[list[DeniedRequest], list[OtherError]]:
     """The most complete of up to three readings of a text with line breaks inside paragraphs.
 
     ``text`` is the paste without quote markers, ``paragraphs`` its ``_paragraph_lines``, ``normalized``
-    the whole paste normalised and ``spans`` the credentials in it. The readings: as pasted; re-wrapped
-    (see _unwrap); and, where a paragraph may have been wrapped by a terminal, with every line re-joined
-    with nothing between, which undoes a terminal wrap exactly. Where a paragraph certainly was, the
-    pasted reading is not used (its pieces of cut sentences can add up to more than the sentences) and
-    ties go to the last reading; otherwise ties go to the first. Readings that come out the same text are parsed once.
+    its ``_rewrite`` (the whole paste normalised) and ``spans`` the credentials in it. The readings: as
+    pasted; re-wrapped (see _unwrap); and, where a paragraph may have been wrapped by a terminal, with
+    every line re-joined with nothing between, which undoes a terminal wrap exactly. Where a paragraph
+    certainly was, the pasted reading is not used (its pieces of cut sentences can add up to more than the
+    sentences) and ties go to the last reading; otherwise ties go to the first. Readings that come out the
+    same text are parsed once.
     """
     wraps = [_wrap_kind(lines) for lines in paragraphs]
     kinds = [kind for kind, _ in wraps]
     terminal = _TERMINAL in kinds
     # Each reading is normalised after re-joining: a wrap can split an HTML entity or a Slack link.
     texts = [] if terminal else [normalized]
-    texts.append(_normalize(_unwrap(text, wraps)))
+    texts.append(_renormalize(_unwrap(text, wraps), text, normalized))
     # Gluing every line also glues words together: it is only tried where a terminal may have wrapped.
     if terminal or _AMBIGUOUS in kinds:
-        texts.append(_normalize(_join_lines(text)))
+        texts.append(_renormalize(_join_lines(text), text, normalized))
     passes: dict[str, _Pass] = {}
     # A reading only removes line breaks: where no credential can hide across them, none is in any reading.
     hidden = might_hold_secrets(normalized)
@@ -182,17 +196,31 @@ def _best_reading(
     return next(passes[texts[index]].result() for index in order if ranks[index] == best)
 
 
+def _renormalize(reading: str, text: str, normalized: str) -> str:
+    """``_normalize(reading)``, where ``normalized`` is ``_rewrite(text)``: the same when no quote marker is left."""
+    stripped = _without_markers(reading)
+    return normalized if stripped == text else _rewrite(stripped)
+
+
 _PARAGRAPH_BREAK = re.compile(r"(\n(?:[ \t]*\n)+)")
 _HYPHEN_BREAK = re.compile(r"[A-Za-z0-9]-$")
 # A shell prompt starting a line: "$ aws ...", "# ...", "PS C:\> ...", "C:\work> ...".
 _PROMPT = re.compile(r"\s*(?:[$#%]\s|PS\s|[A-Za-z]:\\)")
-_LAYOUT_STARTS = frozenset(" \t}])<")
+_LAYOUT_STARTS = frozenset(" \t{}[]()<`")
 # How a paragraph was wrapped, as far as its line widths tell.
 _UNWRAPPED, _WORDS, _AMBIGUOUS, _TERMINAL = range(4)
 
 
 def _paragraph_lines(text: str) -> list[list[str]]:
-    return [part.split("\n") for part in _PARAGRAPH_BREAK.split(text) if not _PARAGRAPH_BREAK.fullmatch(part)]
+    return [part.split("\n") for part in _paragraphs(text)[::2]]
+
+
+def _paragraphs(text: str) -> list[str]:
+    """``text`` split into its paragraphs and, between them, the blank lines that part them (every odd item).
+
+    The split keeps each break, and a break is as long as it can be, so a paragraph is never one.
+    """
+    return _PARAGRAPH_BREAK.split(text)
 
 
 def _wrap_kind(lines: list[str]) -> tuple[int, int]:
@@ -211,10 +239,11 @@ def _wrap_kind(lines: list[str]) -> tuple[int, int]:
         lines = lines[:-1]
     if len(lines) == 1:
         return _UNWRAPPED, 0
-    # Lines that all start indented (or with a closing bracket) are the layout of JSON, XML or a stack
-    # trace: no wrapper indents the lines it makes, and a terminal that cut every line just before a
-    # space is too unlikely (two lines can be one cut, and are judged below).
-    width = max(len(line) for line in lines)
+    # Lines that all start indented, with a bracket or with a code fence are the layout of JSON, XML or a
+    # stack trace (under a line saying what it is): no wrapper indents the lines it makes or starts them all
+    # with brackets, and a terminal that cut every line just before a space is too unlikely (two lines can
+    # be one cut, and are judged below).
+    width = max(map(len, lines))
     # ... unless the whole paragraph has a terminal's shape: two or more lines of one width (its widest)
     # and a last one no wider. A terminal that cuts just before a space on each line makes exactly this.
     even = len(lines) > 2 and all(len(line) == width for line in lines[:-1])
@@ -275,9 +304,9 @@ def _cuts_a_token(lines: list[str]) -> bool:
 
 def _join_lines(text: str) -> str:
     """Each paragraph's lines joined with nothing between (a terminal wrap keeps its spaces: they are the text's)."""
-    return "".join(
-        part if _PARAGRAPH_BREAK.fullmatch(part) else part.replace("\n", "") for part in _PARAGRAPH_BREAK.split(text)
-    )
+    parts = _paragraphs(text)
+    parts[::2] = [part.replace("\n", "") for part in parts[::2]]
+    return "".join(parts)
 
 
 def _unwrap(text: str, wraps: list[tuple[int, int]] | None = None) -> str:
@@ -288,24 +317,23 @@ def _unwrap(text: str, wraps: list[tuple[int, int]] | None = None) -> str:
     at spaces (which the wrap removed) are joined with a space, or with nothing after a hyphen the
     wrap broke at.
     """
-    out: list[str] = []
-    paragraphs = iter(wraps if wraps is not None else [_wrap_kind(lines) for lines in _paragraph_lines(text)])
-    for part in _PARAGRAPH_BREAK.split(text):
-        if _PARAGRAPH_BREAK.fullmatch(part):
-            out.append(part)
-            continue
-        lines = part.split("\n")
-        kind, start = next(paragraphs)
+    if wraps is None:
+        wraps = [_wrap_kind(lines) for lines in _paragraph_lines(text)]
+    if all(kind == _UNWRAPPED for kind, _ in wraps):
+        return text
+    out = _paragraphs(text)
+    for index, (kind, start) in zip(range(0, len(out), 2), wraps, strict=True):
         if kind == _UNWRAPPED:
-            out.append(part)
-        elif kind == _TERMINAL:
-            out.append("\n".join([*lines[:start], "".join(lines[start:])]))
+            continue
+        lines = out[index].split("\n")
+        if kind == _TERMINAL:
+            out[index] = "\n".join([*lines[:start], "".join(lines[start:])])
         else:
             joined = lines[0].rstrip(" \t")
             for previous, line in itertools.pairwise(lines):
                 line = line.strip(" \t")
                 joined += line if _HYPHEN_BREAK.search(previous) else " " + line
-            out.append(joined)
+            out[index] = joined
     return "".join(out)
 
 
@@ -334,7 +362,7 @@ _SLACK_QUOTE = re.compile(r"(?m)^[ \t]*(?:&gt;[ \t]?)+")
 # E-mail quote markers and the box-drawing gutter Terraform prints its errors in: only markers when
 # every line of the paragraph has one (a wrapped line can start with the ">" closing a Slack link).
 _MARKER = re.compile(r"[ \t]*(?:[>│┃║╷╵](?=[ \t>│]|$)[ \t]?)+")
-_MARKER_CHARACTERS = ">│┃║╷╵"
+_MARKER_CHARACTERS = tuple(">│┃║╷╵")
 _TRANSLATION = str.maketrans(
     {
         **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
@@ -373,7 +401,7 @@ def _without_markers(text: str) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "&gt;" in text:
         text = _SLACK_QUOTE.sub("", text)
-    if not any(character in text for character in _MARKER_CHARACTERS):
+    if not _mentions(text, _MARKER_CHARACTERS):
         return text
     out: list[str] = []
     for part in _PARAGRAPH_BREAK.split(text):
@@ -417,6 +445,16 @@ _PRINCIPAL_WORDS = ("arn:", "anonymous", ".amazonaws.com")
 _NULL_ACTION = re.compile(r"\s*:?\s*null\b")
 _ON_RESOURCE = re.compile(r"\s*on\s*(?:(?:the\s*)?resources?\b\s*:?\s*|(?=\\?[\"']|arn:))")
 _KMS_CIPHERTEXT = re.compile(r"associated\s*with\s*this\s*ciphertext")
+# An ARN with a part taken out and the spaces around the gap left in: "arn:aws:sts:: ... :assumed-role/x",
+# "arn:aws:iam::xxxx :user/x" (at least one gap; the parts are joined again without the spaces).
+_SPACED_ARN_PART = r"[ \t]+(?:\.\.\.|…|[xX*#]{2,}|<[^<>\s]{0,30}>)?[ \t]*:[^\s\"'<>]*"
+_SPACED_ARN = re.compile(rf"arn:[^\s\"'<>]*(?:{_SPACED_ARN_PART})+")
+_SPACED_ARN_END = re.compile(rf"arn:[^\s\"'<>]*(?:{_SPACED_ARN_PART})+$")
+_WHITESPACE = re.compile(r"\s+")
+# IAM names its own entities by kind and name: "on resource: role cdk-hnb659fds-deploy-role-...".
+_IAM_NAMED = re.compile(
+    r"(?P<kind>role|user|group|instance-profile)[ \t]+(?P<name>(?!arn:)[\w+=,.@-]{1,128})(?=[\s\"',;)]|$)"
+)
 _QUOTED = re.compile(r"\\?([\"'])(?P<value>[^\"'\n]{1,2048}?)\\?\1")
 _UNQUOTED = re.compile(rf"(?P<value>(?:[^\s\"'<>]|{_PLACEHOLDER}|{_SQUARE_PLACEHOLDER}){{1,2048}}?)" + _TOKEN_END)
 _REASON_LEAD = re.compile(r"[\s.,;]*")
@@ -464,8 +502,26 @@ _CLI_COMMAND = re.compile(
     r"\s+(?P<command>[a-z0-9][a-z0-9-]{1,80})"
 )
 _JS_COMMAND = re.compile(r"new\s+(?P<operation>[A-Z][A-Za-z0-9]{1,100})Command\s*\(")
+# An SDK's stack frame or debug line that names the operation which failed, for an error that does not name it.
+# Each starts with a literal, so the engine skips ahead to it. (A Kotlin frame is found by its class name's end.)
+_FRAME_OPERATIONS = (
+    # The SDK for JavaScript v3: "at deserializeAws_queryCreateQueueCommandError", "at de_GetObjectCommandError".
+    re.compile(
+        r"(?:deserializeAws_(?:restJson1|restXml|json1_0|json1_1|query|ec2)|\bde_)"
+        r"(?P<operation>[A-Z][A-Za-z0-9]{1,100}?)CommandError\b"
+    ),
+    # The SDK for Go v1's debug log: "DEBUG: Response ec2/DescribeInstances Details:", "Validate Response ec2/X failed".
+    re.compile(
+        r"Response\s+(?P<service>[a-z0-9-]{2,40})/(?P<operation>[A-Z][A-Za-z0-9]{1,100})\s+(?:Details|failed)\b"
+    ),
+)
+_KOTLIN_DESERIALIZER = "OperationDeserializer"
+_NAME_BEFORE = re.compile(r"[A-Z][A-Za-z0-9]{1,100}$")
+_FRAMES_AFTER = 2000
 # S3 is the service that answers with exactly this message (the others name the principal and action).
 _S3_MESSAGE = re.compile(r"\s*Access\s*Denied\.?\s*(?:$|\n|\(Service|<)")
+# AWS Organizations' message for every denied call (ListPolicies, an IAM operation too, is Organizations' here).
+_ORGANIZATIONS_MESSAGE = re.compile(r"\s*You\s*don['’]t\s*have\s*permissions\s*to\s*access\s*this\s*resource\b")
 _CLI_REGION = re.compile(rf"--region[= ](?P<region>{_REGION})\b")
 _QUEUE_URL = re.compile(r"https?://[^/\s]+/(?P<account>\d{12})/(?P<name>[^/?\s]+)")
 
@@ -521,6 +577,9 @@ _ENCODED_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.ENCODED)
 _WRAPPER_SHAPES = tuple(shape for shape in SHAPES if shape.role in (Role.HEAD, Role.TAIL, Role.BODY))
 _TERSE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.TERSE)
 _RECORD_SHAPE = next(shape for shape in SHAPES if shape.role is Role.RECORD)
+# The same rows as sets, to ask whether a reading tries any of them.
+_TERSE_SET = frozenset(_TERSE_SHAPES)
+_LOOK_ALIKE_SET = frozenset(LOOK_ALIKES)
 _Row = TypeVar("_Row", Shape, LookAlike)
 # Each word a row of the table needs, with the rows that need it: a pass checks every word once. (A
 # row must name the words it needs: one that names none is never tried.)
@@ -836,6 +895,9 @@ class _Pass:
         open_rows = self._open_rows()
         return [row for row in rows if row in open_rows]
 
+    def _tries_any(self, rows: frozenset[Shape] | frozenset[LookAlike]) -> bool:
+        return not self._open_rows().isdisjoint(rows)
+
     @property
     def rank(self) -> tuple[bool, int]:
         """How the reading compares with others, on what it found before fragments were absorbed.
@@ -874,7 +936,7 @@ class _Pass:
                 found.append(result)
             elif result is not None:
                 others.append((group[0].span[0], result))
-        if self._tried_rows(_TERSE_SHAPES):
+        if self._tries_any(_TERSE_SET):
             found.extend(self._terse(found, wrappers))
         found.sort(key=lambda f: f.start)
         self._found = found
@@ -914,7 +976,7 @@ class _Pass:
         if not all(wrapper.attached for wrapper in wrappers):
             return False
         found = [self._from_core(core)]
-        if self._tried_rows(_TERSE_SHAPES):
+        if self._tries_any(_TERSE_SET):
             found.extend(self._terse(found, wrappers))
             found.sort(key=lambda f: f.start)
         self._found, self._others, self._wrappers_found = found, [], wrappers
@@ -928,7 +990,7 @@ class _Pass:
         denials = _dedupe(_absorb_fragments(found))
         others.sort(key=lambda item: item[0])
         all_others = [other for _, other in others]
-        if self._tried_rows(LOOK_ALIKES):
+        if self._tries_any(_LOOK_ALIKE_SET):
             # A wrapper's whole line is covered: its message repeats what its code already said.
             wrapper_lines = [(self._line_start(w.span[0]), self._line_end(w.span[1])) for w in wrappers]
             all_others.extend(self._look_alikes(_Spans([(f.start, f.end) for f in found] + wrapper_lines)))
@@ -1005,9 +1067,19 @@ class _Pass:
             core.action = "kms:Decrypt"
             core.resource_unnamed = True
         elif shape.name == "logs-account":
-            core.action = operations.resolve(groups["operation"], "logs").action
+            operation_action = operations.resolve(groups["operation"], "logs").action
             core.operation = groups["operation"]
             core.account = groups["account"]
+            core.action = operation_action
+            if groups.get("tags"):
+                # Tags given at creation need the tagging permission as well; "with Tags" is CloudWatch Logs saying
+                # that is the one missing (a missing logs:CreateLogGroup is worded as any other denial).
+                core.action = "logs:TagResource"
+                core.warnings.append(
+                    f'CloudWatch Logs says "{groups["operation"]} with Tags": tags given when a log group is created '
+                    "need logs:TagResource (or the older logs:TagLogGroup) as well as "
+                    f"{operation_action or groups['operation']}, and that is the permission missing here."
+                )
         elif shape.name == "sqs-denied":
             queue = _SQS_QUEUE_URL.match(groups["resource"])
             if queue:
@@ -1048,8 +1120,16 @@ class _Pass:
         if on_resource:
             pos = on_resource.end()
             kms = _KMS_CIPHERTEXT.match(text, pos, hi)
-            value = None if kms else _QUOTED.match(text, pos, hi) or _UNQUOTED.match(text, pos, hi)
-            if kms:
+            named = _IAM_NAMED.match(text, pos, hi) if not kms and (core.action or "").startswith("iam:") else None
+            spaced = None if kms or named else _SPACED_ARN.match(text, pos, hi)
+            value = None if kms or named or spaced else _QUOTED.match(text, pos, hi) or _UNQUOTED.match(text, pos, hi)
+            if spaced:
+                core.resource = _trim_token(_WHITESPACE.sub("", spaced.group())) or None
+                pos = spaced.end()
+            elif named:
+                self._iam_named(core, named)
+                pos = named.end()
+            elif kms:
                 core.resource_unnamed = True
                 core.warnings.append(
                     'The message does not name the KMS key ("the resource associated with this ciphertext").'
@@ -1063,6 +1143,26 @@ class _Pass:
         if core.action is None and _TRUNCATED.search(text, match.end(), min(hi, match.end() + 200)):
             core.warnings.append("The error message is truncated: the action it denied is cut off.")
         return core
+
+    def _iam_named(self, core: _Core, named: re.Match[str]) -> None:
+        """IAM's "on resource: role NAME" (also user, group, instance-profile): the entity in the caller's own
+        account, where every IAM call acts, named without its path."""
+        kind, name = named.group("kind"), _trim_token(named.group("name"))
+        principal = core.principal
+        account = principal.account_id if principal and principal.account_id else None
+        if principal is not None and account and is_account_id(account):
+            core.resource = f"arn:{principal.partition or 'aws'}:iam::{account}:{kind}/{name}"
+            core.warnings.append(
+                f"IAM names the {kind} by its name only ({kind} {name}); its ARN is taken to be {core.resource}, "
+                f"in the caller's account, where IAM calls act. A {kind} created with a path has it between "
+                f"{kind}/ and the name."
+            )
+        else:
+            core.resource_unnamed = True
+            core.warnings.append(
+                f"IAM names the {kind} by its name only ({kind} {name}); it is in the caller's account, which the "
+                "message does not give."
+            )
 
     def _subject(self, core: _Core, lo: int, end: int) -> int:
         """Parse the principal written before ``end`` into ``core``; return where the sentence starts."""
@@ -1084,6 +1184,10 @@ class _Pass:
             # the token starts at the word the placeholder opens in.
             token, token_start = segment[start:], lo + start
             labelled = segment[max(0, start - 12) : start].rstrip().endswith(("User:", "User", "Principal:"))
+        elif token.startswith(":") and (spaced := _SPACED_ARN_END.search(segment)) is not None:
+            # An ARN with a part taken out and spaces left around the gap ("arn:aws:iam::xxxx :user/x").
+            token, token_start = _WHITESPACE.sub("", spaced.group()), lo + spaced.start()
+            labelled = segment[max(0, spaced.start() - 12) : spaced.start()].rstrip().endswith(("User:", "User"))
         token = _strip_unpaired(token, "\"'()[]{}<>,;", "\"'()[]{}<>,;")
         sentence_start = token_start
         if labelled:
@@ -1135,7 +1239,7 @@ class _Pass:
                 if policy:
                     policy_arn = _trim_token(policy.group("arn"))
                     end = policy.end()
-            core.reported = Reported(layer=layer, kind=kind, policy_arn=policy_arn, phrase=_phrase(phrase))
+            core.reported = _reported(layer, kind, policy_arn, _phrase(phrase))
             return end
         return pos
 
@@ -1300,7 +1404,11 @@ class _Pass:
         index = bisect.bisect_right(heads, wrapper.end - 1)
         if index >= len(heads) or heads[index] >= limit:
             return False
-        return bool(self.text[wrapper.end : heads[index]].strip(" \t\r\n\"'`:;,.([{"))
+        return self._text_between(wrapper.end, heads[index])
+
+    def _text_between(self, start: int, end: int) -> bool:
+        """Whether words stand between two positions (more than the quoting and punctuation around a message)."""
+        return bool(self.text[start:end].strip(" \t\r\n\"'`:;,.([{"))
 
     def _nearest(self, cores: list[_Core], starts: list[int], wrapper: _Wrapper) -> _Core | None:
         index = bisect.bisect_left(starts, wrapper.start)
@@ -1332,7 +1440,13 @@ class _Pass:
                 close = start - last_end <= _GROUP_GAP
                 low, high = min(last_end, start), max(last_end, start)
                 separated = core_starts.count(low, high) > 0 or self._blank_between(low, high)
-                if close and not separated:
+                # A prefix starts an error: one of the same shape again, after a message of the first's own, is the
+                # next error (two CLI errors on consecutive lines), not more of the same one.
+                again = wrapper.shape.role is Role.HEAD and any(
+                    other.shape is wrapper.shape and self._text_between(other.end, wrapper.start)
+                    for other in groups[-1]
+                )
+                if close and not separated and not again:
                     groups[-1].append(wrapper)
                     last_end = max(last_end, end)
                     continue
@@ -1343,10 +1457,11 @@ class _Pass:
     # --- building requests --------------------------------------------------------------------------
 
     def _from_core(self, core: _Core) -> _Found:
-        fields = _merge_fields(core.wrappers)
+        wrappers = core.wrappers
+        fields = _merge_fields(wrappers) if wrappers else {}
         draft = _Draft(
-            start=min([core.start] + [w.start for w in core.wrappers]),
-            end=max([core.end] + [w.end for w in core.wrappers]),
+            start=min(core.start, *(w.start for w in wrappers)) if wrappers else core.start,
+            end=max(core.end, *(w.end for w in wrappers)) if wrappers else core.end,
             source_order=min(core.orders),
             principal=core.principal,
             action=core.action,
@@ -1413,12 +1528,18 @@ class _Pass:
         service = fields.get("service")
         if service is None and _S3_MESSAGE.match(message):
             service = "s3"
+        elif service is None and _ORGANIZATIONS_MESSAGE.match(message):
+            service = "organizations"
+        operation = operation or self._code_operation(max(0, start - _COMMAND_BEFORE), start)
+        if operation is None:
+            operation, frame_service = self._frame_operation(start, end)
+            service = service or frame_service
         draft = _Draft(
             start=start,
             end=end,
             source_order=min(w.order for w in group),
             error_code=code,
-            operation=operation or self._code_operation(max(0, start - _COMMAND_BEFORE), start),
+            operation=operation,
             service=service,
             endpoint=fields.get("endpoint"),
         )
@@ -1449,7 +1570,14 @@ class _Pass:
         warnings = draft.warnings
         # The command that failed is looked for nearby, across the blank line the AWS CLI prints.
         paragraph = max(0, draft.start - _COMMAND_BEFORE)
-        service = draft.service or self._endpoint_service(draft) or self._cli_service(paragraph, draft.start)
+        service = draft.service or self._endpoint_service(draft)
+        if service is None:
+            service = self._cli_service(paragraph, draft.start)
+            if service is not None and draft.operation and not draft.action:
+                named, own = operations.resolve(draft.operation, service), operations.resolve(draft.operation)
+                if named.action is None and own.service is not None and own.service != named.service:
+                    # The command before is another service's than the operation's own: it ran another error's call.
+                    service = None
         action = draft.action
         if action:
             canonical = _canonical_action(action)
@@ -1462,15 +1590,13 @@ class _Pass:
             action = resolution.action
             if resolution.warning:
                 warnings.append(resolution.warning)
-        operation = operations.clean_operation(draft.operation) if draft.operation else None
+        operation = _clean_operation(draft.operation) if draft.operation else None
         region = (
             _resource_region(draft.resource) or self._endpoint_region(draft) or self._cli_region(paragraph, draft.start)
         )
         resource = draft.resource
         principal = draft.principal
-        if resource and (
-            (resource != "*" and not _is_arn(resource) and _REDACTED.search(resource)) or has_taken_out_part(resource)
-        ):
+        if resource and _looks_redacted(resource):
             warnings.append(
                 f"The resource looks redacted ({redact(resource)}); iamwhy needs its real ARN to read its policy."
             )
@@ -1537,6 +1663,8 @@ class _Pass:
         return redact(value) if self._may_hold_secrets else value
 
     def _redacted(self, start: int, end: int) -> str:
+        if not self.secret_spans:
+            return self.text[start:end]
         first = max(0, bisect.bisect_left(self.secret_starts, start) - 1)
         last = bisect.bisect_left(self.secret_starts, end)
         return redact_spans(self.text[start:end], self.secret_spans[first:last], start)
@@ -1558,7 +1686,9 @@ class _Pass:
 
     def _endpoint_region(self, draft: _Draft) -> str | None:
         host = self._endpoint_host(draft)
-        return next((label for label in (host or "").split(".") if _REGION_RE.fullmatch(label)), None)
+        if host is None:
+            return None
+        return next((label for label in host.split(".") if _REGION_RE.fullmatch(label)), None)
 
     def _cli_service(self, lo: int, position: int) -> str | None:
         # Nothing lies between lo and position (a denial at the start of its text): there is nothing to look for.
@@ -1575,6 +1705,30 @@ class _Pass:
         """The operation a JavaScript SDK v3 command pasted just before the error names (new GetObjectCommand)."""
         commands = list(_JS_COMMAND.finditer(self.text, lo, position))
         return commands[-1].group("operation") if commands else None
+
+    def _frame_operation(self, start: int, end: int) -> tuple[str | None, str | None]:
+        """The operation and the service that an SDK's stack frames or debug lines next to an error spanning
+        ``start``-``end`` name, each None where none does: the first from the error on (stack frames follow it),
+        else the nearest before it (the Go SDK's debug log names the response first)."""
+        text = self.text
+        hi = min(len(text), end + _FRAMES_AFTER)
+        lo = max(0, start - _COMMAND_BEFORE)
+        operations_found: list[tuple[int, str]] = []
+        services_found: list[tuple[int, str]] = []
+        for pattern in _FRAME_OPERATIONS:
+            for match in pattern.finditer(text, lo, hi):
+                groups = match.groupdict()
+                if groups.get("operation"):
+                    operations_found.append((match.start(), groups["operation"]))
+                if groups.get("service"):
+                    services_found.append((match.start(), groups["service"]))
+        position = text.find(_KOTLIN_DESERIALIZER, lo, hi)
+        while position >= 0:
+            name = _NAME_BEFORE.search(text, max(lo, position - 101), position)
+            if name is not None:
+                operations_found.append((name.start(), name.group()))
+            position = text.find(_KOTLIN_DESERIALIZER, position + 1, hi)
+        return _nearest_from(operations_found, start), _nearest_from(services_found, start)
 
     def _cli_region(self, lo: int, position: int) -> str | None:
         if position <= lo:
@@ -1812,6 +1966,15 @@ class _Pass:
     def _other(self, look_alike: LookAlike, match: re.Match[str]) -> OtherError:
         snippet = self._snippet(self._line_start(match.start()), self._line_end(match.end()))
         return OtherError(look_alike.code, look_alike.explanation, snippet)
+
+
+def _nearest_from(found: list[tuple[int, str]], start: int) -> str | None:
+    """The value found first at or after ``start`` (a wrapper's message runs to its line's end, and re-joined lines
+    put the frames on that line), else the last one before it."""
+    after = [item for item in found if item[0] >= start]
+    before = [item for item in found if item[0] < start]
+    nearest = min(after) if after else max(before) if before else None
+    return nearest[1] if nearest else None
 
 
 def _preview(blob: str) -> str:
@@ -2173,6 +2336,10 @@ def _unknown_action(action: str) -> str:
     return f"{action} is not a known IAM action."
 
 
+# Reported is immutable, and a channel's denials give the same few reasons: one instance serves each.
+_reported = lru_cache(maxsize=1024)(Reported)
+
+
 def _phrase(match: re.Match[str]) -> str:
     """A reason phrase with single spaces, also where re-joined lines had glued its words together."""
     if match.groupdict().get("allowed") is None:
@@ -2262,6 +2429,17 @@ def _is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_clean_operation = lru_cache(maxsize=4096)(operations.clean_operation)
+
+
+@lru_cache(maxsize=4096)
+def _looks_redacted(resource: str) -> bool:
+    """Whether a resource as the message names it had a part taken out, or is all redaction (a "*" is no name)."""
+    return (resource != "*" and not _is_arn(resource) and _REDACTED.search(resource) is not None) or has_taken_out_part(
+        resource
+    )
 
 
 @lru_cache(maxsize=4096)
