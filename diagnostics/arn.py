@@ -57,6 +57,11 @@ def has_taken_out_part(text: str) -> bool:
     return _TAKEN_OUT.search(text) is not None
 
 
+def is_placeholder(text: str) -> bool:
+    """Whether ``text`` as a whole is a placeholder or a mask put where a value was taken out ("<arn here>", "***")."""
+    return _TAKEN_OUT.fullmatch(text.strip()) is not None
+
+
 def is_account_id(text: str) -> bool:
     return bool(_ACCOUNT_RE.match(text))
 

@@ -15,10 +15,17 @@ from diagnostics.model import DeniedRequest, Layer, Principal, PrincipalType
 from diagnostics.remediation import (
     FEDERATED_ACTIONS,
     TRUST_ACTIONS,
+    LakeFormationNeed,
     PolicyHolder,
     action_service,
+    can_simulate,
+    grantee,
+    lake_formation_need,
     policy_holder,
+    policy_readable,
     request_action,
+    rest_api_id,
+    unsigned_api_call,
 )
 
 # The shell variable the decode command reads the encoded message from.
@@ -55,12 +62,30 @@ def evidence_commands(request: DeniedRequest, layers: Sequence[Layer] | None = N
         commands.append(authorization_details_command(request.authorization_id, _authorization_region(request)))
     if request.encoded_message:
         commands.append(decode_message_command())
-    if request_action(request) not in FEDERATED_ACTIONS:
-        # A caller that signs in with an identity provider's token has no credentials to ask this with.
+    if request_action(request) not in FEDERATED_ACTIONS and not unsigned_api_call(request):
+        # A caller that signs in with an identity provider's token, or calls an API unsigned, has no credentials to
+        # ask this with.
         commands.append(CALLER_IDENTITY_COMMAND)
+    need = lake_formation_need(request)
+    if need is not None:
+        # Lake Formation refused the call, not IAM: its grants are the evidence, not the IAM layers.
+        commands.extend(lake_formation_commands(request, need))
+        return tuple(dict.fromkeys(commands))
     for layer in layers if layers is not None else DEFAULT_LAYER_ORDER:
         commands.extend(layer_commands(request, layer))
     return tuple(dict.fromkeys(commands))
+
+
+def lake_formation_commands(request: DeniedRequest, need: LakeFormationNeed) -> tuple[str, ...]:
+    """Who administers the data lake (and so can grant), and what the caller, or everyone when the caller is not
+    known, holds on the resource Lake Formation named."""
+    region = _region_flag(request.region)
+    caller = grantee(request.principal)
+    principal = f" --principal DataLakePrincipalIdentifier={shlex.quote(caller)}" if caller else ""
+    return (
+        "aws lakeformation get-data-lake-settings --query DataLakeSettings.DataLakeAdmins" + region,
+        f"aws lakeformation list-permissions{principal} --resource {shlex.quote(need.resource)}" + region,
+    )
 
 
 def layer_commands(request: DeniedRequest, layer: Layer) -> tuple[str, ...]:
@@ -77,6 +102,9 @@ def layer_commands(request: DeniedRequest, layer: Layer) -> tuple[str, ...]:
             # No API returns a session's policy; the simulation without it shows whether the session policy is
             # what makes the difference.
             return _present(simulate_command(request))
+        case Layer.SCP if principal is not None and principal.type in (PrincipalType.ANONYMOUS, PrincipalType.SERVICE):
+            # SCPs bind the principals of member accounts, not a caller without credentials or an AWS service.
+            return ()
         case Layer.SCP:
             return _present(
                 *_explicit_policy_commands(request, layer),
@@ -93,6 +121,8 @@ def layer_commands(request: DeniedRequest, layer: Layer) -> tuple[str, ...]:
                 *_explicit_policy_commands(request, layer),
                 org_policies_command(account or _principal_account(request), "RESOURCE_CONTROL_POLICY"),
             )
+        case Layer.RESOURCE if action_service(request_action(request)) == "execute-api":
+            return rest_api_commands(request)
         case Layer.RESOURCE | Layer.TRUST:
             holder = policy_holder(request.resource_arn)
             if layer is Layer.TRUST and (request_action(request) not in TRUST_ACTIONS or holder is None):
@@ -128,7 +158,7 @@ def simulate_command(request: DeniedRequest) -> str | None:
     """iam simulate-principal-policy for the user or role behind the caller; None for callers it cannot simulate."""
     source = _policy_source(request.principal)
     action = request_action(request)
-    if source is None or action is None:
+    if not can_simulate(request) or source is None or action is None:
         return None
     command = f"aws iam simulate-principal-policy --policy-source-arn {source} --action-names {shlex.quote(action)}"
     if request.resource_arn and request.resource_arn != "*":
@@ -156,7 +186,7 @@ def org_policies_command(account_id: str | None, policy_filter: str) -> str | No
 
 def resource_policy_command(holder: PolicyHolder | None, region: str | None = None) -> str | None:
     """Show the resource-based policy that governs a resource, for the services that have a getter."""
-    if holder is None:
+    if holder is None or not policy_readable(holder):
         return None
     region_flag = _region_flag(holder.region or region)
     name = shlex.quote(holder.name)
@@ -203,6 +233,19 @@ def resource_policy_command(holder: PolicyHolder | None, region: str | None = No
         case "iam" if ":role/" in holder.arn:
             return f"aws iam get-role --role-name {name} --query Role.AssumeRolePolicyDocument"
     return None
+
+
+def rest_api_commands(request: DeniedRequest) -> tuple[str, ...]:
+    """An API Gateway REST API's resource policy, and the authorization type of each of its methods."""
+    api_id = rest_api_id(request.resource_arn)
+    if api_id is None:
+        return ()
+    region = (request.resource_arn or "").split(":", 4)[3] or request.region
+    return (
+        f"aws apigateway get-rest-api --rest-api-id {api_id} --query policy --output text" + _region_flag(region),
+        f"aws apigateway get-resources --rest-api-id {api_id} --embed methods "
+        "--query 'items[].[path, resourceMethods.*.[httpMethod, authorizationType]]'" + _region_flag(region),
+    )
 
 
 def _explicit_policy_commands(request: DeniedRequest, layer: Layer) -> Iterable[str]:

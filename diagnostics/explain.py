@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from diagnostics import catalog
-from diagnostics.arn import ArnError, parse_arn
-from diagnostics.commands import ENCODED_MESSAGE_VARIABLE, evidence_commands
+from diagnostics.arn import ArnError, has_taken_out_part, parse_arn
+from diagnostics.commands import CALLER_IDENTITY_COMMAND, ENCODED_MESSAGE_VARIABLE, evidence_commands, layer_commands
 from diagnostics.model import (
     CHECKLIST_ORDER,
     Blocker,
@@ -22,17 +22,22 @@ from diagnostics.model import (
 )
 from diagnostics.remediation import (
     FEDERATED_ACTIONS,
+    FIND_KMS_KEY,
     TRUST_ACTIONS,
     action_service,
+    can_simulate,
     cross_account,
     describe_principal,
     fixes_for,
+    lake_formation_need,
     not_a_role,
     not_a_role_note,
     policy_holder,
     policy_name,
     request_action,
+    simulation_steps,
     unconfirmed_fixes,
+    unsigned_api_call,
 )
 
 NOT_CHECKED = "not checked (offline)"
@@ -68,7 +73,6 @@ def explain_offline(request: DeniedRequest) -> Diagnosis:
             ),
         )
     fixes = fixes_for(request, blocked_by) if blocked_by else unconfirmed_fixes(request, kind, reported.layer)
-    confirm = _CONFIRMING_LAYERS.get(reported.layer) if reported.layer is not None and kind is not None else None
     return Diagnosis(
         request=request,
         decision=decision,
@@ -76,10 +80,29 @@ def explain_offline(request: DeniedRequest) -> Diagnosis:
         explanation=explanation(request),
         blocked_by=blocked_by,
         fixes=fixes,
-        commands=evidence_commands(request, confirm),
+        commands=_evidence(request),
         layers=offline_checklist(request),
         warnings=request.warnings,
     )
+
+
+def _evidence(request: DeniedRequest) -> tuple[str, ...]:
+    """The commands an offline diagnosis shows: those that confirm the reported layer, or every layer's."""
+    reported = request.reported
+    confirm = (
+        _CONFIRMING_LAYERS.get(reported.layer) if reported.layer is not None and reported.kind is not None else None
+    )
+    return evidence_commands(request, confirm)
+
+
+def _checks_below(request: DeniedRequest) -> bool:
+    """Whether the commands shown do more than name the caller: read a policy, simulate, or decode AWS's record."""
+    return any(command != CALLER_IDENTITY_COMMAND for command in _evidence(request))
+
+
+def _finds_statements(request: DeniedRequest) -> bool:
+    """Whether a command shown lists the statements that matched: the simulation, or AWS's own record."""
+    return can_simulate(request) or bool(request.encoded_message) or bool(request.authorization_id)
 
 
 def explain_scan_offline(scan: ScanResult) -> tuple[Diagnosis, ...]:
@@ -191,9 +214,9 @@ def _layer_meaning(request: DeniedRequest, layer: Layer, kind: DenialKind) -> st
             return f"The permissions boundary{named} of {who} has a Deny statement matching {action}{on}. {overrides}"
         case Layer.BOUNDARY:
             return (
-                f"{_capitalise(who)} has a permissions boundary{named} that does not allow {action}. A boundary caps "
-                "what identity-based policies can grant — effective permissions are the intersection of the two — so "
-                "the request is denied even when an attached policy allows it."
+                f"{_sentence_start(request.principal)} has a permissions boundary{named} that does not allow {action}. "
+                "A boundary caps what identity-based policies can grant — effective permissions are the intersection "
+                "of the two — so the request is denied even when an attached policy allows it."
             )
         case Layer.SESSION if explicit:
             return (
@@ -208,10 +231,14 @@ def _layer_meaning(request: DeniedRequest, layer: Layer, kind: DenialKind) -> st
                 "action and the session still cannot."
             )
         case Layer.SCP:
-            account = f" in account {_account(request)}" if _account(request) else ""
+            whose = (
+                f"principals in account {_account(request)}"
+                if _account(request)
+                else "the principals of the caller's account"
+            )
             if explicit:
                 return (
-                    f"A service control policy{named} denies {action}{on} for principals{account}. SCP denies are "
+                    f"A service control policy{named} denies {action}{on} for {whose}. SCP denies are "
                     "organization guardrails (regions, services, protected resources); they bind every principal of a "
                     "member account, administrators and the root user included, and nothing in the account's IAM can "
                     "override them."
@@ -265,12 +292,11 @@ def _layer_meaning(request: DeniedRequest, layer: Layer, kind: DenialKind) -> st
 def _limits(request: DeniedRequest, kind: DenialKind) -> str:
     if kind is DenialKind.EXPLICIT:
         # Only where several policies of the layer could hold the statement is a missing name worth saying.
-        several = request.reported.layer in (Layer.IDENTITY, Layer.SCP, Layer.RCP)
-        named = (
-            " The message does not name the denying policy; the commands below find it."
-            if several and not request.reported.policy_arn
-            else ""
-        )
+        layer = request.reported.layer
+        several = layer in (Layer.IDENTITY, Layer.SCP, Layer.RCP)
+        named = ""
+        if several and layer is not None and not request.reported.policy_arn:
+            named = f" The message does not name the denying policy{_finding_the_policy(request, layer)}"
         return (
             "AWS names at most one reason per message: once this statement is changed, another layer can still deny "
             f"the request.{named}"
@@ -284,24 +310,82 @@ def _limits(request: DeniedRequest, kind: DenialKind) -> str:
     return "AWS names at most one reason per message: once this is fixed, another layer can still deny the request."
 
 
+def _with_the_checks(request: DeniedRequest, alternative: str = "") -> str:
+    """The words that send the reader to the commands, where they check more than who the caller is; nothing where
+    they cannot (the fixes then say what to find first)."""
+    return f" with the commands below{alternative}" if _checks_below(request) else ""
+
+
+def _finding_statements(request: DeniedRequest) -> str:
+    if _finds_statements(request):
+        return " with the commands below."
+    steps = simulation_steps(request, "lists the matched statements")
+    return f": {steps}" if steps else " in the policies that apply to this caller."
+
+
+def _finding_the_policy(request: DeniedRequest, layer: Layer) -> str:
+    """How to find the policy that holds an explicit deny the message does not name, ending its sentence."""
+    if layer_commands(request, layer):
+        return "; the commands below find it."
+    if layer is Layer.IDENTITY:
+        steps = simulation_steps(request, "lists the matched statements")
+        return f": {steps}" if steps else "."
+    kind = "SERVICE_CONTROL_POLICY" if layer is Layer.SCP else "RESOURCE_CONTROL_POLICY"
+    whose = "caller's" if layer is Layer.SCP else "resource's"
+    return (
+        f": aws organizations list-policies-for-target --target-id <account id> --filter {kind}, run from the "
+        f"management account, lists the {layer.value.upper()}s attached to the {whose} account once its id is known, "
+        "and each OU above it (aws organizations list-parents) can hold one too."
+    )
+
+
 def _without_layer(request: DeniedRequest) -> str:
     action = request_action(request) or "the action"
     on = f" on {request.resource_arn}" if request.resource_arn else ""
     reported = request.reported
+    need = lake_formation_need(request)
+    if need is not None:
+        what = f"the Lake Formation permission {need.permission}" if need.permission else "a Lake Formation permission"
+        target = (
+            " on the Data Catalog"
+            if need.resource == '{"Catalog": {}}'
+            else f" on {need.target}"
+            if need.target
+            else ""
+        )
+        call = action if request_action(request) else "the call"
+        return (
+            f"Lake Formation refused {call}: the caller lacks {what}{target}. Lake Formation permissions are a "
+            "second gate on the Data Catalog and the data lake, beside IAM: the call needs both, and IAM policies "
+            "cannot grant Lake Formation permissions, so this is fixed with a Lake Formation grant."
+        )
+    if unsigned_api_call(request):
+        if reported.kind is DenialKind.EXPLICIT:
+            verdict = "a Deny statement in that policy matches it"
+        elif reported.kind is DenialKind.IMPLICIT:
+            verdict = "that policy does not allow it"
+        else:
+            verdict = "that policy does not allow it, or a Deny statement in it matches"
+        return (
+            f"API Gateway checked this unsigned (anonymous) call to {action}{on} against the API's resource policy "
+            f"alone (no identity-based policy, boundary or SCP applies to a caller without credentials), and "
+            f"{verdict}."
+        )
     if reported.kind is DenialKind.EXPLICIT:
         return (
             f"The message says an explicit Deny matched {action}{on}, but not in which policy: an identity-based "
             "policy, the permissions boundary, a session policy, an SCP, an RCP, the resource's policy or a VPC "
             "endpoint policy. An explicit deny overrides every Allow, so adding permissions cannot help; find the "
-            "statement with the commands below."
+            f"statement{_finding_statements(request)}"
         )
     if reported.kind is DenialKind.IMPLICIT:
         return (
             f"The message says no policy allows {action}{on}, but not which layer is missing the Allow: identity-based "
             "policies, the permissions boundary, a session policy, SCPs, RCPs, the resource's policy or a VPC endpoint "
-            "policy. Confirm it with the commands below before changing anything."
+            f"policy. Confirm it{_with_the_checks(request)} before changing anything."
         )
     if reported.layer is not None:
+        reading = " with the commands below" if layer_commands(request, reported.layer) else ""
         region = ""
         if reported.phrase and "does not exist in this region" in reported.phrase.lower():
             region = (
@@ -310,7 +394,7 @@ def _without_layer(request: DeniedRequest) -> str:
             )
         return (
             f"The message points at the {reported.layer} layer for {action}{on} but does not say whether a Deny "
-            f"matched or no Allow did; confirm it with the commands below before changing anything.{region}"
+            f"matched or no Allow did; confirm it{reading} before changing anything.{region}"
         )
     if action in TRUST_ACTIONS:
         role_holder = policy_holder(request.resource_arn)
@@ -328,14 +412,14 @@ def _without_layer(request: DeniedRequest) -> str:
         return (
             f"AWS does not say why {action} was denied. The usual causes: the trust policy of {role} does not allow "
             "the caller (or requires an external id, MFA or tags the call did not carry), or, across accounts, the "
-            "caller's identity-based policy does not allow the call on the role. An SCP can also deny it. Confirm "
-            "with the commands below before changing anything."
+            "caller's identity-based policy does not allow the call on the role. An SCP can also deny it. "
+            f"Confirm{_with_the_checks(request)} before changing anything."
         )
     return (
         f"The message does not say which policy layer denied {action}{on}: older message formats, many services and "
         "many cross-account requests leave the reason out. Any layer can be responsible — identity-based policies, "
         "the permissions boundary, a session policy, SCPs, RCPs, the resource's policy or a VPC endpoint policy — so "
-        "confirm it with the commands below (or a live investigation) before changing anything."
+        f"confirm it{_with_the_checks(request, ' (or a live investigation)')} before changing anything."
     )
 
 
@@ -366,6 +450,12 @@ def _special_cases(request: DeniedRequest) -> list[str]:
                 f"({flaw}): it was probably edited or mistyped. Run aws sts get-caller-identity with the same "
                 "credentials to see the real one."
             )
+        elif principal is not None and has_taken_out_part(principal.arn):
+            notes.append(
+                f"The message names the caller as {principal.arn}, with part of it taken out: run aws sts "
+                "get-caller-identity with the same credentials for the real ARN (it is often an instance profile or an "
+                "assumed role, not who you expect)."
+            )
         else:
             notes.append(
                 "The message does not name the caller in a form iamwhy recognises: run aws sts get-caller-identity "
@@ -389,7 +479,7 @@ def _special_cases(request: DeniedRequest) -> list[str]:
             "root in its own account, so a denial of root comes from an SCP or RCP (member accounts only) or from a "
             "resource-based policy."
         )
-    elif principal.type is PrincipalType.ANONYMOUS:
+    elif principal.type is PrincipalType.ANONYMOUS and not unsigned_api_call(request):
         notes.append(
             "The request was not signed (anonymous): no identity-based policy applies, and only a resource policy that "
             "allows everyone could allow it. Usually the client found no credentials: check its profile, environment "
@@ -413,18 +503,27 @@ def _special_cases(request: DeniedRequest) -> list[str]:
             "key whose policy does not let the caller use it (aws secretsmanager describe-secret shows KmsKeyId)."
         )
     elif request_action(request) == "kms:Decrypt" and not request.resource_arn:
-        notes.append(
-            "The message does not name the KMS key. KMS refuses a Decrypt alike when the key that encrypted the data "
-            "was deleted (or is pending deletion) or belongs to another Region, and when the key policy or the "
-            "caller's policies do not allow it: find the key first (the ciphertext's origin, or CloudTrail's Decrypt "
-            "event, usually names it)."
+        phrase = (request.reported.phrase or "").lower()
+        # The message's own phrase may have given the other causes already ("does not exist in this Region").
+        causes = (
+            ""
+            if "does not exist in this region" in phrase
+            else " KMS refuses a Decrypt alike when the key that encrypted the data was deleted (or is pending "
+            "deletion) or belongs to another Region, and when the key policy or the caller's policies do not allow it."
         )
+        notes.append(f"The message does not name the KMS key.{causes} Find the key first: {FIND_KMS_KEY}.")
     holder = policy_holder(request.resource_arn)
     if holder is not None and cross_account(request, holder):
         caller_account = principal.account_id if principal is not None else None
+        both = (
+            "the resource's policy must allow it (root needs no identity-based policy, but an SCP of its account can "
+            "still deny it)"
+            if principal is not None and principal.type is PrincipalType.ROOT
+            else "both the caller's identity-based policy and the resource's policy must allow it"
+        )
         notes.append(
             f"The caller (account {caller_account}) and the resource (account {holder.account_id}) are in "
-            "different accounts: both the caller's identity-based policy and the resource's policy must allow it."
+            f"different accounts: {both}."
         )
     if request.encoded_message:
         notes.append(
@@ -463,5 +562,9 @@ def _account(request: DeniedRequest) -> str | None:
     return (principal.account_id if principal is not None else None) or request.account_id
 
 
-def _capitalise(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def _sentence_start(principal: Principal | None) -> str:
+    """The caller named at the start of a sentence: iamwhy's own words capitalised, an ARN or pasted text as given."""
+    who = describe_principal(principal)
+    if principal is not None and who == principal.arn:
+        return who
+    return who[:1].upper() + who[1:]

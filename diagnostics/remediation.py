@@ -7,13 +7,15 @@ an Allow cannot help (an explicit deny, an SCP, an RCP, a boundary, a session po
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from diagnostics import catalog
-from diagnostics.arn import ArnError, has_taken_out_part, is_account_id, parse_arn
+from diagnostics.arn import ArnError, has_taken_out_part, is_account_id, is_placeholder, parse_arn
 from diagnostics.model import (
     Blocker,
     ConditionCheck,
@@ -36,6 +38,7 @@ OWNER_SESSION = "session creator"
 OWNER_NETWORK = "network admins"
 OWNER_SSO = "IAM Identity Center admins"
 OWNER_CALLER = "caller"
+OWNER_DATA_LAKE = "data lake administrators"
 # Keys a caller controls by how it makes the call: a condition on them is met by calling differently.
 REQUEST_KEYS = frozenset(
     {
@@ -187,6 +190,77 @@ def policy_holder(resource_arn: str | None) -> PolicyHolder | None:
     return holder(f"resource-based policy of {resource_arn}", resource or resource_arn)
 
 
+# The services whose resource-based policy a read-only command prints; commands.resource_policy_command reads
+# nothing else, and the fixes promise a command "below" only for these.
+_READABLE_POLICY_SERVICES = frozenset({"s3", "kms", "sqs", "sns", "secretsmanager", "lambda", "ecr"})
+
+
+def policy_readable(holder: PolicyHolder | None) -> bool:
+    """Whether a read-only AWS CLI command prints the resource-based policy ``holder`` names (a role's trust policy
+    included)."""
+    if holder is None:
+        return False
+    return holder.service in _READABLE_POLICY_SERVICES or (holder.service == "iam" and ":role/" in holder.arn)
+
+
+def can_simulate(request: DeniedRequest) -> bool:
+    """Whether IAM's policy simulator can evaluate this request's caller: the message names the action and a user, a
+    role or a role's session (the simulator takes no root, service, federated or unsigned caller)."""
+    principal = request.principal
+    if principal is None or request_action(request) is None:
+        return False
+    if principal.type is PrincipalType.ASSUMED_ROLE:
+        return bool(principal.name)
+    return principal.type in (PrincipalType.USER, PrincipalType.ROLE)
+
+
+# The callers IAM's simulator evaluates, with UNKNOWN for a caller the message does not name usably.
+_SIMULATED_TYPES = frozenset(
+    {PrincipalType.USER, PrincipalType.ROLE, PrincipalType.ASSUMED_ROLE, PrincipalType.UNKNOWN}
+)
+
+# Callers with credentials of their own that SCPs bind but IAM's simulator does not evaluate.
+_UNSIMULATED_SIGNERS = frozenset({PrincipalType.ROOT, PrincipalType.FEDERATED_USER})
+
+FIND_CALLER = "aws sts get-caller-identity, run with the same credentials, prints the caller's ARN"
+FIND_ACTION = (
+    "the API call that failed names it, as service:Operation (the IAM action mostly has the operation's name): the "
+    "SDK method or CLI command that raised the error, or the failed call's eventName in CloudTrail's event history, "
+    "which aws cloudtrail lookup-events reads in the call's Region (management calls only, not S3 object reads or "
+    "other data events)"
+)
+FIND_KMS_KEY = (
+    "the resource that holds the encrypted data names its key (aws s3api head-object shows an object's "
+    "SSEKMSKeyId, aws secretsmanager describe-secret a secret's KmsKeyId, aws lambda get-function-configuration a "
+    "function's KMSKeyArn), and CloudTrail's record of the failed call usually does too"
+)
+
+
+def simulation_steps(request: DeniedRequest, tells: str) -> str | None:
+    """For a caller IAM's simulator could evaluate if the message named it and the action: the simulation to run, which
+    ``tells`` something, and how to find what it lacks. None when the evidence commands hold the simulation already,
+    or when no simulation applies to this caller (root, a service, a federated or unsigned caller)."""
+    principal = request.principal
+    ptype = principal.type if principal is not None else PrincipalType.UNKNOWN
+    if can_simulate(request) or ptype not in _SIMULATED_TYPES:
+        return None
+    missing: list[str] = []
+    source = grantee(principal) if principal is not None and principal.name else None
+    if source is None:
+        missing.append(f"the caller ({FIND_CALLER}; for a session, take its role's ARN)")
+    action = request_action(request)
+    if action is None:
+        missing.append("the action (the API call that failed names it)")
+    resource = request.resource_arn
+    arns = f" --resource-arns {shlex.quote(resource)}" if resource and _is_usable_arn(resource) else ""
+    source_arn = shlex.quote(source) if source else "<user or role ARN>"
+    action_name = shlex.quote(action) if action else "<action>"
+    return (
+        f"aws iam simulate-principal-policy --policy-source-arn {source_arn} --action-names {action_name}{arns} "
+        f"{tells}, once {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} known."
+    )
+
+
 def describe_principal(principal: Principal | None) -> str:
     """Name a principal the way a person would ("role build-bot-role (session ci-42)")."""
     if principal is None:
@@ -308,7 +382,7 @@ def identity_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     action = request_action(request)
     if action is None:
         return Fix(
-            summary="The message names no action, so no grant can be written: find the action with the commands below.",
+            summary=f"The message names no action, so no grant can be written until it is known: {FIND_ACTION}.",
             owner=OWNER_ACCOUNT,
             attach_to=grantee(principal),
         )
@@ -318,9 +392,14 @@ def identity_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     notes = [resource_note, *_identity_notes(request, action)]
     owner, attach_to = OWNER_ACCOUNT, grantee(principal)
     if principal is None or principal.type is PrincipalType.UNKNOWN:
+        named = (
+            f"the message names it as {principal.arn}, with part of it taken out"
+            if principal is not None and has_taken_out_part(principal.arn)
+            else "the message does not name it"
+        )
         lead = (
-            f"Attach this policy to the identity that made the call (the message does not name it: run "
-            f"aws sts get-caller-identity with the same credentials); it allows {where} only."
+            f"Attach this policy to the identity that made the call ({named}: run aws sts get-caller-identity with "
+            f"the same credentials); it allows {where} only."
         )
     elif principal.sso_permission_set:
         owner, attach_to = OWNER_SSO, None
@@ -355,13 +434,8 @@ def resource_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     holder = policy_holder(request.resource_arn)
     action = request_action(request)
     if holder is None or action is None:
-        if holder is None and request.resource_arn and request.resource_arn != "*":
-            what = f"names the resource as {request.resource_arn}, which is not a complete ARN (redacted or cut off)"
-        else:
-            what = f"names no {'resource' if holder is None else 'action'}"
         return Fix(
-            summary=f"The message {what}, so no resource-policy statement can be written: find it with the commands "
-            "below.",
+            summary=_unwritable_statement(request, holder),
             owner=OWNER_KEY if action_service(action) == "kms" else OWNER_RESOURCE,
         )
     if holder.service == "iam" and action in TRUST_ACTIONS:
@@ -399,6 +473,30 @@ def resource_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -
     notes.extend(_sso_path_note(principal))
     lead = f"Add this statement to the {holder.label} to allow {describe_principal(principal)} to call {action}."
     return Fix(summary=_join(lead, *notes), owner=owner, attach_to=holder.arn, policy=statement)
+
+
+def _unwritable_statement(request: DeniedRequest, holder: PolicyHolder | None) -> str:
+    """Why no resource-policy statement can be written for ``request``, and how to find what is missing."""
+    resource = request.resource_arn
+    if holder is None and resource and resource != "*":
+        return (
+            f"The message names the resource as {resource}, which is not a complete ARN (redacted or cut off), so no "
+            "resource-policy statement can be written from it: explain the error again with the real ARN to get the "
+            "statement and the command that reads that resource's policy."
+        )
+    if holder is None and action_service(request_action(request)) == "kms":
+        return (
+            "The message does not name the KMS key, so no key-policy statement can be written until it is known: "
+            f"{FIND_KMS_KEY}."
+        )
+    if holder is None:
+        return (
+            "The message names no resource, so no resource-policy statement can be written until it is known: the "
+            "request the client made names it, and so does CloudTrail's record of the failed call."
+        )
+    return (
+        f"The message names no action, so no resource-policy statement can be written until it is known: {FIND_ACTION}."
+    )
 
 
 def _not_a_role_match(request: DeniedRequest) -> re.Match[str] | None:
@@ -710,8 +808,10 @@ def vpc_endpoint_fix(request: DeniedRequest, blocker: Blocker | None = None) -> 
 
 
 def anonymous_fix(request: DeniedRequest) -> Fix:
-    """An unsigned request: the client sent no credentials, which is almost never meant."""
+    """An unsigned request: the client sent no credentials, which is almost never meant, except to API Gateway."""
     action = request_action(request) or "the action"
+    if unsigned_api_call(request):
+        return _api_gateway_anonymous_fix(request)
     return Fix(
         summary=(
             f"The request for {action} was sent without credentials (anonymous), so no identity-based policy can "
@@ -723,6 +823,154 @@ def anonymous_fix(request: DeniedRequest) -> Fix:
     )
 
 
+_REST_API_ID = re.compile(r"[a-z0-9]{10}")
+
+
+def rest_api_id(resource_arn: str | None) -> str | None:
+    """The REST API id in an execute-api ARN (``arn:aws:execute-api:region:account:api-id/stage/METHOD/path``), also
+    when the account was taken out before pasting, since reading the API needs only its id; None otherwise."""
+    parts = (resource_arn or "").split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "execute-api":
+        return None
+    api_id = parts[5].split("/", 1)[0]
+    return api_id if _REST_API_ID.fullmatch(api_id) else None
+
+
+def unsigned_api_call(request: DeniedRequest) -> bool:
+    """Whether the request is an unsigned call to an API Gateway API, which only the API's resource policy decides."""
+    principal = request.principal
+    return (
+        principal is not None
+        and principal.type is PrincipalType.ANONYMOUS
+        and action_service(request_action(request)) == "execute-api"
+    )
+
+
+def _api_gateway_anonymous_fix(request: DeniedRequest) -> Fix:
+    # API Gateway names the caller "anonymous" when the API's resource policy does not allow an unsigned call; an
+    # unsigned call to a method with IAM authorization is refused earlier, as "Missing Authentication Token".
+    api_id = rest_api_id(request.resource_arn)
+    reader = (
+        "the get-rest-api command below prints it"
+        if api_id
+        else "aws apigateway get-rest-api --rest-api-id <API id> --query policy --output text prints it"
+    )
+    return Fix(
+        summary=_join(
+            f"API Gateway refused an unsigned call to {request.resource_arn or 'the API'}: the API's resource "
+            f"policy does not allow this caller, or denies it ({reader}). What to change depends on whom the policy "
+            "lets in.",
+            'If it names AWS principals (Principal {"AWS": ...}), the method must use IAM authorization (AWS_IAM) '
+            "and the client must sign its requests with Signature Version 4, with credentials of one of those "
+            "principals; a plain curl or browser request is never signed.",
+            "If it lets in source addresses, VPCs or VPC endpoints (aws:SourceIp, aws:SourceVpc, aws:SourceVpce), "
+            "call from one of them (a private API answers only through its VPC endpoint), or have the API's owner "
+            "widen the condition.",
+            'If the API is meant to be public, the policy needs an Allow for Principal "*" on execute-api:Invoke for '
+            "this method and path, and no Deny that matches the call.",
+            "A changed resource policy takes effect only once the API is deployed again.",
+        ),
+        owner=OWNER_RESOURCE,
+    )
+
+
+# Lake Formation's own refusal, which IAM policies cannot lift: "Insufficient Lake Formation permission(s): Required
+# Create Database on Catalog", or "... permission(s) on <name>" when it names only what it was asked about.
+_LAKE_FORMATION = re.compile(
+    r"Insufficient\s+Lake\s+Formation\s+permission\(s\)"
+    r"(?::\s*Required\s+(?P<permission>[A-Za-z]+(?:\s[A-Za-z]+)*?)\s+on\s+(?P<required_on>[^\s(;,\"']+)"
+    r"|\s+on\s+(?P<on>[^\s(;,\"']+))?",
+    re.IGNORECASE,
+)
+# Lake Formation's permission names, as grant-permissions takes them.
+_LAKE_FORMATION_PERMISSIONS = frozenset(
+    {
+        "ALL",
+        "ALTER",
+        "CREATE_DATABASE",
+        "CREATE_TABLE",
+        "DATA_LOCATION_ACCESS",
+        "DELETE",
+        "DESCRIBE",
+        "DROP",
+        "INSERT",
+        "SELECT",
+    }
+)
+_TABLE_PERMISSIONS = frozenset({"SELECT", "INSERT", "DELETE"})
+
+
+@dataclass(frozen=True)
+class LakeFormationNeed:
+    """What a Lake Formation refusal says is missing: a permission (grant-permissions' spelling) on a resource."""
+
+    permission: str | None
+    target: str | None
+
+    @property
+    def resource(self) -> str:
+        """The --resource argument of grant-permissions and list-permissions for the target."""
+        if self.target is None:
+            return '{"Database": {"Name": "<database>"}}'
+        if self.target.lower() == "catalog":
+            return '{"Catalog": {}}'
+        name = json.dumps(self.target)
+        if self.permission in _TABLE_PERMISSIONS:
+            return f'{{"Table": {{"DatabaseName": "<database>", "Name": {name}}}}}'
+        return f'{{"Database": {{"Name": {name}}}}}'
+
+
+def lake_formation_need(request: DeniedRequest) -> LakeFormationNeed | None:
+    """The Lake Formation permission a refusal names, when the denial is Lake Formation's and not IAM's; else None."""
+    found = _LAKE_FORMATION.search(request.snippet)
+    if found is None:
+        return None
+    words = found.group("permission")
+    permission = "_".join(words.upper().split()) if words else None
+    return LakeFormationNeed(
+        permission if permission in _LAKE_FORMATION_PERMISSIONS else None,
+        found.group("required_on") or found.group("on"),
+    )
+
+
+def lake_formation_fix(request: DeniedRequest, need: LakeFormationNeed) -> Fix:
+    """A missing Lake Formation grant: who grants it, and the grant-permissions command that does."""
+    principal = grantee(request.principal) or "<ARN of the calling role or user>"
+    permission = need.permission or "<permission>"
+    target = "the Data Catalog" if need.resource == '{"Catalog": {}}' else (need.target or "the database or table")
+    what = f"{need.permission} on {target}" if need.permission else f"a Lake Formation permission on {target}"
+    command = (
+        f"aws lakeformation grant-permissions --principal DataLakePrincipalIdentifier={principal} "
+        f"--permissions {permission} --resource {shlex.quote(need.resource)}"
+    )
+    notes: list[str | None] = [
+        f"A data lake administrator (or a principal holding {permission} with the grant option) grants it: {command}."
+    ]
+    if need.permission is None:
+        notes.append(
+            "The message does not name the permission: DESCRIBE is needed to see a database or table, CREATE_TABLE "
+            "to create tables in a database, SELECT, INSERT or DELETE to use a table's data, and "
+            "DATA_LOCATION_ACCESS to point a table at an S3 location registered with Lake Formation."
+        )
+    if need.permission in _TABLE_PERMISSIONS:
+        notes.append("Put the table's database in place of <database>.")
+    if request.principal is None or grantee(request.principal) is None:
+        notes.append(
+            "The message does not name the caller: grant to the IAM role or user behind the call (for a session, its "
+            "role's ARN, not the assumed-role ARN that aws sts get-caller-identity prints)."
+        )
+    if need.permission == "CREATE_DATABASE":
+        notes.append(
+            "By default the IAMAllowedPrincipals group holds CREATE_DATABASE on the catalog, so that IAM alone "
+            "decides; this refusal means that default was revoked, and each database creator needs its own grant."
+        )
+    lead = (
+        f"Lake Formation, not IAM, refused the call: the caller lacks {what}. Lake Formation permissions are a "
+        "separate gate on the Data Catalog and the data lake, and no IAM policy grants them."
+    )
+    return Fix(summary=_join(lead, *notes), owner=OWNER_DATA_LAKE)
+
+
 def unconfirmed_fixes(
     request: DeniedRequest, kind: DenialKind | None = None, layer: Layer | None = None
 ) -> tuple[Fix, ...]:
@@ -732,33 +980,49 @@ def unconfirmed_fixes(
     "no resource-based policies allow access, or a resource-based policy explicitly denies access")."""
     action = request_action(request) or "the action"
     principal = request.principal
+    if principal is not None and principal.type is PrincipalType.ANONYMOUS:
+        # Only the resource's side can allow or deny an unsigned call, whatever the message says about the kind.
+        return (anonymous_fix(request),)
+    need = lake_formation_need(request)
+    if need is not None:
+        return (lake_formation_fix(request, need),)
     if layer is not None and kind is None:
         named = fix_for(request, Blocker(layer=layer, kind=DenialKind.IMPLICIT))
+        read = "read that policy with the commands below before changing anything"
+        if layer is Layer.RESOURCE and not policy_readable(policy_holder(request.resource_arn)):
+            what = "key" if action_service(request_action(request)) == "kms" else "resource"
+            read = (
+                f"read that policy before changing anything, once the {what} is known (the fix that follows says how "
+                "to find it)"
+            )
         confirm = Fix(
             summary=(
-                f"The message names the {layer} layer but not whether a Deny in it matched or no Allow did: read that "
-                "policy with the commands below before changing anything. If it denies, change or scope that "
-                "statement; if it allows nothing for this caller, the fix that follows is the likely one, not "
-                "verified."
+                f"The message names the {layer} layer but not whether a Deny in it matched or no Allow did: {read}. "
+                "If it denies, change or scope that statement; if it allows nothing for this caller, the fix that "
+                "follows is the likely one, not verified."
             ),
             owner=named.owner,
         )
         return (confirm, _unverified(named))
     if kind is DenialKind.EXPLICIT:
+        steps = simulation_steps(request, "lists the matched statements")
+        if can_simulate(request):
+            find = "Find it with the commands below (simulate-principal-policy lists the matched statements), then"
+        elif steps is not None:
+            find = f"Find it: {steps} Then"
+        else:
+            find = "Find it in the policies that apply to this caller, then"
         return (
             Fix(
                 summary=(
                     f"An explicit Deny matched {action}{_on(request)}, but the message does not say in which policy: "
                     "an identity-based policy, the permissions boundary, a session policy, an SCP, an RCP, a "
-                    "resource-based policy or a VPC endpoint policy. Find it with the commands below "
-                    "(simulate-principal-policy lists the matched statements), then change or scope that statement; "
-                    "adding an Allow cannot help."
+                    f"resource-based policy or a VPC endpoint policy. {find} change or scope that statement; adding "
+                    "an Allow cannot help."
                 ),
                 owner=OWNER_ACCOUNT,
             ),
         )
-    if principal is not None and principal.type is PrincipalType.ANONYMOUS:
-        return (anonymous_fix(request),)
     wrong_call = not_a_role_fix(request)
     if wrong_call is not None:
         return (wrong_call,)
@@ -768,9 +1032,7 @@ def unconfirmed_fixes(
     confirm = Fix(
         summary=(
             "The message does not say which policy layer denied the request. Confirm it before changing anything: "
-            "run the commands below (simulate-principal-policy tells whether the identity-based policies, the "
-            "boundary and the SCPs allow it; the resource-policy commands show the other side). The fixes that "
-            "follow are the likely ones, not verified."
+            f"{_confirming(request)} The fixes that follow are the likely ones, not verified."
         ),
         owner=OWNER_ACCOUNT,
     )
@@ -790,6 +1052,32 @@ def unconfirmed_fixes(
         ):
             likely.append(resource_grant_fix(request))
     return (confirm, *(_unverified(fix) for fix in likely))
+
+
+def _confirming(request: DeniedRequest) -> str:
+    """How to confirm the layer with what the message names: the evidence commands it makes possible, or what to
+    find first."""
+    shown: list[str] = []
+    tells = "tells whether the identity-based policies, the boundary and the SCPs allow it"
+    principal = request.principal
+    if can_simulate(request):
+        shown.append(f"simulate-principal-policy {tells}")
+    elif principal is not None and principal.account_id and principal.type in _UNSIMULATED_SIGNERS:
+        shown.append(
+            f"IAM's simulator does not evaluate {describe_principal(principal)}, but list-policies-for-target lists "
+            f"the SCPs attached to account {principal.account_id}"
+        )
+    if policy_readable(policy_holder(request.resource_arn)):
+        side = "the other side" if can_simulate(request) else "the resource's side"
+        shown.append(f"the resource-policy commands show {side}")
+    steps = simulation_steps(request, tells)
+    if shown and steps is None:
+        return f"run the commands below ({'; '.join(shown)})."
+    if shown:
+        return f"the commands below show the resource's side, and {steps}"
+    if steps is not None:
+        return steps
+    return "read the policies that apply to this caller (a live investigation reads every layer)."
 
 
 def _unverified(fix: Fix) -> Fix:
@@ -862,6 +1150,11 @@ def _identity_resource(request: DeniedRequest, action: str) -> tuple[str, str | 
         )
     if _is_usable_arn(resource):
         return resource, None
+    if is_placeholder(resource):
+        return "*", (
+            f'The message gives the resource only as {resource}, a placeholder, so the statement uses "Resource": "*": '
+            "put the real ARN there."
+        )
     if not resource.startswith("arn:"):
         return "*", (
             f"The message names the resource as {resource}, which is not an ARN (a phone number, a name or a path), so "
@@ -907,7 +1200,8 @@ def _identity_notes(request: DeniedRequest, action: str) -> list[str | None]:
     notes: list[str | None] = []
     info = catalog.action_info(action)
     if info is None:
-        close = catalog.closest_action(action)
+        elsewhere = _same_action_elsewhere(action)
+        close = " or ".join(elsewhere) if elsewhere else catalog.closest_action(action)
         hint = f" (did you mean {close}?)" if close and close != action else ""
         notes.append(f"{action} is not in the AWS action catalogue{hint}: check the spelling before granting it.")
     else:
@@ -928,6 +1222,18 @@ def _identity_notes(request: DeniedRequest, action: str) -> list[str | None]:
     elif holder is not None and cross_account(request, holder):
         notes.append(f"The resource is in account {holder.account_id}: the {holder.label} must also allow this caller.")
     return notes
+
+
+def _same_action_elsewhere(action: str) -> tuple[str, ...]:
+    """The catalogue's actions of the same name in other services, when at most three have one: a message can carry
+    the wrong service prefix (a tool printing ec2:CreateRole for iam:CreateRole), which no spelling fix finds."""
+    service, _, name = action.partition(":")
+    found = sorted(
+        canonical
+        for other in catalog.service_prefixes()
+        if other != service.lower() and (canonical := catalog.canonical_action(f"{other}:{name}")) is not None
+    )
+    return tuple(found) if len(found) <= 3 else ()
 
 
 def _resource_policy_resource(holder: PolicyHolder, resource_arn: str) -> str | None:
@@ -952,6 +1258,16 @@ def _holder_edit_note(holder: PolicyHolder, statement: Mapping[str, Any], princi
 
 def _both_sides_note(request: DeniedRequest, holder: PolicyHolder, action: str) -> str | None:
     principal_account = request.principal.account_id if request.principal is not None else None
+    if (
+        cross_account(request, holder)
+        and request.principal is not None
+        and request.principal.type is PrincipalType.ROOT
+    ):
+        return (
+            f"The caller is in account {principal_account} and the resource in {holder.account_id}: the {holder.label} "
+            f"is the side that must allow it. Root needs no identity-based policy in its own account (and can have "
+            f"none), but an SCP of account {principal_account} can still deny it if that is a member account."
+        )
     if cross_account(request, holder):
         return (
             f"The caller is in account {principal_account} and the resource in {holder.account_id}: cross-account "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from diagnostics.arn import parse_principal
+from diagnostics.arn import is_placeholder, parse_principal
 from diagnostics.model import PrincipalType
 from diagnostics.parse import scan
 
@@ -27,3 +27,19 @@ def test_a_nameless_principal_is_warned_about() -> None:
     assert denial.warnings == (
         "The principal ARN has no name (arn:aws:iam::457910130955:user/); iamwhy needs the full ARN to investigate.",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "placeholder"),
+    [
+        ("<arn here>", True),
+        ("{role-arn}", True),
+        ("***", True),
+        ("XXXX", True),
+        ("+358....", False),
+        ("arn:aws:iam::<account>:role/x", False),
+        ("my-bucket", False),
+    ],
+)
+def test_a_placeholder_is_one_only_as_a_whole(text: str, placeholder: bool) -> None:
+    assert is_placeholder(text) is placeholder

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+from dataclasses import replace
 
 import pytest
 
@@ -18,7 +19,7 @@ from diagnostics.commands import (
     simulate_command,
 )
 from diagnostics.model import DenialKind, Layer
-from diagnostics.remediation import policy_holder
+from diagnostics.remediation import policy_holder, policy_readable
 from tests.diagnostics.denials import (
     ACCOUNT,
     GUARDRAIL_ARN,
@@ -58,6 +59,52 @@ def test_simulation_of_a_session_resolves_the_role_arn_never_the_session() -> No
 @pytest.mark.parametrize("principal", ["anonymous", "events.amazonaws.com", f"arn:aws:iam::{ACCOUNT}:root", None])
 def test_no_simulation_for_callers_iam_cannot_simulate(principal: str | None) -> None:
     assert simulate_command(denial(principal, "s3:GetObject", OBJECT)) is None
+
+
+def test_unsigned_api_gateway_call_reads_the_apis_policy_and_no_caller_identity() -> None:
+    api = "arn:aws:execute-api:us-west-2:********2543:vd2gh6uqw3/api/GET/"
+    assert evidence_commands(denial("anonymous", "execute-api:Invoke", api)) == (
+        "aws apigateway get-rest-api --rest-api-id vd2gh6uqw3 --query policy --output text --region us-west-2",
+        "aws apigateway get-resources --rest-api-id vd2gh6uqw3 --embed methods "
+        "--query 'items[].[path, resourceMethods.*.[httpMethod, authorizationType]]' --region us-west-2",
+    )
+
+
+def test_lake_formation_refusal_lists_the_data_lake_admins_and_the_grants_on_its_resource() -> None:
+    refusal = "Insufficient Lake Formation permission(s): Required Create Database on Catalog"
+    request = replace(denial(SESSION, "glue:CreateDatabase", None, region="eu-west-1"), snippet=refusal)
+    assert evidence_commands(request) == (
+        CALLER,
+        "aws lakeformation get-data-lake-settings --query DataLakeSettings.DataLakeAdmins --region eu-west-1",
+        f"aws lakeformation list-permissions --principal DataLakePrincipalIdentifier={ROLE} "
+        "--resource '{\"Catalog\": {}}' --region eu-west-1",
+    )
+    unnamed = replace(request, principal=None)
+    assert (
+        evidence_commands(unnamed)[-1]
+        == "aws lakeformation list-permissions --resource '{\"Catalog\": {}}' --region eu-west-1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("resource", "readable"),
+    [
+        (OBJECT, True),
+        (KEY, True),
+        (f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs", True),
+        (f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts", True),
+        (f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf", True),
+        (f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:worker", True),
+        (f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/images", True),
+        (f"arn:aws:iam::{ACCOUNT}:role/deployer", True),
+        (f"arn:aws:iam::{ACCOUNT}:user/build-bot", False),
+        (f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders", False),
+    ],
+)
+def test_a_resource_policy_command_exists_exactly_where_the_fixes_say_one_does(resource: str, readable: bool) -> None:
+    holder = policy_holder(resource)
+    assert policy_readable(holder) is readable
+    assert (resource_policy_command(holder) is not None) is readable
 
 
 def test_values_are_shell_quoted() -> None:

@@ -141,11 +141,38 @@ def test_boundary_explanation_says_an_attached_policy_cannot_lift_it() -> None:
     assert explain_offline(request).fixes[0].owner == OWNER_BOUNDARY
 
 
+def test_boundary_explanation_does_not_capitalise_a_callers_arn() -> None:
+    # A caller iamwhy cannot classify is named by the text pasted; "Arn:aws:..." would be a different string.
+    masked = "arn:aws:iam::***:user/****"
+    text = explanation(denial(masked, "iam:CreateRole", None, layer=Layer.BOUNDARY, kind=DenialKind.IMPLICIT))
+    assert text.startswith(f"{masked} has a permissions boundary that does not allow iam:CreateRole.")
+    named = explanation(denial(ROLE, "iam:CreateRole", None, layer=Layer.BOUNDARY, kind=DenialKind.IMPLICIT))
+    assert named.startswith("Role build-bot-role has a permissions boundary")
+
+
 def test_scp_explanation_names_the_account_and_says_iam_cannot_override() -> None:
     text = explanation(denial(SESSION, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT))
     assert f"for principals in account {ACCOUNT}" in text
     assert "nothing in the account's IAM can override them" in text
     assert "The message does not name the denying policy" in text
+
+
+def test_scp_explanation_without_an_account_ends_its_sentence() -> None:
+    request = denial(None, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT, account_id=None)
+    text = explanation(request)
+    assert text.startswith(
+        "A service control policy denies ec2:RunInstances for the principals of the caller's account."
+    )
+
+
+def test_scp_explanation_without_an_account_says_how_to_list_the_scps() -> None:
+    request = denial(None, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT, account_id=None)
+    text = explanation(request)
+    assert "the commands below" not in text
+    assert (
+        "The message does not name the denying policy: aws organizations list-policies-for-target --target-id "
+        "<account id> --filter SERVICE_CONTROL_POLICY, run from the management account"
+    ) in text
 
 
 def test_explicit_deny_names_the_policy_when_reported() -> None:
@@ -214,6 +241,24 @@ def test_a_decrypt_without_a_key_says_the_key_may_be_gone() -> None:
     assert "was deleted" not in explanation(denial(USER, "kms:Decrypt", KEY))
 
 
+def test_a_decrypt_without_a_key_gives_the_other_causes_once_and_says_where_the_key_is_named() -> None:
+    phrase = (
+        "because the resource does not exist in this Region, no resource-based policies allow access, or a "
+        "resource-based policy explicitly denies access"
+    )
+    request = denial(None, "kms:Decrypt", None, layer=Layer.RESOURCE)
+    request = replace(request, reported=replace(request.reported, phrase=phrase))
+    diagnosis = explain_offline(request)
+    assert diagnosis.explanation.count("another Region") == 1
+    assert "aws lambda get-function-configuration a function's KMSKeyArn" in diagnosis.explanation
+    assert "confirm it before changing anything" in diagnosis.explanation
+    assert "commands below" not in diagnosis.explanation
+    confirm, likely = diagnosis.fixes
+    assert "once the key is known (the fix that follows says how to find it)" in confirm.summary
+    assert "The message does not name the KMS key, so no key-policy statement can be written" in likely.summary
+    assert "SSEKMSKeyId" in likely.summary
+
+
 def test_secrets_manager_refused_kms_names_the_secrets_key() -> None:
     request = replace(denial(USER, "kms:Decrypt", None), api_operation="GetSecretValue")
     assert "Secrets Manager decrypts the secret with its KMS key as the caller" in explanation(request)
@@ -249,6 +294,36 @@ def test_root_is_not_restricted_by_identity_policies() -> None:
     text = explanation(denial(f"arn:aws:iam::{ACCOUNT}:root", layer=Layer.SCP, kind=DenialKind.EXPLICIT))
     assert f"The caller is the root user of account {ACCOUNT}" in text
     assert "identity-based policies never restrict root" in text
+
+
+def test_unsigned_api_gateway_call_is_decided_by_the_apis_resource_policy() -> None:
+    api = "arn:aws:execute-api:us-west-2:123456789012:vd2gh6uqw3/api/GET/"
+    text = explanation(denial("anonymous", "execute-api:Invoke", api))
+    assert text.startswith(
+        f"API Gateway checked this unsigned (anonymous) call to execute-api:Invoke on {api} against the API's "
+        "resource policy alone"
+    )
+    assert text.endswith("that policy does not allow it, or a Deny statement in it matches.")
+    assert "client found no credentials" not in text
+
+
+def test_lake_formation_refusal_is_explained_as_a_missing_lake_formation_grant() -> None:
+    refusal = "Insufficient Lake Formation permission(s): Required Create Database on Catalog"
+    text = explanation(replace(denial(SESSION, "glue:CreateDatabase", None), snippet=refusal))
+    assert text.startswith(
+        "Lake Formation refused glue:CreateDatabase: the caller lacks the Lake Formation permission CREATE_DATABASE "
+        "on the Data Catalog."
+    )
+    assert "does not say which policy layer" not in text
+
+
+def test_a_caller_with_a_part_taken_out_is_named_as_given() -> None:
+    masked = "arn:aws:sts::XXXXX:assumed-role/AmazonGrafanaServiceRole-XXXX/amg-session"
+    text = explanation(denial(masked, warnings=(f"The principal ARN looks redacted ({masked}).",)))
+    assert f"The message names the caller as {masked}, with part of it taken out: run aws sts get-caller-identity" in (
+        text
+    )
+    assert "does not name the caller" not in text
 
 
 def test_anonymous_means_no_credentials() -> None:
@@ -288,6 +363,16 @@ def test_cross_account_resource_needs_both_sides() -> None:
     assert (
         f"The caller (account {ACCOUNT}) and the resource (account {OTHER_ACCOUNT}) are in different accounts"
     ) in text
+
+
+def test_cross_account_root_needs_only_the_resource_side() -> None:
+    repository = f"arn:aws:ecr:us-west-2:{OTHER_ACCOUNT}:repository/images"
+    text = explanation(denial(f"arn:aws:iam::{ACCOUNT}:root", "ecr:InitiateLayerUpload", repository))
+    assert (
+        f"The caller (account {ACCOUNT}) and the resource (account {OTHER_ACCOUNT}) are in different accounts: the "
+        "resource's policy must allow it (root needs no identity-based policy"
+    ) in text
+    assert "both the caller's identity-based policy" not in text
 
 
 def test_same_account_resource_is_not_called_cross_account() -> None:
@@ -371,3 +456,44 @@ def test_explain_scan_offline_keeps_the_order() -> None:
     assert [d.request for d in diagnoses] == [first, second]
     assert [d.decision for d in diagnoses] == [Decision.IMPLICIT_DENY, Decision.EXPLICIT_DENY]
     assert explain_scan_offline(ScanResult(denials=())) == ()
+
+
+# --- the words and the commands agree -------------------------------------------------------------------------------
+
+_MASKED_KEY = "arn:aws:kms:us-west-2:3915824****:key/*****-048e-4be0-b497-ca151cd223c5"
+_AGREEMENT_CASES = {
+    "user": denial(USER),
+    "session, explicit, no layer": denial(SESSION, "s3:DeleteObject", kind=DenialKind.EXPLICIT),
+    "root across accounts": denial(
+        f"arn:aws:iam::{ACCOUNT}:root", "ecr:InitiateLayerUpload", f"arn:aws:ecr:us-west-2:{OTHER_ACCOUNT}:repository/x"
+    ),
+    "nothing named": denial(None, None, None, account_id=None),
+    "no action": denial(None, None, OBJECT, account_id=None),
+    "masked caller": denial("arn:aws:iam::***:user/****", "s3:GetObject", OBJECT, account_id=None),
+    "masked caller, explicit": denial(None, "s3:GetObject", None, kind=DenialKind.EXPLICIT, account_id=None),
+    "masked key": denial(USER, "kms:DescribeKey", _MASKED_KEY, layer=Layer.RESOURCE, kind=DenialKind.IMPLICIT),
+    "unnamed key": denial(None, "kms:Decrypt", None, layer=Layer.RESOURCE, account_id=None),
+    "scp, no account": denial(
+        None, "ec2:RunInstances", None, layer=Layer.SCP, kind=DenialKind.EXPLICIT, account_id=None
+    ),
+    "identity explicit, no caller": denial(
+        None, "s3:GetObject", OBJECT, layer=Layer.IDENTITY, kind=DenialKind.EXPLICIT, account_id=None
+    ),
+    "service": denial("events.amazonaws.com", "lambda:InvokeFunction", None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_AGREEMENT_CASES))
+def test_words_that_point_to_the_commands_have_commands_to_point_to(name: str) -> None:
+    diagnosis = explain_offline(_AGREEMENT_CASES[name])
+    texts = [diagnosis.explanation, *(f.summary for f in diagnosis.fixes)]
+    checks = [c for c in diagnosis.commands if c != "aws sts get-caller-identity"]
+    for text in texts:
+        if "commands below" in text:
+            assert checks, text
+        if "simulate-principal-policy lists" in text or "simulate-principal-policy tells" in text:
+            assert "<user or role ARN>" in text or any("simulate-principal-policy" in c for c in checks), text
+        if "resource-policy commands show" in text:
+            assert any(
+                c.startswith(("aws kms get-key-policy", "aws s3api", "aws ecr", "aws sqs", "aws sns")) for c in checks
+            ), text

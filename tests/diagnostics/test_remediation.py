@@ -12,6 +12,7 @@ from diagnostics.remediation import (
     OWNER_ACCOUNT,
     OWNER_BOUNDARY,
     OWNER_CALLER,
+    OWNER_DATA_LAKE,
     OWNER_KEY,
     OWNER_NETWORK,
     OWNER_ORG,
@@ -24,11 +25,13 @@ from diagnostics.remediation import (
     fix_for,
     fixes_for,
     identity_grant_fix,
+    lake_formation_need,
     not_a_role,
     org_policy_fix,
     policy_holder,
     policy_name,
     resource_grant_fix,
+    rest_api_id,
     session_policy_fix,
     statement_sid,
     trust_fix,
@@ -77,6 +80,22 @@ def test_identity_grant_for_a_user_is_a_least_privilege_document() -> None:
     assert fix.attach_to == USER
     assert fix.owner == OWNER_ACCOUNT
     assert "user build-bot" in fix.summary
+
+
+def test_identity_grant_for_a_placeholder_resource_asks_for_the_real_arn() -> None:
+    fix = identity_grant_fix(denial(USER, "kms:Decrypt", "<arn here>"))
+    assert _statement(fix)["Resource"] == "*"
+    assert (
+        'The message gives the resource only as <arn here>, a placeholder, so the statement uses "Resource": "*"'
+        in (fix.summary)
+    )
+    assert "phone number" not in fix.summary
+
+
+def test_identity_grant_for_a_masked_phone_number_is_not_called_a_placeholder() -> None:
+    fix = identity_grant_fix(denial(USER, "sns:Publish", "+358...."))
+    assert "placeholder" not in fix.summary
+    assert "which is not an ARN" in fix.summary
 
 
 def test_identity_grant_for_a_session_goes_on_the_role() -> None:
@@ -136,6 +155,11 @@ def test_identity_grant_for_an_unknown_action_warns_and_suggests() -> None:
     assert "not in the AWS action catalogue (did you mean s3:GetObject?)" in fix.summary
 
 
+def test_identity_grant_for_an_action_under_the_wrong_service_suggests_the_service_that_has_it() -> None:
+    fix = identity_grant_fix(denial(USER, "ec2:CreateRole", None))
+    assert "ec2:CreateRole is not in the AWS action catalogue (did you mean iam:CreateRole?)" in fix.summary
+
+
 def test_identity_grant_for_sso_goes_to_the_permission_set() -> None:
     fix = identity_grant_fix(denial(SSO_SESSION, "s3:GetObject", OBJECT))
     assert fix.owner == OWNER_SSO
@@ -159,6 +183,15 @@ def test_identity_grant_for_an_unnamed_caller_says_how_to_find_it() -> None:
     assert _statement(fix)["Resource"] == OBJECT
 
 
+def test_identity_grant_for_a_caller_with_a_part_taken_out_names_what_the_message_gave() -> None:
+    masked = "arn:aws:iam::<MEMBERACCOUNTID>:role/ManageSecurityHub"
+    fix = identity_grant_fix(denial(masked, "securityhub:GetFindings", None))
+    assert f"(the message names it as {masked}, with part of it taken out: run aws sts get-caller-identity" in (
+        fix.summary
+    )
+    assert "does not name it" not in fix.summary
+
+
 def test_root_gets_no_identity_grant() -> None:
     fix = identity_grant_fix(denial(f"arn:aws:iam::{ACCOUNT}:root", "s3:GetObject", OBJECT))
     assert fix.policy is None
@@ -177,6 +210,58 @@ def test_identity_grant_without_an_action_writes_no_policy() -> None:
     fix = identity_grant_fix(denial(USER, None, OBJECT))
     assert fix.policy is None
     assert fix.attach_to == USER
+
+
+def test_identity_grant_without_an_action_says_where_the_action_is_named() -> None:
+    fix = identity_grant_fix(denial(USER, None, OBJECT))
+    assert "commands below" not in fix.summary
+    assert "the SDK method or CLI command that raised the error" in fix.summary
+    assert "aws cloudtrail lookup-events" in fix.summary
+
+
+def test_resource_grant_for_a_masked_arn_asks_for_the_real_one() -> None:
+    masked = "arn:aws:ecr:us-west-2:B:repository/runner-test"
+    fix = resource_grant_fix(denial(SESSION, "ecr:InitiateLayerUpload", masked))
+    assert fix.policy is None
+    assert "commands below" not in fix.summary
+    assert f"The message names the resource as {masked}, which is not a complete ARN" in fix.summary
+    assert "explain the error again with the real ARN" in fix.summary
+
+
+def test_unconfirmed_fixes_without_caller_or_action_say_what_to_find_before_simulating() -> None:
+    confirm = unconfirmed_fixes(denial(None, None, None, account_id=None))[0]
+    assert "commands below" not in confirm.summary
+    assert (
+        "aws iam simulate-principal-policy --policy-source-arn <user or role ARN> --action-names <action> tells "
+        "whether the identity-based policies, the boundary and the SCPs allow it, once the caller (aws sts "
+        "get-caller-identity"
+    ) in confirm.summary
+    assert "and the action (the API call that failed names it) are known" in confirm.summary
+
+
+def test_unconfirmed_fixes_for_a_user_without_an_action_name_the_user_in_the_simulation() -> None:
+    confirm = unconfirmed_fixes(denial(USER, None, OBJECT))[0]
+    assert f"--policy-source-arn {USER} --action-names <action> --resource-arns {OBJECT}" in confirm.summary
+    assert "once the action (the API call that failed names it) is known" in confirm.summary
+    assert "the commands below show the resource's side" in confirm.summary
+
+
+def test_unconfirmed_fixes_for_root_name_the_scp_listing_not_the_simulator() -> None:
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    repository = f"arn:aws:ecr:us-west-2:{OTHER_ACCOUNT}:repository/images"
+    confirm = unconfirmed_fixes(denial(root, "ecr:InitiateLayerUpload", repository))[0]
+    assert "simulate-principal-policy tells" not in confirm.summary
+    assert f"list-policies-for-target lists the SCPs attached to account {ACCOUNT}" in confirm.summary
+    assert "the resource-policy commands show the resource's side" in confirm.summary
+
+
+def test_explicit_deny_without_a_caller_says_what_to_find_before_simulating() -> None:
+    fix = unconfirmed_fixes(denial(None, "s3:GetObject", OBJECT, account_id=None), DenialKind.EXPLICIT)[0]
+    assert "commands below" not in fix.summary
+    assert (
+        f"Find it: aws iam simulate-principal-policy --policy-source-arn <user or role ARN> --action-names "
+        f"s3:GetObject --resource-arns {OBJECT} lists the matched statements, once the caller"
+    ) in fix.summary
 
 
 def test_unmet_condition_says_to_meet_it_not_to_add_a_grant() -> None:
@@ -228,6 +313,20 @@ def test_resource_grant_names_the_role_behind_a_session() -> None:
     assert fix.attach_to == "arn:aws:s3:::prod-artifacts"
     assert "bucket policy of prod-artifacts" in fix.summary
     assert "cross-account access needs both sides" in fix.summary
+
+
+def test_resource_grant_for_root_across_accounts_asks_nothing_of_roots_identity_policies() -> None:
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    repository = f"arn:aws:ecr:us-west-2:{OTHER_ACCOUNT}:repository/images"
+    fix = resource_grant_fix(denial(root, "ecr:InitiateLayerUpload", repository))
+    assert fix.policy is not None
+    assert fix.policy["Principal"] == {"AWS": root}
+    assert "identity-based policy must allow" not in fix.summary
+    assert (
+        f"The caller is in account {ACCOUNT} and the resource in {OTHER_ACCOUNT}: the repository policy of images is "
+        "the side that must allow it. Root needs no identity-based policy"
+    ) in fix.summary
+    assert f"an SCP of account {ACCOUNT} can still deny it" in fix.summary
 
 
 def test_resource_grant_on_a_key_is_for_key_administrators() -> None:
@@ -575,6 +674,108 @@ def test_explicit_deny_without_a_layer_never_suggests_an_allow() -> None:
 def test_unknown_anonymous_is_about_credentials() -> None:
     fixes = unconfirmed_fixes(denial("anonymous", "s3:GetObject", OBJECT))
     assert [f.owner for f in fixes] == [OWNER_CALLER]
+
+
+API = "arn:aws:execute-api:us-west-2:123456789012:vd2gh6uqw3/api/GET/"
+
+
+@pytest.mark.parametrize("kind", [None, DenialKind.IMPLICIT, DenialKind.EXPLICIT])
+def test_unsigned_api_gateway_call_is_about_the_apis_resource_policy_not_credentials(kind: DenialKind | None) -> None:
+    fixes = unconfirmed_fixes(denial("anonymous", "execute-api:Invoke", API, kind=kind), kind)
+    assert len(fixes) == 1
+    summary = fixes[0].summary
+    assert fixes[0].owner == OWNER_RESOURCE
+    assert "Configure credentials" not in summary
+    assert summary.startswith(f"API Gateway refused an unsigned call to {API}: the API's resource policy")
+    assert "the get-rest-api command below prints it" in summary
+    assert "the method must use IAM authorization (AWS_IAM)" in summary
+    assert "aws:SourceIp, aws:SourceVpc, aws:SourceVpce" in summary
+    assert "deployed again" in summary
+
+
+def test_unsigned_api_gateway_call_without_an_api_id_says_how_to_read_the_policy() -> None:
+    fix = unconfirmed_fixes(denial("anonymous", "execute-api:Invoke", None))[0]
+    assert "aws apigateway get-rest-api --rest-api-id <API id> --query policy --output text prints it" in fix.summary
+
+
+@pytest.mark.parametrize(
+    ("resource", "api_id"),
+    [
+        (API, "vd2gh6uqw3"),
+        ("arn:aws:execute-api:us-west-2:********2543:vd2gh6uqw3/api/GET/", "vd2gh6uqw3"),
+        ("arn:aws:execute-api:eu-west-1:123456789012:<idOfGateway>/*/GET/", None),
+        (OBJECT, None),
+        (None, None),
+    ],
+)
+def test_rest_api_id_is_read_even_with_the_account_taken_out(resource: str | None, api_id: str | None) -> None:
+    assert rest_api_id(resource) == api_id
+
+
+CREATE_DATABASE_REFUSAL = (
+    "api error AccessDeniedException: Insufficient Lake Formation permission(s): Required Create Database on Catalog"
+)
+
+
+@pytest.mark.parametrize(
+    ("snippet", "permission", "target", "resource"),
+    [
+        (CREATE_DATABASE_REFUSAL, "CREATE_DATABASE", "Catalog", '{"Catalog": {}}'),
+        (
+            "Insufficient Lake Formation permission(s): Required Create Table on sales (Service: AWSGlue)",
+            "CREATE_TABLE",
+            "sales",
+            '{"Database": {"Name": "sales"}}',
+        ),
+        (
+            "Insufficient Lake Formation permission(s): Required Select on orders",
+            "SELECT",
+            "orders",
+            '{"Table": {"DatabaseName": "<database>", "Name": "orders"}}',
+        ),
+        (
+            "ERROR : Insufficient Lake Formation permission(s) on credit-db (Database name: credit-db) (Service: Glue",
+            None,
+            "credit-db",
+            '{"Database": {"Name": "credit-db"}}',
+        ),
+    ],
+)
+def test_lake_formation_refusal_names_the_missing_grant(
+    snippet: str, permission: str | None, target: str, resource: str
+) -> None:
+    need = lake_formation_need(replace(denial(SESSION, "glue:CreateDatabase", None), snippet=snippet))
+    assert need is not None
+    assert (need.permission, need.target, need.resource) == (permission, target, resource)
+
+
+def test_a_denial_that_is_not_lake_formations_has_no_lake_formation_need() -> None:
+    assert lake_formation_need(denial(SESSION, "glue:CreateDatabase", None)) is None
+
+
+def test_lake_formation_refusal_is_fixed_with_a_grant_to_the_role_not_an_iam_policy() -> None:
+    request = replace(denial(SESSION, "glue:CreateDatabase", None), snippet=CREATE_DATABASE_REFUSAL)
+    fixes = unconfirmed_fixes(request)
+    assert len(fixes) == 1
+    fix = fixes[0]
+    assert fix.owner == OWNER_DATA_LAKE
+    assert fix.policy is None
+    assert fix.summary.startswith(
+        "Lake Formation, not IAM, refused the call: the caller lacks CREATE_DATABASE on the Data Catalog."
+    )
+    assert (
+        f"aws lakeformation grant-permissions --principal DataLakePrincipalIdentifier={ROLE} "
+        "--permissions CREATE_DATABASE --resource '{\"Catalog\": {}}'"
+    ) in fix.summary
+    assert "IAMAllowedPrincipals" in fix.summary
+
+
+def test_lake_formation_grant_for_an_unnamed_caller_says_whose_arn_to_grant() -> None:
+    request = replace(denial(None, None, None), snippet="Insufficient Lake Formation permission(s) on credit-db")
+    summary = unconfirmed_fixes(request)[0].summary
+    assert "DataLakePrincipalIdentifier=<ARN of the calling role or user> --permissions <permission>" in summary
+    assert "The message does not name the permission: DESCRIBE is needed" in summary
+    assert "its role's ARN, not the assumed-role ARN" in summary
 
 
 # --- dispatch and helpers -----------------------------------------------------------------------------------------
