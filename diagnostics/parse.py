@@ -17,7 +17,7 @@ import ipaddress
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -520,6 +520,8 @@ _CORE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.CORE)
 _ENCODED_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.ENCODED)
 _WRAPPER_SHAPES = tuple(shape for shape in SHAPES if shape.role in (Role.HEAD, Role.TAIL, Role.BODY))
 _TERSE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.TERSE)
+_HEAD_SHAPES = tuple(shape for shape in _WRAPPER_SHAPES if shape.role is Role.HEAD)
+_SENTENCE_SHAPES = frozenset(_CORE_SHAPES + _ENCODED_SHAPES)
 _RECORD_SHAPE = next(shape for shape in SHAPES if shape.role is Role.RECORD)
 _Row = TypeVar("_Row", Shape, LookAlike)
 # Each word a row of the table needs, with the rows that need it: a pass checks every word once. (A
@@ -797,6 +799,8 @@ class _Pass:
         self.secret_spans: list[SecretSpan] = find_secrets(text) if secret_spans is None else secret_spans
         self.secret_starts = [span.start for span in self.secret_spans]
         self.claimed = _Spans(())
+        # The text after the last claimed span, lower-cased (see _unclaimed).
+        self._claimed_tail: str | None = None
         self._s3_refs: list[tuple[int, int, re.Match[str]]] | None = None
         self._s3_positions: list[int] = []
         self._cli_commands: _Matches | None = None
@@ -835,6 +839,22 @@ class _Pass:
     def _tried_rows(self, rows: tuple[_Row, ...]) -> list[_Row]:
         open_rows = self._open_rows()
         return [row for row in rows if row in open_rows]
+
+    def _unclaimed(self, shape: Shape) -> Iterator[re.Match[str]]:
+        """The matches of ``shape`` that start outside the text records claimed, in the order finditer finds them.
+
+        A match that starts in claimed text is left out, yet it takes its text as before (the next match
+        can only start where it ends). The search stops at the start of the last claimed span when the
+        text after that span holds none of the words every match of the shape contains: no match can start
+        after the span then, so every match from its start on would start in it.
+        """
+        claimed, text = self.claimed, self.text
+        if not claimed.starts:
+            return shape.pattern.finditer(text)
+        if self._claimed_tail is None:
+            self._claimed_tail = text[claimed.ends[-1] :].lower()
+        stop = len(text) if _holds_words(shape, self._claimed_tail) else claimed.starts[-1]
+        return _starting_outside(shape.pattern.finditer(text), claimed, stop) if stop else iter(())
 
     @property
     def rank(self) -> tuple[bool, int]:
@@ -942,11 +962,7 @@ class _Pass:
         text = self.text
         anchors: list[tuple[int, int, Shape, re.Match[str]]] = []
         for shape in self._tried_rows(_CORE_SHAPES):
-            anchors.extend(
-                (m.start(), m.end(), shape, m)
-                for m in shape.pattern.finditer(text)
-                if not self.claimed.contains(m.start())
-            )
+            anchors.extend((m.start(), m.end(), shape, m) for m in self._unclaimed(shape))
         anchors.sort(key=lambda a: a[0])
         boundaries = _Positions([a[0] for a in anchors] + [w.start for w in wrappers if w.shape.role is Role.HEAD])
         cores: list[_Core] = []
@@ -1161,9 +1177,7 @@ class _Pass:
             return standalone
         ends = [core.end for core in cores]
         for shape in shapes:
-            for match in shape.pattern.finditer(self.text):
-                if self.claimed.contains(match.start()):
-                    continue
+            for match in self._unclaimed(shape):
                 blob, blob_end = self._blob(match)
                 index = bisect.bisect_right(ends, match.start()) - 1
                 owner = cores[index] if index >= 0 else None
@@ -1214,15 +1228,16 @@ class _Pass:
 
     # --- wrappers -----------------------------------------------------------------------------------
 
-    def _wrappers(self) -> list[_Wrapper]:
+    def _wrappers(self, shapes: tuple[Shape, ...] = _WRAPPER_SHAPES) -> list[_Wrapper]:
+        """The wrappers of ``shapes`` (rows of one role only compete with each other for the text)."""
         text = self.text
         found: list[_Wrapper] = []
         taken: dict[Role, list[tuple[int, int]]] = {}
-        for shape in self._tried_rows(_WRAPPER_SHAPES):
+        for shape in self._tried_rows(shapes):
             spans = taken.setdefault(shape.role, [])
-            for match in shape.pattern.finditer(text):
+            for match in self._unclaimed(shape):
                 start, end = match.start(), match.end()
-                if self.claimed.contains(start) or _overlaps(spans, start, end):
+                if _overlaps(spans, start, end):
                     continue
                 bisect.insort(spans, (start, end))
                 fields = {k: v for k, v in match.groupdict().items() if v}
@@ -1429,7 +1444,7 @@ class _Pass:
         found: list[_Found] = []
         covered: _Spans | None = None
         for shape in self._tried_rows(_TERSE_SHAPES):
-            for match in shape.pattern.finditer(self.text):
+            for match in self._unclaimed(shape):
                 if covered is None:
                     spans = [(f.start, f.end) for f in fuller] + [w.span for w in wrappers]
                     covered = _Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))
@@ -1771,12 +1786,17 @@ class _Pass:
         # The caller's account is known even when CloudTrail does not name the caller.
         known_caller = caller_account if caller_account and is_account_id(caller_account) else None
         account = _account(principal, None) or known_caller or _account(None, resource)
+        shown_warnings = tuple(dict.fromkeys(warnings))
+        fields = [value for value in (action, resource, operation) if value]
+        if not _none_hold_secrets(itertools.chain(fields, shown_warnings)):
+            action, resource, operation = _clean(action), _clean(resource), _clean(operation)
+            shown_warnings = tuple(redact(w) for w in shown_warnings)
         return _new_request(
             principal=principal,
-            action=_clean(action),
-            resource_arn=_clean(resource),
+            action=action or None,
+            resource_arn=resource or None,
             account_id=account,
-            api_operation=_clean(operation),
+            api_operation=operation or None,
             region=region,
             reported=sentence.reported if sentence else _NOTHING_REPORTED,
             authorization_id=sentence.authorization_id if sentence else None,
@@ -1791,7 +1811,7 @@ class _Pass:
                 authorization_id=sentence.authorization_id if sentence else None,
                 encoded=sentence.encoded if sentence else None,
             ),
-            warnings=tuple(redact(w) for w in dict.fromkeys(warnings)),
+            warnings=shown_warnings,
         )
 
     # --- look-alikes ----------------------------------------------------------------------------------
@@ -1820,11 +1840,16 @@ def _preview(blob: str) -> str:
 
 
 def _message_core(message: str) -> _Core | None:
-    """The sentence inside a CloudTrail errorMessage, parsed like any pasted text."""
+    """The sentence inside a CloudTrail errorMessage, parsed like any pasted text (the first core of its reading)."""
     # Only the sentence's fields are used, and _from_record redacts each: the message's own credentials
     # need not be located.
     reading = _Pass(_normalize(message), [])
-    cores = reading._cores(reading._wrappers())
+    # Only a sentence or an encoded message makes a core: a message with the words of neither (CloudTrail's
+    # "Access Denied", most often) has none.
+    if reading._open_rows().isdisjoint(_SENTENCE_SHAPES):
+        return None
+    # Of the wrappers, _cores only uses where the heads start (the bounds of each sentence's reach).
+    cores = reading._cores(reading._wrappers(_HEAD_SHAPES))
     return cores[0] if cores else None
 
 
@@ -2120,6 +2145,8 @@ def _record_context(
     user_name = _str(identity.get("userName"))
     if kind == "IAMUser" and user_name:
         context["aws:username"] = user_name
+    if _none_hold_secrets(value for value in context.values() if isinstance(value, str)):
+        return context
     for key, known in context.items():
         if isinstance(known, str):
             # Every value but the principal's ARN (which can come from the parsed errorMessage) is the event's own.
@@ -2127,7 +2154,27 @@ def _record_context(
     return context
 
 
+def _none_hold_secrets(values: Iterable[str]) -> bool:
+    """Whether no credential can be in any of ``values``, so redacting would return each as it is.
+
+    One ``might_hold_secrets`` look at them all, joined by a character no hint word holds and no line
+    break pattern reaches across, answers for every value: a hint word is in the joined text exactly
+    when it is in one of them.
+    """
+    return not might_hold_secrets("\0".join(values))
+
+
 # --- helpers ------------------------------------------------------------------------------------------
+
+
+def _starting_outside(matches: Iterator[re.Match[str]], claimed: _Spans, stop: int) -> Iterator[re.Match[str]]:
+    """The ``matches`` (in text order) that start before ``stop`` and outside ``claimed``."""
+    for match in matches:
+        start = match.start()
+        if start >= stop:
+            return
+        if not claimed.contains(start):
+            yield match
 
 
 def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -2256,6 +2303,8 @@ def _dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# A trail records the same few source addresses again and again.
+@lru_cache(maxsize=4096)
 def _is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
