@@ -580,6 +580,8 @@ _LOOK_ALIKE_WORDS = tuple(dict.fromkeys(word for look_alike in LOOK_ALIKES for w
 _ACCESS_DENIED_START = re.compile(r"\s*Access\s*Denied", re.IGNORECASE)
 _DECODER = json.JSONDecoder()
 _LOOKUP_EVENT = re.compile(r"[\"']CloudTrailEvent[\"']\s*:\s*\"")
+# How every JSON object starts: JSON's blanks, then a key's quote or the closing brace.
+_JSON_OBJECT_START = re.compile(r'\{[ \t\n\r]*["}]')
 
 
 def _words_in(lower: str, words: tuple[str, ...]) -> list[str]:
@@ -1698,6 +1700,9 @@ class _Pass:
             if start < 0 or self._decode_budget <= 0:
                 break
             self._decode_budget -= 1
+            if not _JSON_OBJECT_START.match(text, start, hi):
+                # The decoder would stop at once (a Python literal's quote, most often), at the cost of its error.
+                continue
             # A bounded copy keeps a failed attempt cheap: json counts lines from the start of what it is
             # given up to the error position.
             try:
@@ -1787,10 +1792,13 @@ class _Pass:
         known_caller = caller_account if caller_account and is_account_id(caller_account) else None
         account = _account(principal, None) or known_caller or _account(None, resource)
         shown_warnings = tuple(dict.fromkeys(warnings))
+        context = _record_context(record, identity, principal)
         fields = [value for value in (action, resource, operation) if value]
-        if not _none_hold_secrets(itertools.chain(fields, shown_warnings)):
+        contexts = [value for value in context.values() if isinstance(value, str)]
+        if not _none_hold_secrets(itertools.chain(fields, shown_warnings, contexts)):
             action, resource, operation = _clean(action), _clean(resource), _clean(operation)
             shown_warnings = tuple(redact(w) for w in shown_warnings)
+            context = _redacted_context(context, self._safe)
         return _new_request(
             principal=principal,
             action=action or None,
@@ -1804,7 +1812,7 @@ class _Pass:
             encoded_message=sentence.encoded if sentence else None,
             error_code=code,
             source_format=_RECORD_SHAPE.name,
-            context=_record_context(record, identity, principal, self._safe),
+            context=context,
             snippet=self._snippet(
                 start,
                 end,
@@ -1843,7 +1851,7 @@ def _message_core(message: str) -> _Core | None:
     """The sentence inside a CloudTrail errorMessage, parsed like any pasted text (the first core of its reading)."""
     # Only the sentence's fields are used, and _from_record redacts each: the message's own credentials
     # need not be located.
-    reading = _Pass(_normalize(message), [])
+    reading = _Pass(message if _is_plain(message) else _normalize(message), [])
     # Only a sentence or an encoded message makes a core: a message with the words of neither (CloudTrail's
     # "Access Denied", most often) has none.
     if reading._open_rows().isdisjoint(_SENTENCE_SHAPES):
@@ -1863,7 +1871,12 @@ def _is_event(value: Any) -> bool:
 # One token of JSON or of a Python literal (as print() shows a dict: single quotes, True, None), or a
 # constructor call Python prints for values JSON has no word for (datetime.datetime(2024, 5, 1, ...)).
 # A quoted string (named <prefix>double or <prefix>single by its quotes), and a word or number value.
-_LOOSE_STRING = r""""(?P<{0}double>(?:[^"\\\n]|\\.){{0,8192}})"|'(?P<{0}single>(?:[^'\\\n]|\\.){{0,8192}})'"""
+# A string holds at most _LOOSE_STRING_UNITS characters or escapes, which _too_long checks: the same bound as a
+# repeat in the pattern, at a tenth of the cost (the engine walks a repeated group character by character).
+_LOOSE_STRING = r""""(?P<{0}double>[^"\\\n]*+(?:\\.[^"\\\n]*+)*+)"|'(?P<{0}single>[^'\\\n]*+(?:\\.[^'\\\n]*+)*+)'"""
+_LOOSE_STRING_UNITS = 8192
+_LOOSE_STRING_GROUPS = ("key_double", "key_single", "double", "single")
+_ESCAPE = re.compile(r"\\.")
 _LOOSE_SCALAR = (
     r"(?P<word>true|false|null|True|False|None)\b|(?P<number>-?\d{1,40}(?:\.\d{1,40})?(?:[eE][+-]?\d{1,5})?)"
 )
@@ -1899,7 +1912,7 @@ def _loose_object(
         frame = stack[-1]
         if frame[1] == "key" and spent + 4 <= budget:
             pair = _LOOSE_PAIR.match(text, pos, hi)
-            if pair is not None:
+            if pair is not None and not _too_long(pair):
                 double_key, single_key, double, single, word, number, comma = pair.groups()
                 if double_key is not None:
                     key = _loose_string(double_key, "double")
@@ -1920,7 +1933,7 @@ def _loose_object(
                 pos = last = pair.end()
                 continue
         match = _LOOSE_TOKEN.match(text, pos, hi)
-        if match is None:
+        if match is None or _too_long(match):
             break
         spent += 1
         pos = match.end()
@@ -1977,6 +1990,22 @@ def _loose_object(
                 stack.append([value, "key" if token == "{" else "value", None])
         last = pos
     return root, last, bool(stack), spent
+
+
+def _too_long(match: re.Match[str]) -> bool:
+    """Whether a match of _LOOSE_TOKEN or _LOOSE_PAIR holds a string longer than _LOOSE_STRING_UNITS.
+
+    Such a match is no match: with the bound in the pattern, the string could end nowhere else (its
+    closing quote is the first one not escaped), and nothing else the pattern reads starts with a quote.
+    """
+    if match.end() - match.start() <= _LOOSE_STRING_UNITS:
+        return False
+    groups = match.groupdict()
+    for name in _LOOSE_STRING_GROUPS:
+        body = groups.get(name)
+        if body is not None and len(body) - len(_ESCAPE.findall(body)) > _LOOSE_STRING_UNITS:
+            return True
+    return False
 
 
 def _loose_string(body: str, kind: str) -> str:
@@ -2093,15 +2122,9 @@ _PRINCIPAL_TYPES = {
 
 
 def _record_context(
-    record: Mapping[str, Any],
-    identity: Mapping[str, Any],
-    principal: Principal | None,
-    safe: Callable[[str], str | None],
+    record: Mapping[str, Any], identity: Mapping[str, Any], principal: Principal | None
 ) -> dict[str, ContextValue]:
-    """The request-context keys a CloudTrail event reveals, under AWS's own key names.
-
-    ``safe`` redacts a value the event holds as the text it was read from spells it (see _Pass._safe).
-    """
+    """The request-context keys a CloudTrail event reveals, under AWS's own key names, as the event spells them."""
     context: dict[str, ContextValue] = {}
     source_ip = _str(record.get("sourceIPAddress"))
     if source_ip and _is_ip(source_ip):
@@ -2145,8 +2168,12 @@ def _record_context(
     user_name = _str(identity.get("userName"))
     if kind == "IAMUser" and user_name:
         context["aws:username"] = user_name
-    if _none_hold_secrets(value for value in context.values() if isinstance(value, str)):
-        return context
+    return context
+
+
+def _redacted_context(context: dict[str, ContextValue], safe: Callable[[str], str | None]) -> dict[str, ContextValue]:
+    """``context`` with credentials redacted; ``safe`` redacts a value the event holds as the text it was read from
+    spells it (see _Pass._safe)."""
     for key, known in context.items():
         if isinstance(known, str):
             # Every value but the principal's ARN (which can come from the parsed errorMessage) is the event's own.

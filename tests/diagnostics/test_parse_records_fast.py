@@ -200,3 +200,65 @@ def test_values_none_of_which_can_hold_a_secret_are_told_apart_in_one_look(value
     assert parse._none_hold_secrets(values) == (not any(might_hold_secrets(value) for value in values))
     if parse._none_hold_secrets(values):
         assert [redact(value) for value in values] == values
+
+
+def _bounded_patterns(units: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The loose reader's token and pair patterns with the bound on a string's length written in them."""
+    double = rf"""(?:[^"\\\n]|\\.){{{{0,{units}}}}}"""
+    single = rf"""(?:[^'\\\n]|\\.){{{{0,{units}}}}}"""
+    string = f""""(?P<{{0}}double>{double})"|'(?P<{{0}}single>{single})'"""
+    token = re.compile(
+        rf"\s*(?:(?P<punct>[{{}}\[\],:])|{string.format('')}|{parse._LOOSE_SCALAR}"
+        r"|(?P<call>[A-Za-z_][\w.]{0,100}\([^()\n]{0,400}\)))"
+    )
+    pair = re.compile(
+        rf"\s*(?:{string.format('key_')})\s*:\s*(?:{string.format('')}|{parse._LOOSE_SCALAR})(?P<comma>\s*,)?"
+    )
+    return token, pair
+
+
+def _shown(match: re.Match[str] | None) -> object:
+    return None if match is None else (match.span(), match.groupdict())
+
+
+LOOSE_PIECES = ('"', "'", "\\", "\\\\", '\\"', "\n", "ab", " ", ":", ",", "{", "True", "12", "x(1)")
+
+
+@pytest.mark.parametrize("units", [0, 1, 3, 5])
+@settings(max_examples=150, deadline=None)
+@given(text=st.lists(st.sampled_from(LOOSE_PIECES), max_size=14).map("".join))
+def test_the_string_bound_checked_in_code_reads_as_the_bound_in_the_pattern(units: int, text: str) -> None:
+    token, pair = _bounded_patterns(units)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parse, "_LOOSE_STRING_UNITS", units)
+        for bounded, unbounded in ((token, parse._LOOSE_TOKEN), (pair, parse._LOOSE_PAIR)):
+            match = unbounded.match(text)
+            assert _shown(None if match is None or parse._too_long(match) else match) == _shown(bounded.match(text))
+
+
+def test_a_string_reads_up_to_the_bound_with_an_escape_counted_once() -> None:
+    limit = parse._LOOSE_STRING_UNITS
+    for body, fits in (
+        ("a" * limit, True),
+        ("a" * (limit + 1), False),
+        ("\\n" * limit, True),
+        ("\\n" * limit + "a", False),
+    ):
+        match = parse._LOOSE_TOKEN.match(f'"{body}"')
+        assert match is not None
+        assert parse._too_long(match) is not fits
+
+
+@given(st.text(st.sampled_from("ab :/\n\r\t>&<`;\"'{}\u201c\u00a0"), max_size=30))
+def test_a_plain_message_is_its_own_normal_form(message: str) -> None:
+    if parse._is_plain(message):
+        assert parse._normalize(message) == message
+
+
+@given(st.text(st.sampled_from(" \t\n\r\x0b\x0c\"'}{:,1a\\"), max_size=12).map("{".__add__))
+@example('{\x0b"a": 1}')
+@example("{\x0c}")
+def test_an_object_start_the_pre_check_turns_down_does_not_decode(text: str) -> None:
+    if parse._JSON_OBJECT_START.match(text) is None:
+        with pytest.raises(json.JSONDecodeError):
+            parse._DECODER.raw_decode(text)
