@@ -1756,7 +1756,9 @@ class _Pass:
         message = _str(record.get("errorMessage")) or ""
         if code in _LOOK_ALIKE_BY_CODE and code not in STATUS_CODES:
             return OtherError(code, _LOOK_ALIKE_BY_CODE[code].explanation, self._snippet(start, end))
-        sentence = _message_core(message) if message else None
+        # The rows open in the text hold those open in a message that is part of it (see _message_core).
+        rows = self._open_rows() if message in self.text else None
+        sentence = _message_core(message, rows) if message else None
         if code not in DENIAL_CODES and sentence is None:
             return None
         warnings: list[str] = []
@@ -1847,11 +1849,16 @@ def _preview(blob: str) -> str:
     return f"{blob[:ENCODED_PREVIEW]}... ({len(blob)} characters)" if len(blob) > ENCODED_PREVIEW else blob
 
 
-def _message_core(message: str) -> _Core | None:
-    """The sentence inside a CloudTrail errorMessage, parsed like any pasted text (the first core of its reading)."""
+def _message_core(message: str, rows: set[Shape | LookAlike] | None = None) -> _Core | None:
+    """The sentence inside a CloudTrail errorMessage, parsed like any pasted text (the first core of its reading).
+
+    ``rows``, when given, are the rows open in a normalised text ``message`` is part of: they include every row
+    open in the message, when it is its own normal form, and a row it does not open finds nothing in it.
+    """
+    plain = _is_plain(message)
     # Only the sentence's fields are used, and _from_record redacts each: the message's own credentials
     # need not be located.
-    reading = _Pass(message if _is_plain(message) else _normalize(message), [])
+    reading = _Pass(message if plain else _normalize(message), [], open_rows=rows if plain else None)
     # Only a sentence or an encoded message makes a core: a message with the words of neither (CloudTrail's
     # "Access Denied", most often) has none.
     if reading._open_rows().isdisjoint(_SENTENCE_SHAPES):
@@ -1912,7 +1919,7 @@ def _loose_object(
         frame = stack[-1]
         if frame[1] == "key" and spent + 4 <= budget:
             pair = _LOOSE_PAIR.match(text, pos, hi)
-            if pair is not None and not _too_long(pair):
+            if pair is not None and (pair.end() - pos <= _LOOSE_STRING_UNITS or not _too_long(pair)):
                 double_key, single_key, double, single, word, number, comma = pair.groups()
                 if double_key is not None:
                     key = _loose_string(double_key, "double")
@@ -1933,7 +1940,7 @@ def _loose_object(
                 pos = last = pair.end()
                 continue
         match = _LOOSE_TOKEN.match(text, pos, hi)
-        if match is None or _too_long(match):
+        if match is None or (match.end() - pos > _LOOSE_STRING_UNITS and _too_long(match)):
             break
         spent += 1
         pos = match.end()

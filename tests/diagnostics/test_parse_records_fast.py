@@ -80,7 +80,7 @@ def _every_unclaimed(reading: parse._Pass, shape: Shape) -> Iterator[re.Match[st
     return (m for m in shape.pattern.finditer(reading.text) if not reading.claimed.contains(m.start()))
 
 
-def _full_message_core(message: str) -> parse._Core | None:
+def _full_message_core(message: str, rows: object = None) -> parse._Core | None:
     """What _message_core stands for: the first core of a reading of the message with all its wrappers."""
     reading = parse._Pass(parse._normalize(message), [])
     cores = reading._cores(reading._wrappers())
@@ -180,11 +180,16 @@ def test_the_text_after_a_record_is_searched_when_it_holds_the_shapes_words() ->
 )
 def test_the_message_core_is_the_full_readings_first_core(message: str) -> None:
     assert repr(parse._message_core(message)) == repr(_full_message_core(message))
+    for text in (message, f"{{'errorMessage': '{message}', 'eventName': 'x'}}", "Access Denied. " + message):
+        rows = parse._Pass(text, [])._open_rows()
+        assert repr(parse._message_core(message, rows)) == repr(_full_message_core(message)), text
 
 
 @given(st.lists(st.sampled_from(FRAGMENTS[7:]), max_size=8).map("".join))
 def test_the_message_core_of_any_message_is_the_full_readings_first_core(message: str) -> None:
     assert repr(parse._message_core(message)) == repr(_full_message_core(message))
+    rows = parse._Pass(SENTENCE + message + " AccessDenied", [])._open_rows()
+    assert repr(parse._message_core(message, rows)) == repr(_full_message_core(message))
 
 
 # Pieces of credentials and their labels, whole and split, and the line breaks a wrap puts in them.
