@@ -801,8 +801,8 @@ class _Pass:
         self.secret_spans: list[SecretSpan] = find_secrets(text) if secret_spans is None else secret_spans
         self.secret_starts = [span.start for span in self.secret_spans]
         self.claimed = _Spans(())
-        # The text after the last claimed span, lower-cased (see _unclaimed).
-        self._claimed_tail: str | None = None
+        # The rows open in the text after the last claimed span (see _unclaimed).
+        self._tail_rows: set[Shape | LookAlike] | None = None
         self._s3_refs: list[tuple[int, int, re.Match[str]]] | None = None
         self._s3_positions: list[int] = []
         self._cli_commands: _Matches | None = None
@@ -853,9 +853,9 @@ class _Pass:
         claimed, text = self.claimed, self.text
         if not claimed.starts:
             return shape.pattern.finditer(text)
-        if self._claimed_tail is None:
-            self._claimed_tail = text[claimed.ends[-1] :].lower()
-        stop = len(text) if _holds_words(shape, self._claimed_tail) else claimed.starts[-1]
+        if self._tail_rows is None:
+            self._tail_rows = _rows_open_in(text[claimed.ends[-1] :].lower())
+        stop = len(text) if shape in self._tail_rows else claimed.starts[-1]
         return _starting_outside(shape.pattern.finditer(text), claimed, stop) if stop else iter(())
 
     @property
