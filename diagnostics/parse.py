@@ -1892,9 +1892,10 @@ _LOOSE_TOKEN = re.compile(
     r"|(?P<call>[A-Za-z_][\w.]{0,100}\([^()\n]{0,400}\)))"
 )
 # A key, its colon, a string, word or number value and the comma after it: four tokens of _LOOSE_TOKEN
-# read in one step (the tokens of a record are mostly these).
+# read in one step (the tokens of a record are mostly these). Or a key, its colon and the bracket opening its value.
 _LOOSE_PAIR = re.compile(
-    rf"\s*(?:{_LOOSE_STRING.format('key_')})\s*:\s*(?:{_LOOSE_STRING.format('')}|{_LOOSE_SCALAR})(?P<comma>\s*,)?"
+    rf"\s*(?:{_LOOSE_STRING.format('key_')})\s*:\s*"
+    rf"(?:(?:{_LOOSE_STRING.format('')}|{_LOOSE_SCALAR})(?P<comma>\s*,)?|(?P<opening>[{{\[]))"
 )
 _RECORD_PUNCTUATION = re.compile(r"[\"':{}\[\]]")
 _LOOSE_WORDS: dict[str, Any] = {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}
@@ -1920,11 +1921,17 @@ def _loose_object(
         if frame[1] == "key" and spent + 4 <= budget:
             pair = _LOOSE_PAIR.match(text, pos, hi)
             if pair is not None and (pair.end() - pos <= _LOOSE_STRING_UNITS or not _too_long(pair)):
-                double_key, single_key, double, single, word, number, comma = pair.groups()
+                double_key, single_key, double, single, word, number, comma, opening = pair.groups()
                 if double_key is not None:
                     key = _loose_string(double_key, "double")
                 else:
                     key = _loose_string(single_key, "single")
+                if opening is not None:
+                    # Two tokens read: the bracket is read next as any value's first token is.
+                    frame[1], frame[2] = "value", key
+                    spent += 2
+                    pos = last = pair.start("opening")
+                    continue
                 scalar: Any
                 if double is not None:
                     scalar = _loose_string(double, "double")

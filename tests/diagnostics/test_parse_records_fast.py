@@ -217,7 +217,8 @@ def _bounded_patterns(units: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
         r"|(?P<call>[A-Za-z_][\w.]{0,100}\([^()\n]{0,400}\)))"
     )
     pair = re.compile(
-        rf"\s*(?:{string.format('key_')})\s*:\s*(?:{string.format('')}|{parse._LOOSE_SCALAR})(?P<comma>\s*,)?"
+        rf"\s*(?:{string.format('key_')})\s*:\s*"
+        rf"(?:(?:{string.format('')}|{parse._LOOSE_SCALAR})(?P<comma>\s*,)?|(?P<opening>[{{\[]))"
     )
     return token, pair
 
@@ -267,3 +268,45 @@ def test_an_object_start_the_pre_check_turns_down_does_not_decode(text: str) -> 
     if parse._JSON_OBJECT_START.match(text) is None:
         with pytest.raises(json.JSONDecodeError):
             parse._DECODER.raw_decode(text)
+
+
+# The key-value pattern without its third way of matching: a key, its colon and the bracket opening its value.
+PAIR_WITHOUT_OPENING = re.compile(parse._LOOSE_PAIR.pattern.replace(r"(?P<opening>[{\[])", r"(?P<opening>(?!))"))
+LOOSE_RECORD_PIECES = (
+    "{",
+    "}",
+    "[",
+    "]",
+    ", ",
+    ": ",
+    "'userIdentity': ",
+    '"userIdentity" : ',
+    "'type': 'AssumedRole', ",
+    '"arn": "arn:aws:sts::1:assumed-role/r/s"',
+    "'mfa': False",
+    "'n': 12, ",
+    "'t': datetime.datetime(2024, 5, 1, 10, 2, 11), ",
+    "'k': \"it's\", ",
+    "\n",
+    "\n… (message truncated)",
+    "'cut",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(LOOSE_RECORD_PIECES), max_size=16).map("".join),
+    st.integers(min_value=1, max_value=40),
+)
+def test_a_key_opening_its_value_is_read_as_its_three_tokens_are(body: str, budget: int) -> None:
+    text = "{" + body
+    read = parse._loose_object(text, 0, len(text), budget, {})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parse, "_LOOSE_PAIR", PAIR_WITHOUT_OPENING)
+        assert parse._loose_object(text, 0, len(text), budget, {}) == read
+
+
+def test_the_pattern_without_the_opening_never_reads_one() -> None:
+    assert PAIR_WITHOUT_OPENING.pattern != parse._LOOSE_PAIR.pattern
+    assert PAIR_WITHOUT_OPENING.match("'a': {") is None
+    assert PAIR_WITHOUT_OPENING.match("'a': 1,").groups() == parse._LOOSE_PAIR.match("'a': 1,").groups()
