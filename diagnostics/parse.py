@@ -880,6 +880,7 @@ class _Pass:
         others: list[tuple[int, OtherError]] = []
         records = self._records()
         self.claimed = _Spans((start, end) for start, end, _ in records)
+        self._tail_rows = None
         for start, end, outcome in records:
             if isinstance(outcome, DeniedRequest):
                 found.append(_Found(start, end, outcome))
