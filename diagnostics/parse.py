@@ -94,20 +94,19 @@ def scan(text: str) -> ScanResult:
     if not text:
         return _EMPTY
     lower = text.lower()
-    # Lines re-joined, so a terminal wrap inside a word cannot hide it (only texts small enough to be
-    # read re-joined need this; on a longer one, credentials are always looked for).
-    probe = lower
-    if "\n" in lower:
-        probe = _SQUEEZE.sub("", lower) if len(lower) <= _REJOIN_LIMIT else ""
-    if probe and not _mentions(probe, _ANY_HINTS):
+    broken = "\n" in lower
+    # The words are looked for with the lines re-joined, so a terminal wrap inside a word cannot hide it (only
+    # texts small enough to be read re-joined need this; on a longer one, credentials are always looked for).
+    checked = not broken or len(lower) <= _REJOIN_LIMIT
+    if checked and not _mentions_rejoined(lower, _ANY_HINTS):
         return _EMPTY
     # Normalising leaves a plain line as it is: its one reading is the line, and the rows it opens are known now.
-    plain = probe is lower and _is_plain(text)
+    plain = not broken and _is_plain(text)
     open_rows = _rows_open_in(lower) if plain else None
     if plain and not open_rows:
         return _EMPTY_WITH_SECRETS if find_secrets(text) else _EMPTY
     spans = find_secrets(text)
-    if probe and not _mentions(probe, _HINTS):
+    if checked and not _mentions_rejoined(lower, _HINTS):
         return _EMPTY_WITH_SECRETS if spans else _EMPTY
     if spans:
         # Every field is read from the text with its credentials already replaced, so that no field can hold a
@@ -143,27 +142,42 @@ def _mentions(lower: str, words: tuple[str, ...]) -> bool:
     return False
 
 
+def _mentions_rejoined(lower: str, words: tuple[str, ...]) -> bool:
+    """Whether ``lower`` holds one of ``words`` once its lines are re-joined (see _SQUEEZE), or nothing is left of it.
+
+    No word holds a line break or starts with what _SQUEEZE removes after one, so re-joining keeps every word
+    the text holds as it is: the lines are only re-joined when the text as it is holds none.
+    """
+    if _mentions(lower, words):
+        return True
+    if "\n" not in lower:
+        return False
+    probe = _SQUEEZE.sub("", lower)
+    return not probe or _mentions(probe, words)
+
+
 def _best_reading(
     text: str, paragraphs: list[list[str]], normalized: str, spans: list[SecretSpan]
 ) -> tuple[list[DeniedRequest], list[OtherError]]:
     """The most complete of up to three readings of a text with line breaks inside paragraphs.
 
     ``text`` is the paste without quote markers, ``paragraphs`` its ``_paragraph_lines``, ``normalized``
-    the whole paste normalised and ``spans`` the credentials in it. The readings: as pasted; re-wrapped
-    (see _unwrap); and, where a paragraph may have been wrapped by a terminal, with every line re-joined
-    with nothing between, which undoes a terminal wrap exactly. Where a paragraph certainly was, the
-    pasted reading is not used (its pieces of cut sentences can add up to more than the sentences) and
-    ties go to the last reading; otherwise ties go to the first. Readings that come out the same text are parsed once.
+    its ``_rewrite`` (the whole paste normalised) and ``spans`` the credentials in it. The readings: as
+    pasted; re-wrapped (see _unwrap); and, where a paragraph may have been wrapped by a terminal, with
+    every line re-joined with nothing between, which undoes a terminal wrap exactly. Where a paragraph
+    certainly was, the pasted reading is not used (its pieces of cut sentences can add up to more than the
+    sentences) and ties go to the last reading; otherwise ties go to the first. Readings that come out the
+    same text are parsed once.
     """
     wraps = [_wrap_kind(lines) for lines in paragraphs]
     kinds = [kind for kind, _ in wraps]
     terminal = _TERMINAL in kinds
     # Each reading is normalised after re-joining: a wrap can split an HTML entity or a Slack link.
     texts = [] if terminal else [normalized]
-    texts.append(_normalize(_unwrap(text, wraps)))
+    texts.append(_renormalize(_unwrap(text, wraps), text, normalized))
     # Gluing every line also glues words together: it is only tried where a terminal may have wrapped.
     if terminal or _AMBIGUOUS in kinds:
-        texts.append(_normalize(_join_lines(text)))
+        texts.append(_renormalize(_join_lines(text), text, normalized))
     passes: dict[str, _Pass] = {}
     # A reading only removes line breaks: where no credential can hide across them, none is in any reading.
     hidden = might_hold_secrets(normalized)
@@ -182,6 +196,12 @@ def _best_reading(
     return next(passes[texts[index]].result() for index in order if ranks[index] == best)
 
 
+def _renormalize(reading: str, text: str, normalized: str) -> str:
+    """``_normalize(reading)``, where ``normalized`` is ``_rewrite(text)``: the same when no quote marker is left."""
+    stripped = _without_markers(reading)
+    return normalized if stripped == text else _rewrite(stripped)
+
+
 _PARAGRAPH_BREAK = re.compile(r"(\n(?:[ \t]*\n)+)")
 _HYPHEN_BREAK = re.compile(r"[A-Za-z0-9]-$")
 # A shell prompt starting a line: "$ aws ...", "# ...", "PS C:\> ...", "C:\work> ...".
@@ -192,7 +212,15 @@ _UNWRAPPED, _WORDS, _AMBIGUOUS, _TERMINAL = range(4)
 
 
 def _paragraph_lines(text: str) -> list[list[str]]:
-    return [part.split("\n") for part in _PARAGRAPH_BREAK.split(text) if not _PARAGRAPH_BREAK.fullmatch(part)]
+    return [part.split("\n") for part in _paragraphs(text)[::2]]
+
+
+def _paragraphs(text: str) -> list[str]:
+    """``text`` split into its paragraphs and, between them, the blank lines that part them (every odd item).
+
+    The split keeps each break, and a break is as long as it can be, so a paragraph is never one.
+    """
+    return _PARAGRAPH_BREAK.split(text)
 
 
 def _wrap_kind(lines: list[str]) -> tuple[int, int]:
@@ -214,7 +242,7 @@ def _wrap_kind(lines: list[str]) -> tuple[int, int]:
     # Lines that all start indented (or with a closing bracket) are the layout of JSON, XML or a stack
     # trace: no wrapper indents the lines it makes, and a terminal that cut every line just before a
     # space is too unlikely (two lines can be one cut, and are judged below).
-    width = max(len(line) for line in lines)
+    width = max(map(len, lines))
     # ... unless the whole paragraph has a terminal's shape: two or more lines of one width (its widest)
     # and a last one no wider. A terminal that cuts just before a space on each line makes exactly this.
     even = len(lines) > 2 and all(len(line) == width for line in lines[:-1])
@@ -275,9 +303,9 @@ def _cuts_a_token(lines: list[str]) -> bool:
 
 def _join_lines(text: str) -> str:
     """Each paragraph's lines joined with nothing between (a terminal wrap keeps its spaces: they are the text's)."""
-    return "".join(
-        part if _PARAGRAPH_BREAK.fullmatch(part) else part.replace("\n", "") for part in _PARAGRAPH_BREAK.split(text)
-    )
+    parts = _paragraphs(text)
+    parts[::2] = [part.replace("\n", "") for part in parts[::2]]
+    return "".join(parts)
 
 
 def _unwrap(text: str, wraps: list[tuple[int, int]] | None = None) -> str:
@@ -288,24 +316,23 @@ def _unwrap(text: str, wraps: list[tuple[int, int]] | None = None) -> str:
     at spaces (which the wrap removed) are joined with a space, or with nothing after a hyphen the
     wrap broke at.
     """
-    out: list[str] = []
-    paragraphs = iter(wraps if wraps is not None else [_wrap_kind(lines) for lines in _paragraph_lines(text)])
-    for part in _PARAGRAPH_BREAK.split(text):
-        if _PARAGRAPH_BREAK.fullmatch(part):
-            out.append(part)
-            continue
-        lines = part.split("\n")
-        kind, start = next(paragraphs)
+    if wraps is None:
+        wraps = [_wrap_kind(lines) for lines in _paragraph_lines(text)]
+    if all(kind == _UNWRAPPED for kind, _ in wraps):
+        return text
+    out = _paragraphs(text)
+    for index, (kind, start) in zip(range(0, len(out), 2), wraps, strict=True):
         if kind == _UNWRAPPED:
-            out.append(part)
-        elif kind == _TERMINAL:
-            out.append("\n".join([*lines[:start], "".join(lines[start:])]))
+            continue
+        lines = out[index].split("\n")
+        if kind == _TERMINAL:
+            out[index] = "\n".join([*lines[:start], "".join(lines[start:])])
         else:
             joined = lines[0].rstrip(" \t")
             for previous, line in itertools.pairwise(lines):
                 line = line.strip(" \t")
                 joined += line if _HYPHEN_BREAK.search(previous) else " " + line
-            out.append(joined)
+            out[index] = joined
     return "".join(out)
 
 
@@ -334,7 +361,7 @@ _SLACK_QUOTE = re.compile(r"(?m)^[ \t]*(?:&gt;[ \t]?)+")
 # E-mail quote markers and the box-drawing gutter Terraform prints its errors in: only markers when
 # every line of the paragraph has one (a wrapped line can start with the ">" closing a Slack link).
 _MARKER = re.compile(r"[ \t]*(?:[>│┃║╷╵](?=[ \t>│]|$)[ \t]?)+")
-_MARKER_CHARACTERS = ">│┃║╷╵"
+_MARKER_CHARACTERS = tuple(">│┃║╷╵")
 _TRANSLATION = str.maketrans(
     {
         **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
@@ -373,7 +400,7 @@ def _without_markers(text: str) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "&gt;" in text:
         text = _SLACK_QUOTE.sub("", text)
-    if not any(character in text for character in _MARKER_CHARACTERS):
+    if not _mentions(text, _MARKER_CHARACTERS):
         return text
     out: list[str] = []
     for part in _PARAGRAPH_BREAK.split(text):
@@ -523,6 +550,9 @@ _TERSE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.TERSE)
 _HEAD_SHAPES = tuple(shape for shape in _WRAPPER_SHAPES if shape.role is Role.HEAD)
 _SENTENCE_SHAPES = frozenset(_CORE_SHAPES + _ENCODED_SHAPES)
 _RECORD_SHAPE = next(shape for shape in SHAPES if shape.role is Role.RECORD)
+# The same rows as sets, to ask whether a reading tries any of them.
+_TERSE_SET = frozenset(_TERSE_SHAPES)
+_LOOK_ALIKE_SET = frozenset(LOOK_ALIKES)
 _Row = TypeVar("_Row", Shape, LookAlike)
 # Each word a row of the table needs, with the rows that need it: a pass checks every word once. (A
 # row must name the words it needs: one that names none is never tried.)
@@ -842,6 +872,9 @@ class _Pass:
         open_rows = self._open_rows()
         return [row for row in rows if row in open_rows]
 
+    def _tries_any(self, rows: frozenset[Shape] | frozenset[LookAlike]) -> bool:
+        return not self._open_rows().isdisjoint(rows)
+
     def _unclaimed(self, shape: Shape) -> Iterator[re.Match[str]]:
         """The matches of ``shape`` that start outside the text records claimed, in the order finditer finds them.
 
@@ -897,7 +930,7 @@ class _Pass:
                 found.append(result)
             elif result is not None:
                 others.append((group[0].span[0], result))
-        if self._tried_rows(_TERSE_SHAPES):
+        if self._tries_any(_TERSE_SET):
             found.extend(self._terse(found, wrappers))
         found.sort(key=lambda f: f.start)
         self._found = found
@@ -937,7 +970,7 @@ class _Pass:
         if not all(wrapper.attached for wrapper in wrappers):
             return False
         found = [self._from_core(core)]
-        if self._tried_rows(_TERSE_SHAPES):
+        if self._tries_any(_TERSE_SET):
             found.extend(self._terse(found, wrappers))
             found.sort(key=lambda f: f.start)
         self._found, self._others, self._wrappers_found = found, [], wrappers
@@ -951,7 +984,7 @@ class _Pass:
         denials = _dedupe(_absorb_fragments(found))
         others.sort(key=lambda item: item[0])
         all_others = [other for _, other in others]
-        if self._tried_rows(LOOK_ALIKES):
+        if self._tries_any(_LOOK_ALIKE_SET):
             # A wrapper's whole line is covered: its message repeats what its code already said.
             wrapper_lines = [(self._line_start(w.span[0]), self._line_end(w.span[1])) for w in wrappers]
             all_others.extend(self._look_alikes(_Spans([(f.start, f.end) for f in found] + wrapper_lines)))
@@ -1154,7 +1187,7 @@ class _Pass:
                 if policy:
                     policy_arn = _trim_token(policy.group("arn"))
                     end = policy.end()
-            core.reported = Reported(layer=layer, kind=kind, policy_arn=policy_arn, phrase=_phrase(phrase))
+            core.reported = _reported(layer, kind, policy_arn, _phrase(phrase))
             return end
         return pos
 
@@ -1361,10 +1394,11 @@ class _Pass:
     # --- building requests --------------------------------------------------------------------------
 
     def _from_core(self, core: _Core) -> _Found:
-        fields = _merge_fields(core.wrappers)
+        wrappers = core.wrappers
+        fields = _merge_fields(wrappers) if wrappers else {}
         draft = _Draft(
-            start=min([core.start] + [w.start for w in core.wrappers]),
-            end=max([core.end] + [w.end for w in core.wrappers]),
+            start=min(core.start, *(w.start for w in wrappers)) if wrappers else core.start,
+            end=max(core.end, *(w.end for w in wrappers)) if wrappers else core.end,
             source_order=min(core.orders),
             principal=core.principal,
             action=core.action,
@@ -1480,15 +1514,13 @@ class _Pass:
             action = resolution.action
             if resolution.warning:
                 warnings.append(resolution.warning)
-        operation = operations.clean_operation(draft.operation) if draft.operation else None
+        operation = _clean_operation(draft.operation) if draft.operation else None
         region = (
             _resource_region(draft.resource) or self._endpoint_region(draft) or self._cli_region(paragraph, draft.start)
         )
         resource = draft.resource
         principal = draft.principal
-        if resource and (
-            (resource != "*" and not _is_arn(resource) and _REDACTED.search(resource)) or has_taken_out_part(resource)
-        ):
+        if resource and _looks_redacted(resource):
             warnings.append(
                 f"The resource looks redacted ({redact(resource)}); iamwhy needs its real ARN to read its policy."
             )
@@ -1555,6 +1587,8 @@ class _Pass:
         return redact(value) if self._may_hold_secrets else value
 
     def _redacted(self, start: int, end: int) -> str:
+        if not self.secret_spans:
+            return self.text[start:end]
         first = max(0, bisect.bisect_left(self.secret_starts, start) - 1)
         last = bisect.bisect_left(self.secret_starts, end)
         return redact_spans(self.text[start:end], self.secret_spans[first:last], start)
@@ -1576,7 +1610,9 @@ class _Pass:
 
     def _endpoint_region(self, draft: _Draft) -> str | None:
         host = self._endpoint_host(draft)
-        return next((label for label in (host or "").split(".") if _REGION_RE.fullmatch(label)), None)
+        if host is None:
+            return None
+        return next((label for label in host.split(".") if _REGION_RE.fullmatch(label)), None)
 
     def _cli_service(self, lo: int, position: int) -> str | None:
         # Nothing lies between lo and position (a denial at the start of its text): there is nothing to look for.
@@ -2262,6 +2298,10 @@ def _unknown_action(action: str) -> str:
     return f"{action} is not a known IAM action."
 
 
+# Reported is immutable, and a channel's denials give the same few reasons: one instance serves each.
+_reported = lru_cache(maxsize=1024)(Reported)
+
+
 def _phrase(match: re.Match[str]) -> str:
     """A reason phrase with single spaces, also where re-joined lines had glued its words together."""
     if match.groupdict().get("allowed") is None:
@@ -2353,6 +2393,17 @@ def _is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_clean_operation = lru_cache(maxsize=4096)(operations.clean_operation)
+
+
+@lru_cache(maxsize=4096)
+def _looks_redacted(resource: str) -> bool:
+    """Whether a resource as the message names it had a part taken out, or is all redaction (a "*" is no name)."""
+    return (resource != "*" and not _is_arn(resource) and _REDACTED.search(resource) is not None) or has_taken_out_part(
+        resource
+    )
 
 
 @lru_cache(maxsize=4096)

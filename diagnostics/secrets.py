@@ -68,6 +68,14 @@ _SHORT = 4096
 _RARITY = {character: rank for rank, character in enumerate("$.0123456789qjzxkvbpgywfmculdhrsnioate")}
 # A line break as terminals, e-mail and Slack quoting put it inside a long token.
 _BREAK = re.compile(r"\n[ \t]*(?:>[ \t]?)*")
+# Every character of every credential the patterns match: the break glue check below needs no other.
+_CREDENTIAL_CHARACTERS = _BASE64 | {"%"}
+# Past this length a text is asked whether joining its lines glues anything before they are joined (see _joined).
+_GLUE_CHECK = 512
+# One or more line breaks as _BREAK removes them, then a credential character: the first break's start is where
+# joining the lines glues what follows to the character before it. (Led by its literal, and possessive: a break
+# is taken whole as _BREAK takes it, so the search never backtracks through an indentation.)
+_GLUING_BREAK = re.compile(r"\n[ \t]*+(?:>[ \t]?)*+(?:\n[ \t]*+(?:>[ \t]?)*+)*+[A-Za-z0-9/+=%]")
 
 _MARKERS = {
     SecretKind.ACCESS_KEY_ID: "[redacted access key id]",
@@ -105,16 +113,34 @@ def find_secrets(text: str) -> list[SecretSpan]:
 
 def might_hold_secrets(text: str) -> bool:
     """A cheap check: when False, ``find_secrets(text)`` finds nothing."""
-    return _hinted(_BREAK.sub("", text) if "\n" in text else text)
+    joined = _joined(text)
+    return _hinted(text if joined is None else joined)
 
 
 def has_secrets(text: str) -> bool:
     return bool(find_secrets(text))
 
 
+def _glues(text: str) -> bool:
+    """Whether removing the line breaks of ASCII ``text`` (see _joined) puts two characters a credential is made of
+    side by side that a break kept apart.
+
+    When it does not, every word and credential of the joined text is one of ``text``: literals, hints and
+    credentials are runs of those characters, and a run that is not in ``text`` must span a removed break.
+    """
+    for match in _GLUING_BREAK.finditer(text):
+        if match.start() and text[match.start() - 1] in _CREDENTIAL_CHARACTERS:
+            return True
+    return False
+
+
 def _joined(text: str) -> str | None:
-    """``text`` with its line breaks removed (a credential may be split by a wrap), None if it has none."""
-    return _BREAK.sub("", text) if "\n" in text else None
+    """``text`` with its line breaks removed (a credential may be split by a wrap), None if that would find nothing
+    ``text`` does not hold: it has no line break or, in ASCII, removing them glues nothing together (see _glues; a
+    short text is joined without asking, which costs no more than asking)."""
+    if "\n" not in text or (len(text) > _GLUE_CHECK and text.isascii() and not _glues(text)):
+        return None
+    return _BREAK.sub("", text)
 
 
 def redact(text: str) -> str:
