@@ -1805,7 +1805,7 @@ class _Pass:
         principal = _record_principal(identity, warnings)
         event_source = _str(record.get("eventSource"))
         service = operations.service_prefix(event_source) if event_source else None
-        operation = operations.clean_operation(_str(record.get("eventName")) or "") or None
+        operation = _clean_operation(_str(record.get("eventName")) or "") or None
         region = _str(record.get("awsRegion"))
         action: str | None = None
         if sentence is not None:
