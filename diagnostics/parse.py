@@ -206,7 +206,7 @@ _PARAGRAPH_BREAK = re.compile(r"(\n(?:[ \t]*\n)+)")
 _HYPHEN_BREAK = re.compile(r"[A-Za-z0-9]-$")
 # A shell prompt starting a line: "$ aws ...", "# ...", "PS C:\> ...", "C:\work> ...".
 _PROMPT = re.compile(r"\s*(?:[$#%]\s|PS\s|[A-Za-z]:\\)")
-_LAYOUT_STARTS = frozenset(" \t}])<")
+_LAYOUT_STARTS = frozenset(" \t{}[]()<`")
 # How a paragraph was wrapped, as far as its line widths tell.
 _UNWRAPPED, _WORDS, _AMBIGUOUS, _TERMINAL = range(4)
 
@@ -239,9 +239,10 @@ def _wrap_kind(lines: list[str]) -> tuple[int, int]:
         lines = lines[:-1]
     if len(lines) == 1:
         return _UNWRAPPED, 0
-    # Lines that all start indented (or with a closing bracket) are the layout of JSON, XML or a stack
-    # trace: no wrapper indents the lines it makes, and a terminal that cut every line just before a
-    # space is too unlikely (two lines can be one cut, and are judged below).
+    # Lines that all start indented, with a bracket or with a code fence are the layout of JSON, XML or a
+    # stack trace (under a line saying what it is): no wrapper indents the lines it makes or starts them all
+    # with brackets, and a terminal that cut every line just before a space is too unlikely (two lines can
+    # be one cut, and are judged below).
     width = max(map(len, lines))
     # ... unless the whole paragraph has a terminal's shape: two or more lines of one width (its widest)
     # and a last one no wider. A terminal that cuts just before a space on each line makes exactly this.

@@ -313,3 +313,17 @@ def test_a_placeholder_with_spaces_inside_the_principal_arn_keeps_the_principal(
     assert denial.warnings == (
         f"The principal ARN looks redacted ({principal}); iamwhy needs the real ARN to investigate.",
     )
+
+
+def test_a_json_block_under_a_line_of_prose_keeps_its_layout() -> None:
+    record = (
+        '{\n  "eventVersion": "1.09",\n  "userIdentity": {"type": "IAMUser", '
+        '"arn": "arn:aws:iam::123456789012:user/alice", "accountId": "123456789012"},\n'
+        '  "eventSource": "s3.amazonaws.com",\n  "eventName": "GetObject",\n  "awsRegion": "eu-west-1",\n'
+        '  "errorCode": "AccessDenied",\n  "errorMessage": "Access Denied"\n}'
+    )
+    for text in (f"the event from the alert:\n{record}", f"the event from the alert:\n```\n{record}\n```"):
+        (denial,) = scan(text).denials
+        assert (denial.action, denial.source_format) == ("s3:GetObject", "cloudtrail")
+        # Read as laid out, not as one re-joined line: the snippet is the record as pasted.
+        assert denial.snippet == record
