@@ -492,7 +492,7 @@ SHAPES: tuple[Shape, ...] = (
         Role.CORE,
         re.compile(
             r"User\s*with\s*accountId\s*:\s*(?P<account>\d{12})\s*is\s*not\s*authori[sz]ed\s*to\s*perform\s*"
-            r"(?P<operation>[A-Z][A-Za-z0-9]{1,100})"
+            r"(?P<operation>[A-Z][A-Za-z0-9]{1,100})(?P<tags>\s*with\s*Tags\b)?"
         ),
         example="User with accountId: 123456789012 is not authorized to perform CreateLogGroup with Tags",
         needs=("accountid",),

@@ -445,6 +445,16 @@ _PRINCIPAL_WORDS = ("arn:", "anonymous", ".amazonaws.com")
 _NULL_ACTION = re.compile(r"\s*:?\s*null\b")
 _ON_RESOURCE = re.compile(r"\s*on\s*(?:(?:the\s*)?resources?\b\s*:?\s*|(?=\\?[\"']|arn:))")
 _KMS_CIPHERTEXT = re.compile(r"associated\s*with\s*this\s*ciphertext")
+# An ARN with a part taken out and the spaces around the gap left in: "arn:aws:sts:: ... :assumed-role/x",
+# "arn:aws:iam::xxxx :user/x" (at least one gap; the parts are joined again without the spaces).
+_SPACED_ARN_PART = r"[ \t]+(?:\.\.\.|…|[xX*#]{2,}|<[^<>\s]{0,30}>)?[ \t]*:[^\s\"'<>]*"
+_SPACED_ARN = re.compile(rf"arn:[^\s\"'<>]*(?:{_SPACED_ARN_PART})+")
+_SPACED_ARN_END = re.compile(rf"arn:[^\s\"'<>]*(?:{_SPACED_ARN_PART})+$")
+_WHITESPACE = re.compile(r"\s+")
+# IAM names its own entities by kind and name: "on resource: role cdk-hnb659fds-deploy-role-...".
+_IAM_NAMED = re.compile(
+    r"(?P<kind>role|user|group|instance-profile)[ \t]+(?P<name>(?!arn:)[\w+=,.@-]{1,128})(?=[\s\"',;)]|$)"
+)
 _QUOTED = re.compile(r"\\?([\"'])(?P<value>[^\"'\n]{1,2048}?)\\?\1")
 _UNQUOTED = re.compile(rf"(?P<value>(?:[^\s\"'<>]|{_PLACEHOLDER}|{_SQUARE_PLACEHOLDER}){{1,2048}}?)" + _TOKEN_END)
 _REASON_LEAD = re.compile(r"[\s.,;]*")
@@ -492,8 +502,26 @@ _CLI_COMMAND = re.compile(
     r"\s+(?P<command>[a-z0-9][a-z0-9-]{1,80})"
 )
 _JS_COMMAND = re.compile(r"new\s+(?P<operation>[A-Z][A-Za-z0-9]{1,100})Command\s*\(")
+# An SDK's stack frame or debug line that names the operation which failed, for an error that does not name it.
+# Each starts with a literal, so the engine skips ahead to it. (A Kotlin frame is found by its class name's end.)
+_FRAME_OPERATIONS = (
+    # The SDK for JavaScript v3: "at deserializeAws_queryCreateQueueCommandError", "at de_GetObjectCommandError".
+    re.compile(
+        r"(?:deserializeAws_(?:restJson1|restXml|json1_0|json1_1|query|ec2)|\bde_)"
+        r"(?P<operation>[A-Z][A-Za-z0-9]{1,100}?)CommandError\b"
+    ),
+    # The SDK for Go v1's debug log: "DEBUG: Response ec2/DescribeInstances Details:", "Validate Response ec2/X failed".
+    re.compile(
+        r"Response\s+(?P<service>[a-z0-9-]{2,40})/(?P<operation>[A-Z][A-Za-z0-9]{1,100})\s+(?:Details|failed)\b"
+    ),
+)
+_KOTLIN_DESERIALIZER = "OperationDeserializer"
+_NAME_BEFORE = re.compile(r"[A-Z][A-Za-z0-9]{1,100}$")
+_FRAMES_AFTER = 2000
 # S3 is the service that answers with exactly this message (the others name the principal and action).
 _S3_MESSAGE = re.compile(r"\s*Access\s*Denied\.?\s*(?:$|\n|\(Service|<)")
+# AWS Organizations' message for every denied call (ListPolicies, an IAM operation too, is Organizations' here).
+_ORGANIZATIONS_MESSAGE = re.compile(r"\s*You\s*don['’]t\s*have\s*permissions\s*to\s*access\s*this\s*resource\b")
 _CLI_REGION = re.compile(rf"--region[= ](?P<region>{_REGION})\b")
 _QUEUE_URL = re.compile(r"https?://[^/\s]+/(?P<account>\d{12})/(?P<name>[^/?\s]+)")
 
@@ -1058,9 +1086,19 @@ class _Pass:
             core.action = "kms:Decrypt"
             core.resource_unnamed = True
         elif shape.name == "logs-account":
-            core.action = operations.resolve(groups["operation"], "logs").action
+            operation_action = operations.resolve(groups["operation"], "logs").action
             core.operation = groups["operation"]
             core.account = groups["account"]
+            core.action = operation_action
+            if groups.get("tags"):
+                # Tags given at creation need the tagging permission as well; "with Tags" is CloudWatch Logs saying
+                # that is the one missing (a missing logs:CreateLogGroup is worded as any other denial).
+                core.action = "logs:TagResource"
+                core.warnings.append(
+                    f'CloudWatch Logs says "{groups["operation"]} with Tags": tags given when a log group is created '
+                    "need logs:TagResource (or the older logs:TagLogGroup) as well as "
+                    f"{operation_action or groups['operation']}, and that is the permission missing here."
+                )
         elif shape.name == "sqs-denied":
             queue = _SQS_QUEUE_URL.match(groups["resource"])
             if queue:
@@ -1101,8 +1139,16 @@ class _Pass:
         if on_resource:
             pos = on_resource.end()
             kms = _KMS_CIPHERTEXT.match(text, pos, hi)
-            value = None if kms else _QUOTED.match(text, pos, hi) or _UNQUOTED.match(text, pos, hi)
-            if kms:
+            named = _IAM_NAMED.match(text, pos, hi) if not kms and (core.action or "").startswith("iam:") else None
+            spaced = None if kms or named else _SPACED_ARN.match(text, pos, hi)
+            value = None if kms or named or spaced else _QUOTED.match(text, pos, hi) or _UNQUOTED.match(text, pos, hi)
+            if spaced:
+                core.resource = _trim_token(_WHITESPACE.sub("", spaced.group())) or None
+                pos = spaced.end()
+            elif named:
+                self._iam_named(core, named)
+                pos = named.end()
+            elif kms:
                 core.resource_unnamed = True
                 core.warnings.append(
                     'The message does not name the KMS key ("the resource associated with this ciphertext").'
@@ -1116,6 +1162,26 @@ class _Pass:
         if core.action is None and _TRUNCATED.search(text, match.end(), min(hi, match.end() + 200)):
             core.warnings.append("The error message is truncated: the action it denied is cut off.")
         return core
+
+    def _iam_named(self, core: _Core, named: re.Match[str]) -> None:
+        """IAM's "on resource: role NAME" (also user, group, instance-profile): the entity in the caller's own
+        account, where every IAM call acts, named without its path."""
+        kind, name = named.group("kind"), _trim_token(named.group("name"))
+        principal = core.principal
+        account = principal.account_id if principal and principal.account_id else None
+        if principal is not None and account and is_account_id(account):
+            core.resource = f"arn:{principal.partition or 'aws'}:iam::{account}:{kind}/{name}"
+            core.warnings.append(
+                f"IAM names the {kind} by its name only ({kind} {name}); its ARN is taken to be {core.resource}, "
+                f"in the caller's account, where IAM calls act. A {kind} created with a path has it between "
+                f"{kind}/ and the name."
+            )
+        else:
+            core.resource_unnamed = True
+            core.warnings.append(
+                f"IAM names the {kind} by its name only ({kind} {name}); it is in the caller's account, which the "
+                "message does not give."
+            )
 
     def _subject(self, core: _Core, lo: int, end: int) -> int:
         """Parse the principal written before ``end`` into ``core``; return where the sentence starts."""
@@ -1137,6 +1203,10 @@ class _Pass:
             # the token starts at the word the placeholder opens in.
             token, token_start = segment[start:], lo + start
             labelled = segment[max(0, start - 12) : start].rstrip().endswith(("User:", "User", "Principal:"))
+        elif token.startswith(":") and (spaced := _SPACED_ARN_END.search(segment)) is not None:
+            # An ARN with a part taken out and spaces left around the gap ("arn:aws:iam::xxxx :user/x").
+            token, token_start = _WHITESPACE.sub("", spaced.group()), lo + spaced.start()
+            labelled = segment[max(0, spaced.start() - 12) : spaced.start()].rstrip().endswith(("User:", "User"))
         token = _strip_unpaired(token, "\"'()[]{}<>,;", "\"'()[]{}<>,;")
         sentence_start = token_start
         if labelled:
@@ -1352,7 +1422,11 @@ class _Pass:
         index = bisect.bisect_right(heads, wrapper.end - 1)
         if index >= len(heads) or heads[index] >= limit:
             return False
-        return bool(self.text[wrapper.end : heads[index]].strip(" \t\r\n\"'`:;,.([{"))
+        return self._text_between(wrapper.end, heads[index])
+
+    def _text_between(self, start: int, end: int) -> bool:
+        """Whether words stand between two positions (more than the quoting and punctuation around a message)."""
+        return bool(self.text[start:end].strip(" \t\r\n\"'`:;,.([{"))
 
     def _nearest(self, cores: list[_Core], starts: list[int], wrapper: _Wrapper) -> _Core | None:
         index = bisect.bisect_left(starts, wrapper.start)
@@ -1384,7 +1458,13 @@ class _Pass:
                 close = start - last_end <= _GROUP_GAP
                 low, high = min(last_end, start), max(last_end, start)
                 separated = core_starts.count(low, high) > 0 or self._blank_between(low, high)
-                if close and not separated:
+                # A prefix starts an error: one of the same shape again, after a message of the first's own, is the
+                # next error (two CLI errors on consecutive lines), not more of the same one.
+                again = wrapper.shape.role is Role.HEAD and any(
+                    other.shape is wrapper.shape and self._text_between(other.end, wrapper.start)
+                    for other in groups[-1]
+                )
+                if close and not separated and not again:
                     groups[-1].append(wrapper)
                     last_end = max(last_end, end)
                     continue
@@ -1466,12 +1546,18 @@ class _Pass:
         service = fields.get("service")
         if service is None and _S3_MESSAGE.match(message):
             service = "s3"
+        elif service is None and _ORGANIZATIONS_MESSAGE.match(message):
+            service = "organizations"
+        operation = operation or self._code_operation(max(0, start - _COMMAND_BEFORE), start)
+        if operation is None:
+            operation, frame_service = self._frame_operation(start, end)
+            service = service or frame_service
         draft = _Draft(
             start=start,
             end=end,
             source_order=min(w.order for w in group),
             error_code=code,
-            operation=operation or self._code_operation(max(0, start - _COMMAND_BEFORE), start),
+            operation=operation,
             service=service,
             endpoint=fields.get("endpoint"),
         )
@@ -1502,7 +1588,14 @@ class _Pass:
         warnings = draft.warnings
         # The command that failed is looked for nearby, across the blank line the AWS CLI prints.
         paragraph = max(0, draft.start - _COMMAND_BEFORE)
-        service = draft.service or self._endpoint_service(draft) or self._cli_service(paragraph, draft.start)
+        service = draft.service or self._endpoint_service(draft)
+        if service is None:
+            service = self._cli_service(paragraph, draft.start)
+            if service is not None and draft.operation and not draft.action:
+                named, own = operations.resolve(draft.operation, service), operations.resolve(draft.operation)
+                if named.action is None and own.service is not None and own.service != named.service:
+                    # The command before is another service's than the operation's own: it ran another error's call.
+                    service = None
         action = draft.action
         if action:
             canonical = _canonical_action(action)
@@ -1630,6 +1723,30 @@ class _Pass:
         """The operation a JavaScript SDK v3 command pasted just before the error names (new GetObjectCommand)."""
         commands = list(_JS_COMMAND.finditer(self.text, lo, position))
         return commands[-1].group("operation") if commands else None
+
+    def _frame_operation(self, start: int, end: int) -> tuple[str | None, str | None]:
+        """The operation and the service that an SDK's stack frames or debug lines next to an error spanning
+        ``start``-``end`` name, each None where none does: the first from the error on (stack frames follow it),
+        else the nearest before it (the Go SDK's debug log names the response first)."""
+        text = self.text
+        hi = min(len(text), end + _FRAMES_AFTER)
+        lo = max(0, start - _COMMAND_BEFORE)
+        operations_found: list[tuple[int, str]] = []
+        services_found: list[tuple[int, str]] = []
+        for pattern in _FRAME_OPERATIONS:
+            for match in pattern.finditer(text, lo, hi):
+                groups = match.groupdict()
+                if groups.get("operation"):
+                    operations_found.append((match.start(), groups["operation"]))
+                if groups.get("service"):
+                    services_found.append((match.start(), groups["service"]))
+        position = text.find(_KOTLIN_DESERIALIZER, lo, hi)
+        while position >= 0:
+            name = _NAME_BEFORE.search(text, max(lo, position - 101), position)
+            if name is not None:
+                operations_found.append((name.start(), name.group()))
+            position = text.find(_KOTLIN_DESERIALIZER, position + 1, hi)
+        return _nearest_from(operations_found, start), _nearest_from(services_found, start)
 
     def _cli_region(self, lo: int, position: int) -> str | None:
         if position <= lo:
@@ -1880,6 +1997,15 @@ class _Pass:
     def _other(self, look_alike: LookAlike, match: re.Match[str]) -> OtherError:
         snippet = self._snippet(self._line_start(match.start()), self._line_end(match.end()))
         return OtherError(look_alike.code, look_alike.explanation, snippet)
+
+
+def _nearest_from(found: list[tuple[int, str]], start: int) -> str | None:
+    """The value found first at or after ``start`` (a wrapper's message runs to its line's end, and re-joined lines
+    put the frames on that line), else the last one before it."""
+    after = [item for item in found if item[0] >= start]
+    before = [item for item in found if item[0] < start]
+    nearest = min(after) if after else max(before) if before else None
+    return nearest[1] if nearest else None
 
 
 def _preview(blob: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from diagnostics import parse
-from diagnostics.model import Layer, PrincipalType, ScanResult
+from diagnostics.model import DenialKind, Layer, PrincipalType, ScanResult
 from diagnostics.parse import ENCODED_PREVIEW, SNIPPET_LIMIT, find_denials, scan
 from diagnostics.secrets import find_secrets
 from tests.diagnostics.parse_fixtures import expected_record, rows, scan_record
@@ -259,11 +259,88 @@ def test_cloudwatch_logs_names_an_account_and_an_operation() -> None:
         'CreateLogGroup with Tags (Service: CloudWatchLogs, Status Code: 400, Request ID: 1a2b3c4d)"'
     )
     (denial,) = scan(text).denials
-    assert (denial.action, denial.account_id, denial.api_operation) == (
-        "logs:CreateLogGroup",
-        "310987654321",
-        "CreateLogGroup",
+    assert (denial.account_id, denial.api_operation) == ("310987654321", "CreateLogGroup")
+    # "with Tags": the tagging permission is the one missing.
+    assert denial.action == "logs:TagResource"
+    assert "logs:TagResource" in denial.warnings[0]
+    assert "logs:CreateLogGroup" in denial.warnings[0]
+
+
+def test_cloudwatch_logs_without_tags_names_the_operation_action() -> None:
+    (denial,) = scan("User with accountId: 310987654321 is not authorized to perform PutRetentionPolicy").denials
+    assert (denial.action, denial.api_operation, denial.warnings) == (
+        "logs:PutRetentionPolicy",
+        "PutRetentionPolicy",
+        (),
     )
+
+
+def test_an_sdk_frame_names_the_operation_an_error_left_out() -> None:
+    go_debug = (
+        "DEBUG: Response ec2/DescribeVolumes Details:\nHTTP/1.1 403 Forbidden\n\n"
+        "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this "
+        "operation.</Message></Error></Errors></Response>"
+    )
+    js_frame = "AccessDenied: Access Denied\n    at de_PutObjectCommandError (/app/index.js:44:21)"
+    kotlin_frame = (
+        "aws.sdk.kotlin.services.s3.model.S3Exception: Service returned error code 403: Forbidden\n"
+        "    at aws.sdk.kotlin.services.s3.serde.HeadObjectOperationDeserializerKt.throwHeadObjectError(x.kt:9)"
+    )
+    found = [(d.action, d.api_operation) for text in (go_debug, js_frame, kotlin_frame) for d in scan(text).denials]
+    assert found == [
+        ("ec2:DescribeVolumes", "DescribeVolumes"),
+        ("s3:PutObject", "PutObject"),
+        ("s3:GetObject", "HeadObject"),
+    ]
+
+
+def test_a_frame_far_from_the_error_or_an_operation_the_error_names_wins_over_frames() -> None:
+    named = (
+        "An error occurred (AccessDenied) when calling the ListBuckets operation: Access Denied\n"
+        "    at de_GetObjectCommandError (x.js:1:1)"
+    )
+    (denial,) = scan(named).denials
+    assert denial.api_operation == "ListBuckets"
+    far = "AccessDenied: Access Denied\n" + "x" * 3000 + "\n    at de_PutObjectCommandError (x.js:1:1)"
+    (denial,) = scan(far).denials
+    assert denial.api_operation is None
+
+
+def test_consecutive_cli_errors_without_a_sentence_are_separate_denials() -> None:
+    text = (
+        "ERROR: An error occurred (AccessDeniedException) when calling the ListPolicies operation: You don't have "
+        "permissions to access this resource.\n"
+        "ERROR: An error occurred (AccessDeniedException) when calling the ListRoots operation: You don't have "
+        "permissions to access this resource."
+    )
+    # Organizations' own message tells its ListPolicies from IAM's.
+    assert [(d.action, d.api_operation) for d in scan(text).denials] == [
+        ("organizations:ListPolicies", "ListPolicies"),
+        ("organizations:ListRoots", "ListRoots"),
+    ]
+
+
+def test_a_look_alike_line_does_not_swallow_the_denial_after_it() -> None:
+    text = (
+        "An error occurred (ExpiredToken) when calling the ListBuckets operation: The provided token has expired.\n"
+        "An error occurred (AccessDenied) when calling the ListBuckets operation: Access Denied"
+    )
+    result = scan(text)
+    assert [(d.action, d.error_code) for d in result.denials] == [("s3:ListAllMyBuckets", "AccessDenied")]
+    assert [other.code for other in result.other_errors] == ["ExpiredToken"]
+
+
+def test_a_cli_command_of_another_service_does_not_name_the_next_errors_service() -> None:
+    text = (
+        "$ aws s3 ls s3://finance-exports/\n"
+        "An error occurred (AccessDenied) when calling the ListObjectsV2 operation: Access Denied\n"
+        "An error occurred (AccessDeniedException) when calling the TransactWriteItems operation: Access denied"
+    )
+    first, second = scan(text).denials
+    assert (first.action, first.resource_arn) == ("s3:ListBucket", "arn:aws:s3:::finance-exports")
+    # DynamoDB's operation, with no S3 object of the command's attached to it.
+    assert (second.api_operation, second.resource_arn) == ("TransactWriteItems", None)
+    assert "dynamodb:PutItem" in second.warnings[0]
 
 
 def test_two_cli_errors_one_after_the_other_keep_their_own_operations() -> None:
@@ -327,3 +404,43 @@ def test_a_json_block_under_a_line_of_prose_keeps_its_layout() -> None:
         assert (denial.action, denial.source_format) == ("s3:GetObject", "cloudtrail")
         # Read as laid out, not as one re-joined line: the snippet is the record as pasted.
         assert denial.snippet == record
+
+
+def test_iam_names_its_own_role_or_user_by_name() -> None:
+    text = (
+        "User: arn:aws:iam::444455556666:user/deployer is not authorized to perform: iam:GetRole on resource: "
+        "role cdk-hnb659fds-deploy-role-444455556666-eu-west-1 because no identity-based policy allows the "
+        "iam:GetRole action"
+    )
+    (denial,) = scan(text).denials
+    assert denial.resource_arn == "arn:aws:iam::444455556666:role/cdk-hnb659fds-deploy-role-444455556666-eu-west-1"
+    # The reason after the name is still read.
+    assert (denial.reported.layer, denial.reported.kind) == (Layer.IDENTITY, DenialKind.IMPLICIT)
+    assert "path" in denial.warnings[0]
+    masked = (
+        "User: arn:aws:sts::XXXXXXXXXXXX:assumed-role/admin/s is not authorized to perform: iam:GetLoginProfile "
+        "on resource: user vault"
+    )
+    (denial,) = scan(masked).denials
+    assert denial.resource_arn is None
+    assert any("user vault" in warning for warning in denial.warnings)
+    # Only IAM's own actions name their resources this way.
+    (denial,) = scan(
+        "User: arn:aws:iam::444455556666:user/d is not authorized to perform: s3:GetObject on resource: role x"
+    ).denials
+    assert denial.resource_arn == "role"
+
+
+def test_an_arn_with_spaces_left_around_a_taken_out_part_is_read_whole() -> None:
+    text = (
+        "User: arn:aws:iam::xxxx :user/xxxx is not authorized to perform: dynamodb:PutItem on resource: "
+        "arn:aws:dynamodb:eu-west-1: ... :table/Orders because no identity-based policy allows the "
+        "dynamodb:PutItem action"
+    )
+    (denial,) = scan(text).denials
+    assert denial.principal is not None
+    assert denial.principal.arn == "arn:aws:iam::xxxx:user/xxxx"
+    assert (denial.resource_arn, denial.region) == ("arn:aws:dynamodb:eu-west-1:...:table/Orders", "eu-west-1")
+    # The reason after the resource is no longer lost, and both ARNs are flagged as redacted.
+    assert denial.reported.layer is Layer.IDENTITY
+    assert len([w for w in denial.warnings if "redacted" in w]) == 2
