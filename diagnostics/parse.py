@@ -17,7 +17,7 @@ import ipaddress
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -576,6 +576,8 @@ _CORE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.CORE)
 _ENCODED_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.ENCODED)
 _WRAPPER_SHAPES = tuple(shape for shape in SHAPES if shape.role in (Role.HEAD, Role.TAIL, Role.BODY))
 _TERSE_SHAPES = tuple(shape for shape in SHAPES if shape.role is Role.TERSE)
+_HEAD_SHAPES = tuple(shape for shape in _WRAPPER_SHAPES if shape.role is Role.HEAD)
+_SENTENCE_SHAPES = frozenset(_CORE_SHAPES + _ENCODED_SHAPES)
 _RECORD_SHAPE = next(shape for shape in SHAPES if shape.role is Role.RECORD)
 # The same rows as sets, to ask whether a reading tries any of them.
 _TERSE_SET = frozenset(_TERSE_SHAPES)
@@ -637,6 +639,8 @@ _LOOK_ALIKE_WORDS = tuple(dict.fromkeys(word for look_alike in LOOK_ALIKES for w
 _ACCESS_DENIED_START = re.compile(r"\s*Access\s*Denied", re.IGNORECASE)
 _DECODER = json.JSONDecoder()
 _LOOKUP_EVENT = re.compile(r"[\"']CloudTrailEvent[\"']\s*:\s*\"")
+# How every JSON object starts: JSON's blanks, then a key's quote or the closing brace.
+_JSON_OBJECT_START = re.compile(r'\{[ \t\n\r]*["}]')
 
 
 def _words_in(lower: str, words: tuple[str, ...]) -> list[str]:
@@ -856,6 +860,8 @@ class _Pass:
         self.secret_spans: list[SecretSpan] = find_secrets(text) if secret_spans is None else secret_spans
         self.secret_starts = [span.start for span in self.secret_spans]
         self.claimed = _Spans(())
+        # The rows open in the text after the last claimed span (see _unclaimed).
+        self._tail_rows: set[Shape | LookAlike] | None = None
         self._s3_refs: list[tuple[int, int, re.Match[str]]] | None = None
         self._s3_positions: list[int] = []
         self._cli_commands: _Matches | None = None
@@ -898,6 +904,22 @@ class _Pass:
     def _tries_any(self, rows: frozenset[Shape] | frozenset[LookAlike]) -> bool:
         return not self._open_rows().isdisjoint(rows)
 
+    def _unclaimed(self, shape: Shape) -> Iterator[re.Match[str]]:
+        """The matches of ``shape`` that start outside the text records claimed, in the order finditer finds them.
+
+        A match that starts in claimed text is left out, yet it takes its text as before (the next match
+        can only start where it ends). The search stops at the start of the last claimed span when the
+        text after that span holds none of the words every match of the shape contains: no match can start
+        after the span then, so every match from its start on would start in it.
+        """
+        claimed, text = self.claimed, self.text
+        if not claimed.starts:
+            return shape.pattern.finditer(text)
+        if self._tail_rows is None:
+            self._tail_rows = _rows_open_in(text[claimed.ends[-1] :].lower())
+        stop = len(text) if shape in self._tail_rows else claimed.starts[-1]
+        return _starting_outside(shape.pattern.finditer(text), claimed, stop) if stop else iter(())
+
     @property
     def rank(self) -> tuple[bool, int]:
         """How the reading compares with others, on what it found before fragments were absorbed.
@@ -920,6 +942,7 @@ class _Pass:
         others: list[tuple[int, OtherError]] = []
         records = self._records()
         self.claimed = _Spans((start, end) for start, end, _ in records)
+        self._tail_rows = None
         for start, end, outcome in records:
             if isinstance(outcome, DeniedRequest):
                 found.append(_Found(start, end, outcome))
@@ -1004,11 +1027,7 @@ class _Pass:
         text = self.text
         anchors: list[tuple[int, int, Shape, re.Match[str]]] = []
         for shape in self._tried_rows(_CORE_SHAPES):
-            anchors.extend(
-                (m.start(), m.end(), shape, m)
-                for m in shape.pattern.finditer(text)
-                if not self.claimed.contains(m.start())
-            )
+            anchors.extend((m.start(), m.end(), shape, m) for m in self._unclaimed(shape))
         anchors.sort(key=lambda a: a[0])
         boundaries = _Positions([a[0] for a in anchors] + [w.start for w in wrappers if w.shape.role is Role.HEAD])
         cores: list[_Core] = []
@@ -1265,9 +1284,7 @@ class _Pass:
             return standalone
         ends = [core.end for core in cores]
         for shape in shapes:
-            for match in shape.pattern.finditer(self.text):
-                if self.claimed.contains(match.start()):
-                    continue
+            for match in self._unclaimed(shape):
                 blob, blob_end = self._blob(match)
                 index = bisect.bisect_right(ends, match.start()) - 1
                 owner = cores[index] if index >= 0 else None
@@ -1318,15 +1335,16 @@ class _Pass:
 
     # --- wrappers -----------------------------------------------------------------------------------
 
-    def _wrappers(self) -> list[_Wrapper]:
+    def _wrappers(self, shapes: tuple[Shape, ...] = _WRAPPER_SHAPES) -> list[_Wrapper]:
+        """The wrappers of ``shapes`` (rows of one role only compete with each other for the text)."""
         text = self.text
         found: list[_Wrapper] = []
         taken: dict[Role, list[tuple[int, int]]] = {}
-        for shape in self._tried_rows(_WRAPPER_SHAPES):
+        for shape in self._tried_rows(shapes):
             spans = taken.setdefault(shape.role, [])
-            for match in shape.pattern.finditer(text):
+            for match in self._unclaimed(shape):
                 start, end = match.start(), match.end()
-                if self.claimed.contains(start) or _overlaps(spans, start, end):
+                if _overlaps(spans, start, end):
                     continue
                 bisect.insort(spans, (start, end))
                 fields = {k: v for k, v in match.groupdict().items() if v}
@@ -1550,7 +1568,7 @@ class _Pass:
         found: list[_Found] = []
         covered: _Spans | None = None
         for shape in self._tried_rows(_TERSE_SHAPES):
-            for match in shape.pattern.finditer(self.text):
+            for match in self._unclaimed(shape):
                 if covered is None:
                     spans = [(f.start, f.end) for f in fuller] + [w.span for w in wrappers]
                     covered = _Spans(spans + list(zip(self.claimed.starts, self.claimed.ends, strict=True)))
@@ -1837,6 +1855,9 @@ class _Pass:
             if start < 0 or self._decode_budget <= 0:
                 break
             self._decode_budget -= 1
+            if not _JSON_OBJECT_START.match(text, start, hi):
+                # The decoder would stop at once (a Python literal's quote, most often), at the cost of its error.
+                continue
             # A bounded copy keeps a failed attempt cheap: json counts lines from the start of what it is
             # given up to the error position.
             try:
@@ -1890,7 +1911,9 @@ class _Pass:
         message = _str(record.get("errorMessage")) or ""
         if code in _LOOK_ALIKE_BY_CODE and code not in STATUS_CODES:
             return OtherError(code, _LOOK_ALIKE_BY_CODE[code].explanation, self._snippet(start, end))
-        sentence = _message_core(message) if message else None
+        # The rows open in the text hold those open in a message that is part of it (see _message_core).
+        rows = self._open_rows() if message in self.text else None
+        sentence = _message_core(message, rows) if message else None
         if code not in DENIAL_CODES and sentence is None:
             return None
         warnings: list[str] = []
@@ -1900,7 +1923,7 @@ class _Pass:
         principal = _record_principal(identity, warnings)
         event_source = _str(record.get("eventSource"))
         service = operations.service_prefix(event_source) if event_source else None
-        operation = operations.clean_operation(_str(record.get("eventName")) or "") or None
+        operation = _clean_operation(_str(record.get("eventName")) or "") or None
         region = _str(record.get("awsRegion"))
         action: str | None = None
         if sentence is not None:
@@ -1925,12 +1948,20 @@ class _Pass:
         # The caller's account is known even when CloudTrail does not name the caller.
         known_caller = caller_account if caller_account and is_account_id(caller_account) else None
         account = _account(principal, None) or known_caller or _account(None, resource)
+        shown_warnings = tuple(dict.fromkeys(warnings))
+        context = _record_context(record, identity, principal)
+        fields = [value for value in (action, resource, operation) if value]
+        contexts = [value for value in context.values() if isinstance(value, str)]
+        if not _none_hold_secrets(itertools.chain(fields, shown_warnings, contexts)):
+            action, resource, operation = _clean(action), _clean(resource), _clean(operation)
+            shown_warnings = tuple(redact(w) for w in shown_warnings)
+            context = _redacted_context(context, self._safe)
         return _new_request(
             principal=principal,
-            action=_clean(action),
-            resource_arn=_clean(resource),
+            action=action or None,
+            resource_arn=resource or None,
             account_id=account,
-            api_operation=_clean(operation),
+            api_operation=operation or None,
             region=region,
             reported=sentence.reported if sentence else _NOTHING_REPORTED,
             authorization_id=sentence.authorization_id if sentence else None,
@@ -1938,14 +1969,14 @@ class _Pass:
             encoded_message=sentence.encoded if sentence else None,
             error_code=code,
             source_format=_RECORD_SHAPE.name,
-            context=_record_context(record, identity, principal, self._safe),
+            context=context,
             snippet=self._snippet(
                 start,
                 end,
                 authorization_id=sentence.authorization_id if sentence else None,
                 encoded=sentence.encoded if sentence else None,
             ),
-            warnings=tuple(redact(w) for w in dict.fromkeys(warnings)),
+            warnings=shown_warnings,
         )
 
     # --- look-alikes ----------------------------------------------------------------------------------
@@ -1982,12 +2013,22 @@ def _preview(blob: str) -> str:
     return f"{blob[:ENCODED_PREVIEW]}... ({len(blob)} characters)" if len(blob) > ENCODED_PREVIEW else blob
 
 
-def _message_core(message: str) -> _Core | None:
-    """The sentence inside a CloudTrail errorMessage, parsed like any pasted text."""
+def _message_core(message: str, rows: set[Shape | LookAlike] | None = None) -> _Core | None:
+    """The sentence inside a CloudTrail errorMessage, parsed like any pasted text (the first core of its reading).
+
+    ``rows``, when given, are the rows open in a normalised text ``message`` is part of: they include every row
+    open in the message, when it is its own normal form, and a row it does not open finds nothing in it.
+    """
+    plain = _is_plain(message)
     # Only the sentence's fields are used, and _from_record redacts each: the message's own credentials
     # need not be located.
-    reading = _Pass(_normalize(message), [])
-    cores = reading._cores(reading._wrappers())
+    reading = _Pass(message if plain else _normalize(message), [], open_rows=rows if plain else None)
+    # Only a sentence or an encoded message makes a core: a message with the words of neither (CloudTrail's
+    # "Access Denied", most often) has none.
+    if reading._open_rows().isdisjoint(_SENTENCE_SHAPES):
+        return None
+    # Of the wrappers, _cores only uses where the heads start (the bounds of each sentence's reach).
+    cores = reading._cores(reading._wrappers(_HEAD_SHAPES))
     return cores[0] if cores else None
 
 
@@ -2001,7 +2042,12 @@ def _is_event(value: Any) -> bool:
 # One token of JSON or of a Python literal (as print() shows a dict: single quotes, True, None), or a
 # constructor call Python prints for values JSON has no word for (datetime.datetime(2024, 5, 1, ...)).
 # A quoted string (named <prefix>double or <prefix>single by its quotes), and a word or number value.
-_LOOSE_STRING = r""""(?P<{0}double>(?:[^"\\\n]|\\.){{0,8192}})"|'(?P<{0}single>(?:[^'\\\n]|\\.){{0,8192}})'"""
+# A string holds at most _LOOSE_STRING_UNITS characters or escapes, which _too_long checks: the same bound as a
+# repeat in the pattern, at a tenth of the cost (the engine walks a repeated group character by character).
+_LOOSE_STRING = r""""(?P<{0}double>[^"\\\n]*+(?:\\.[^"\\\n]*+)*+)"|'(?P<{0}single>[^'\\\n]*+(?:\\.[^'\\\n]*+)*+)'"""
+_LOOSE_STRING_UNITS = 8192
+_LOOSE_STRING_GROUPS = ("key_double", "key_single", "double", "single")
+_ESCAPE = re.compile(r"\\.")
 _LOOSE_SCALAR = (
     r"(?P<word>true|false|null|True|False|None)\b|(?P<number>-?\d{1,40}(?:\.\d{1,40})?(?:[eE][+-]?\d{1,5})?)"
 )
@@ -2010,9 +2056,10 @@ _LOOSE_TOKEN = re.compile(
     r"|(?P<call>[A-Za-z_][\w.]{0,100}\([^()\n]{0,400}\)))"
 )
 # A key, its colon, a string, word or number value and the comma after it: four tokens of _LOOSE_TOKEN
-# read in one step (the tokens of a record are mostly these).
+# read in one step (the tokens of a record are mostly these). Or a key, its colon and the bracket opening its value.
 _LOOSE_PAIR = re.compile(
-    rf"\s*(?:{_LOOSE_STRING.format('key_')})\s*:\s*(?:{_LOOSE_STRING.format('')}|{_LOOSE_SCALAR})(?P<comma>\s*,)?"
+    rf"\s*(?:{_LOOSE_STRING.format('key_')})\s*:\s*"
+    rf"(?:(?:{_LOOSE_STRING.format('')}|{_LOOSE_SCALAR})(?P<comma>\s*,)?|(?P<opening>[{{\[]))"
 )
 _RECORD_PUNCTUATION = re.compile(r"[\"':{}\[\]]")
 _LOOSE_WORDS: dict[str, Any] = {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}
@@ -2037,12 +2084,18 @@ def _loose_object(
         frame = stack[-1]
         if frame[1] == "key" and spent + 4 <= budget:
             pair = _LOOSE_PAIR.match(text, pos, hi)
-            if pair is not None:
-                double_key, single_key, double, single, word, number, comma = pair.groups()
+            if pair is not None and (pair.end() - pos <= _LOOSE_STRING_UNITS or not _too_long(pair)):
+                double_key, single_key, double, single, word, number, comma, opening = pair.groups()
                 if double_key is not None:
                     key = _loose_string(double_key, "double")
                 else:
                     key = _loose_string(single_key, "single")
+                if opening is not None:
+                    # Two tokens read: the bracket is read next as any value's first token is.
+                    frame[1], frame[2] = "value", key
+                    spent += 2
+                    pos = last = pair.start("opening")
+                    continue
                 scalar: Any
                 if double is not None:
                     scalar = _loose_string(double, "double")
@@ -2058,7 +2111,7 @@ def _loose_object(
                 pos = last = pair.end()
                 continue
         match = _LOOSE_TOKEN.match(text, pos, hi)
-        if match is None:
+        if match is None or (match.end() - pos > _LOOSE_STRING_UNITS and _too_long(match)):
             break
         spent += 1
         pos = match.end()
@@ -2115,6 +2168,22 @@ def _loose_object(
                 stack.append([value, "key" if token == "{" else "value", None])
         last = pos
     return root, last, bool(stack), spent
+
+
+def _too_long(match: re.Match[str]) -> bool:
+    """Whether a match of _LOOSE_TOKEN or _LOOSE_PAIR holds a string longer than _LOOSE_STRING_UNITS.
+
+    Such a match is no match: with the bound in the pattern, the string could end nowhere else (its
+    closing quote is the first one not escaped), and nothing else the pattern reads starts with a quote.
+    """
+    if match.end() - match.start() <= _LOOSE_STRING_UNITS:
+        return False
+    groups = match.groupdict()
+    for name in _LOOSE_STRING_GROUPS:
+        body = groups.get(name)
+        if body is not None and len(body) - len(_ESCAPE.findall(body)) > _LOOSE_STRING_UNITS:
+            return True
+    return False
 
 
 def _loose_string(body: str, kind: str) -> str:
@@ -2231,15 +2300,9 @@ _PRINCIPAL_TYPES = {
 
 
 def _record_context(
-    record: Mapping[str, Any],
-    identity: Mapping[str, Any],
-    principal: Principal | None,
-    safe: Callable[[str], str | None],
+    record: Mapping[str, Any], identity: Mapping[str, Any], principal: Principal | None
 ) -> dict[str, ContextValue]:
-    """The request-context keys a CloudTrail event reveals, under AWS's own key names.
-
-    ``safe`` redacts a value the event holds as the text it was read from spells it (see _Pass._safe).
-    """
+    """The request-context keys a CloudTrail event reveals, under AWS's own key names, as the event spells them."""
     context: dict[str, ContextValue] = {}
     source_ip = _str(record.get("sourceIPAddress"))
     if source_ip and _is_ip(source_ip):
@@ -2283,6 +2346,12 @@ def _record_context(
     user_name = _str(identity.get("userName"))
     if kind == "IAMUser" and user_name:
         context["aws:username"] = user_name
+    return context
+
+
+def _redacted_context(context: dict[str, ContextValue], safe: Callable[[str], str | None]) -> dict[str, ContextValue]:
+    """``context`` with credentials redacted; ``safe`` redacts a value the event holds as the text it was read from
+    spells it (see _Pass._safe)."""
     for key, known in context.items():
         if isinstance(known, str):
             # Every value but the principal's ARN (which can come from the parsed errorMessage) is the event's own.
@@ -2290,7 +2359,27 @@ def _record_context(
     return context
 
 
+def _none_hold_secrets(values: Iterable[str]) -> bool:
+    """Whether no credential can be in any of ``values``, so redacting would return each as it is.
+
+    One ``might_hold_secrets`` look at them all, joined by a character no hint word holds and no line
+    break pattern reaches across, answers for every value: a hint word is in the joined text exactly
+    when it is in one of them.
+    """
+    return not might_hold_secrets("\0".join(values))
+
+
 # --- helpers ------------------------------------------------------------------------------------------
+
+
+def _starting_outside(matches: Iterator[re.Match[str]], claimed: _Spans, stop: int) -> Iterator[re.Match[str]]:
+    """The ``matches`` (in text order) that start before ``stop`` and outside ``claimed``."""
+    for match in matches:
+        start = match.start()
+        if start >= stop:
+            return
+        if not claimed.contains(start):
+            yield match
 
 
 def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -2423,6 +2512,8 @@ def _dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# A trail records the same few source addresses again and again.
+@lru_cache(maxsize=4096)
 def _is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
