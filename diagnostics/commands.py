@@ -21,6 +21,7 @@ from diagnostics.remediation import (
     can_simulate,
     grantee,
     lake_formation_need,
+    lambda_environment_decrypt,
     policy_holder,
     policy_readable,
     request_action,
@@ -62,7 +63,11 @@ def evidence_commands(request: DeniedRequest, layers: Sequence[Layer] | None = N
         commands.append(authorization_details_command(request.authorization_id, _authorization_region(request)))
     if request.encoded_message:
         commands.append(decode_message_command())
-    if request_action(request) not in FEDERATED_ACTIONS and not unsigned_api_call(request):
+    lambda_environment = lambda_environment_decrypt(request)
+    if lambda_environment:
+        # The caller is the function's execution role, used by Lambda: the function's configuration names it.
+        commands.extend(lambda_environment_commands(request))
+    elif request_action(request) not in FEDERATED_ACTIONS and not unsigned_api_call(request):
         # A caller that signs in with an identity provider's token, or calls an API unsigned, has no credentials to
         # ask this with.
         commands.append(CALLER_IDENTITY_COMMAND)
@@ -74,6 +79,19 @@ def evidence_commands(request: DeniedRequest, layers: Sequence[Layer] | None = N
     for layer in layers if layers is not None else DEFAULT_LAYER_ORDER:
         commands.extend(layer_commands(request, layer))
     return tuple(dict.fromkeys(commands))
+
+
+def lambda_environment_commands(request: DeniedRequest) -> tuple[str, ...]:
+    """The function's execution role and key, and the key's state, for a function whose environment variables Lambda
+    could not decrypt (the function is not named in Lambda's message)."""
+    region = _region_flag(request.region)
+    key = (
+        shlex.quote(request.resource_arn) if request.resource_arn and request.resource_arn.startswith("arn:") else None
+    )
+    return (
+        "aws lambda get-function-configuration --function-name <function> --query '[Role, KMSKeyArn]'" + region,
+        f"aws kms describe-key --key-id {key or '<KMSKeyArn>'} --query 'KeyMetadata.[KeyState, KeyManager]'" + region,
+    )
 
 
 def lake_formation_commands(request: DeniedRequest, need: LakeFormationNeed) -> tuple[str, ...]:

@@ -30,6 +30,7 @@ from diagnostics.remediation import (
     describe_principal,
     fixes_for,
     lake_formation_need,
+    lambda_environment_decrypt,
     not_a_role,
     not_a_role_note,
     policy_holder,
@@ -437,7 +438,13 @@ def _arn_flaw(text: str) -> str | None:
 def _special_cases(request: DeniedRequest) -> list[str]:
     notes: list[str] = []
     principal = request.principal
-    if principal is None and request_action(request) in FEDERATED_ACTIONS:
+    if lambda_environment_decrypt(request):
+        notes.append(
+            "Lambda could not decrypt the function's environment variables, so the function never ran: Lambda "
+            "decrypts them with the function's KMS key as the function's execution role, which is the caller KMS "
+            "refused (not whoever invoked the function)."
+        )
+    elif principal is None and request_action(request) in FEDERATED_ACTIONS:
         notes.append(
             "The caller is identified by its token, not by AWS credentials: decode the token (its iss, aud and sub "
             "claims) and compare them with the trust policy's Principal and conditions."
@@ -502,7 +509,11 @@ def _special_cases(request: DeniedRequest) -> list[str]:
             "key, in its own policies and in the key policy. This usually means the secret uses a customer managed "
             "key whose policy does not let the caller use it (aws secretsmanager describe-secret shows KmsKeyId)."
         )
-    elif request_action(request) == "kms:Decrypt" and not request.resource_arn:
+    elif (
+        request_action(request) == "kms:Decrypt"
+        and not request.resource_arn
+        and not lambda_environment_decrypt(request)
+    ):
         phrase = (request.reported.phrase or "").lower()
         # The message's own phrase may have given the other causes already ("does not exist in this Region").
         causes = (

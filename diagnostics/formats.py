@@ -53,6 +53,9 @@ class Shape:
     needs_also: tuple[str, ...] = ()
     # The service the shape itself implies (an S3 error document is S3's), as an IAM prefix.
     service: str | None = None
+    # Fields a service's own wording implies (named as the pattern's groups are): such a shape is a denial
+    # whatever its message goes on to say.
+    implies: tuple[tuple[str, str], ...] = ()
 
 
 # Error codes AWS uses for an authorization refusal. Anything else with a 403 is not assumed to be one.
@@ -66,6 +69,8 @@ DENIAL_CODES: frozenset[str] = frozenset(
         "AuthorizationErrorException",
         "UnauthorizedResourceAccessException",
         "AccessDeniedFault",
+        # Lambda's, when it cannot decrypt a function's environment variables with the function's KMS key.
+        "KMSAccessDeniedException",
     }
 )
 
@@ -418,6 +423,28 @@ SHAPES: tuple[Shape, ...] = (
         reach=300,
         example="An error occurred (AccessDenied) when calling the GetObject operation: Access Denied",
         needs=("occurred",),
+    ),
+    # Lambda's wording when an Invoke fails because the function's environment variables cannot be decrypted;
+    # KMS's own refusal follows it ("KMS Exception: AccessDeniedExceptionKMS Message: ...").
+    Shape(
+        "lambda-env-kms",
+        Role.HEAD,
+        re.compile(
+            r"Lambda\s*(?:was\s*unable\s*to|couldn[’']?t|could\s*not)\s*decrypt\s*the\s*environment\s*variables\s*"
+            r"because\s*KMS\s*access\s*(?:was|has\s*been)\s*denied\s*\.?"
+            r"(?:\s*(?:Please\s*)?check\s*the\s*(?:Lambda\s*)?function[’']?s\s*(?:AWS\s*)?KMS\s*(?:key\s*settings|permissions)"
+            r"\s*\.?)?(?:\s*KMS\s*Exception\s*:\s*)?"
+        ),
+        reach=200,
+        line_breaks=2,
+        example="Lambda was unable to decrypt the environment variables because KMS access was denied. Please check "
+        "the function's KMS key settings. KMS Exception: AccessDeniedExceptionKMS Message: The ciphertext refers to "
+        "a customer master key that does not exist, does not exist in this region, or you are not allowed to access.",
+        needs=("environment",),
+        needs_also=("decrypt",),
+        service="lambda",
+        # Lambda decrypts them with the function's execution role: what was refused is kms:Decrypt, not the Invoke.
+        implies=(("operation", "Invoke"), ("code", "KMSAccessDeniedException"), ("action", "kms:Decrypt")),
     ),
     Shape(
         "plain",

@@ -1350,6 +1350,8 @@ class _Pass:
                 fields = {k: v for k, v in match.groupdict().items() if v}
                 if shape.service:
                     fields.setdefault("service", shape.service)
+                for key, implied in shape.implies:
+                    fields.setdefault(key, implied)
                 if text.startswith(".", start):
                     # A qualified class name (software.amazon.awssdk.services...): show it whole.
                     qualified = _QUALIFIED.search(text, max(0, start - 200), start + 1)
@@ -1523,9 +1525,11 @@ class _Pass:
         sentence = _FIRST_SENTENCE.match(message)
         first = sentence.group() if sentence else message
         lower = first.lower()
+        # A service's own denial wording stays a denial when the message it wraps reads like a look-alike (Lambda's
+        # "unable to decrypt" over KMS's "security token ... is invalid" for a re-created execution role).
         look_alike = (
             next((la for la in LOOK_ALIKES if _holds_words(la, lower) and la.pattern.search(first)), None)
-            if _mentions(lower, _LOOK_ALIKE_WORDS)
+            if _mentions(lower, _LOOK_ALIKE_WORDS) and not any(w.shape.implies for w in group)
             else None
         )
         if look_alike is not None:
@@ -1556,6 +1560,7 @@ class _Pass:
             start=start,
             end=end,
             source_order=min(w.order for w in group),
+            action=fields.get("action"),
             error_code=code,
             operation=operation,
             service=service,

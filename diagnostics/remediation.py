@@ -357,8 +357,51 @@ def fix_for(request: DeniedRequest, blocker: Blocker) -> Fix:
 
 
 def fixes_for(request: DeniedRequest, blockers: Sequence[Blocker]) -> tuple[Fix, ...]:
-    """One fix per blocking layer, in the blockers' order."""
-    return tuple(fix_for(request, blocker) for blocker in blockers)
+    """One fix per blocking layer, in the blockers' order (after what a function's undecryptable environment needs)."""
+    fixes = tuple(fix_for(request, blocker) for blocker in blockers)
+    return (lambda_environment_fix(request), *fixes) if lambda_environment_decrypt(request) else fixes
+
+
+# Lambda's error code when it cannot decrypt a function's environment variables.
+LAMBDA_ENVIRONMENT_CODE = "KMSAccessDeniedException"
+# KMS's refusal of credentials it no longer recognises: the function's execution role was re-created.
+_UNRECOGNISED_ROLE = re.compile(
+    r"UnrecognizedClientException|security\s*token\s*included\s*in\s*the\s*request\s*is\s*invalid"
+)
+
+
+def lambda_environment_decrypt(request: DeniedRequest) -> bool:
+    """Whether the denial is Lambda failing to decrypt a function's environment variables with the function's key."""
+    return request.error_code == LAMBDA_ENVIRONMENT_CODE or (
+        request.api_operation == "Invoke" and request_action(request) == "kms:Decrypt"
+    )
+
+
+def lambda_environment_fix(request: DeniedRequest) -> Fix:
+    """What to change when Lambda cannot decrypt a function's environment variables: the execution role's access to
+    the function's key, the key's state, or the key's grant to a re-created role."""
+    key = request.resource_arn if request.resource_arn and _is_usable_arn(request.resource_arn) else None
+    on_key = key or "the function's key"
+    parts: list[str | None] = [
+        "Lambda decrypts a function's environment variables with the function's KMS key, as the function's "
+        "execution role: that role, not whoever invoked the function, is the caller KMS refused. aws lambda "
+        "get-function-configuration --function-name <function> --query '[Role, KMSKeyArn]' names both.",
+    ]
+    if _UNRECOGNISED_ROLE.search(request.snippet):
+        parts.append(
+            "KMS did not recognise the role's credentials: the execution role was deleted and created again with "
+            "the same name, and the key's grant still names the old one. Set the key on the function again (aws "
+            "lambda update-function-configuration --function-name <function> --kms-key-arn <KMSKeyArn>, or change "
+            "any setting of the function) to create a grant for the new role."
+        )
+    else:
+        parts.append(
+            f"Allow kms:Decrypt on {on_key} to the execution role: in its identity-based policies, and in the key "
+            "policy when the key is in another account or its policy does not let IAM policies grant access. If the "
+            "key is disabled or pending deletion (aws kms describe-key), enable it or cancel the deletion instead; a "
+            "deleted key cannot decrypt the variables again, which then have to be set anew."
+        )
+    return Fix(summary=_join(*parts), owner=OWNER_ACCOUNT)
 
 
 def identity_grant_fix(request: DeniedRequest, blocker: Blocker | None = None) -> Fix:
@@ -986,6 +1029,8 @@ def unconfirmed_fixes(
     need = lake_formation_need(request)
     if need is not None:
         return (lake_formation_fix(request, need),)
+    if lambda_environment_decrypt(request):
+        return (lambda_environment_fix(request),)
     if layer is not None and kind is None:
         named = fix_for(request, Blocker(layer=layer, kind=DenialKind.IMPLICIT))
         read = "read that policy with the commands below before changing anything"

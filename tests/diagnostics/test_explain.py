@@ -14,6 +14,7 @@ from diagnostics.explain import (
     offline_checklist,
 )
 from diagnostics.model import CHECKLIST_ORDER, Blocker, Confidence, Decision, DenialKind, Layer, LayerStatus, ScanResult
+from diagnostics.parse import scan
 from diagnostics.remediation import OWNER_ACCOUNT, OWNER_BOUNDARY, OWNER_ORG, OWNER_SSO
 from tests.diagnostics.denials import (
     ACCOUNT,
@@ -497,3 +498,53 @@ def test_words_that_point_to_the_commands_have_commands_to_point_to(name: str) -
             assert any(
                 c.startswith(("aws kms get-key-policy", "aws s3api", "aws ecr", "aws sqs", "aws sns")) for c in checks
             ), text
+
+
+LAMBDA_ENVIRONMENT = (
+    "Calling the invoke API action failed with this message: Lambda was unable to decrypt the environment variables "
+    "because KMS access was denied. Please check the function's KMS key settings. KMS Exception: "
+)
+
+
+def test_a_function_whose_environment_lambda_cannot_decrypt_is_explained_through_its_execution_role() -> None:
+    text = LAMBDA_ENVIRONMENT + (
+        "AccessDeniedExceptionKMS Message: The ciphertext refers to a customer master key that does not exist, does "
+        "not exist in this region, or you are not allowed to access."
+    )
+    (diagnosis,) = explain_scan_offline(scan(text))
+    assert (diagnosis.request.action, diagnosis.request.api_operation) == ("kms:Decrypt", "Invoke")
+    assert "as the function's execution role, which is the caller KMS refused" in diagnosis.explanation
+    assert "get-caller-identity" not in diagnosis.explanation
+    (fix,) = diagnosis.fixes
+    assert "Allow kms:Decrypt on the function's key to the execution role" in fix.summary
+    assert diagnosis.commands[0].startswith("aws lambda get-function-configuration --function-name <function>")
+    assert "aws sts get-caller-identity" not in diagnosis.commands
+
+
+def test_a_recreated_execution_role_is_told_to_renew_the_keys_grant() -> None:
+    text = (
+        LAMBDA_ENVIRONMENT
+        + "UnrecognizedClientExceptionKMS Message: The security token included in the request is invalid."
+    )
+    result = scan(text)
+    # KMS's "security token ... is invalid" here is Lambda's denial, not a credentials look-alike.
+    assert result.other_errors == ()
+    (diagnosis,) = explain_scan_offline(result)
+    (fix,) = diagnosis.fixes
+    assert "deleted and created again with the same name" in fix.summary
+    assert "update-function-configuration" in fix.summary
+
+
+def test_a_reported_layer_still_gets_its_fix_after_the_functions_own() -> None:
+    text = LAMBDA_ENVIRONMENT + (
+        "AccessDeniedExceptionKMS Message: User: arn:aws:sts::123456789012:assumed-role/orders-fn-role/orders-fn is "
+        "not authorized to perform: kms:Decrypt on resource: arn:aws:kms:eu-west-1:123456789012:key/1f2e3d4c because "
+        "no identity-based policy allows the kms:Decrypt action"
+    )
+    (diagnosis,) = explain_scan_offline(scan(text))
+    first, second = diagnosis.fixes
+    assert "arn:aws:kms:eu-west-1:123456789012:key/1f2e3d4c" in first.summary
+    assert second.policy is not None
+    assert "aws kms describe-key --key-id arn:aws:kms:eu-west-1:123456789012:key/1f2e3d4c" in " ".join(
+        diagnosis.commands
+    )
