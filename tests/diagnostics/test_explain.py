@@ -224,13 +224,16 @@ def test_a_web_identity_denial_is_explained_by_the_trust_policy_alone() -> None:
     assert "get-caller-identity" not in text
 
 
+# KMS's reason when the key may be missing from the Region as well as not allowing the call.
+KMS_NOT_IN_REGION = (
+    "because the resource does not exist in this Region, no resource-based policies allow access, or a "
+    "resource-based policy explicitly denies access"
+)
+
+
 def test_kms_saying_the_key_may_not_exist_in_this_region_is_explained() -> None:
-    phrase = (
-        "because the resource does not exist in this Region, no resource-based policies allow access, or a "
-        "resource-based policy explicitly denies access"
-    )
     request = denial(USER, "kms:Decrypt", None, layer=Layer.RESOURCE)
-    request = replace(request, reported=replace(request.reported, phrase=phrase))
+    request = replace(request, reported=replace(request.reported, phrase=KMS_NOT_IN_REGION))
     assert "under a KMS key of another Region" in explanation(request)
     plain = denial(USER, "kms:Decrypt", None, layer=Layer.RESOURCE)
     assert "under a KMS key of another Region" not in explanation(plain)
@@ -243,12 +246,8 @@ def test_a_decrypt_without_a_key_says_the_key_may_be_gone() -> None:
 
 
 def test_a_decrypt_without_a_key_gives_the_other_causes_once_and_says_where_the_key_is_named() -> None:
-    phrase = (
-        "because the resource does not exist in this Region, no resource-based policies allow access, or a "
-        "resource-based policy explicitly denies access"
-    )
     request = denial(None, "kms:Decrypt", None, layer=Layer.RESOURCE)
-    request = replace(request, reported=replace(request.reported, phrase=phrase))
+    request = replace(request, reported=replace(request.reported, phrase=KMS_NOT_IN_REGION))
     diagnosis = explain_offline(request)
     assert diagnosis.explanation.count("another Region") == 1
     assert "aws lambda get-function-configuration a function's KMSKeyArn" in diagnosis.explanation
