@@ -689,10 +689,11 @@ def _order(shape: Shape) -> int:
 
 
 class _Positions:
-    """Sorted positions of one kind of thing in the text."""
+    """Sorted positions of one kind of thing in the text (and, when given, what is at each)."""
 
-    def __init__(self, positions: Iterable[int]) -> None:
+    def __init__(self, positions: Iterable[int], values: Mapping[int, str] | None = None) -> None:
         self.positions = sorted(positions)
+        self.values = values or {}
 
     def count(self, lo: int, hi: int) -> int:
         return bisect.bisect_left(self.positions, hi) - bisect.bisect_left(self.positions, lo)
@@ -866,6 +867,7 @@ class _Pass:
         self._s3_positions: list[int] = []
         self._cli_commands: _Matches | None = None
         self._cli_regions: _Matches | None = None
+        self._frame_index: tuple[_Positions, _Positions] | None = None
         self._decode_budget = _DECODE_BUDGET
         self._loose_budget = _LOOSE_BUDGET
         self._found: list[_Found] = []
@@ -1203,7 +1205,7 @@ class _Pass:
             # the token starts at the word the placeholder opens in.
             token, token_start = segment[start:], lo + start
             labelled = segment[max(0, start - 12) : start].rstrip().endswith(("User:", "User", "Principal:"))
-        elif token.startswith(":") and (spaced := _SPACED_ARN_END.search(segment)) is not None:
+        elif token.startswith(":") and (spaced := _SPACED_ARN_END.match(segment, max(0, segment.rfind("arn:")))):
             # An ARN with a part taken out and spaces left around the gap ("arn:aws:iam::xxxx :user/x").
             token, token_start = _WHITESPACE.sub("", spaced.group()), lo + spaced.start()
             labelled = segment[max(0, spaced.start() - 12) : spaced.start()].rstrip().endswith(("User:", "User"))
@@ -1733,25 +1735,32 @@ class _Pass:
         """The operation and the service that an SDK's stack frames or debug lines next to an error spanning
         ``start``-``end`` name, each None where none does: the first from the error on (stack frames follow it),
         else the nearest before it (the Go SDK's debug log names the response first)."""
+        if self._frame_index is None:
+            self._frame_index = self._index_frames()
+        operations_found, services_found = self._frame_index
+        lo, hi = max(0, start - _COMMAND_BEFORE), min(len(self.text), end + _FRAMES_AFTER)
+        return _nearest_in(operations_found, lo, start, hi), _nearest_in(services_found, lo, start, hi)
+
+    def _index_frames(self) -> tuple[_Positions, _Positions]:
+        """Where the text's SDK frames and debug lines name an operation, and a service, with what they name (found
+        once for the whole text, however many errors ask)."""
         text = self.text
-        hi = min(len(text), end + _FRAMES_AFTER)
-        lo = max(0, start - _COMMAND_BEFORE)
-        operations_found: list[tuple[int, str]] = []
-        services_found: list[tuple[int, str]] = []
+        operations_found: dict[int, str] = {}
+        services_found: dict[int, str] = {}
         for pattern in _FRAME_OPERATIONS:
-            for match in pattern.finditer(text, lo, hi):
+            for match in pattern.finditer(text):
                 groups = match.groupdict()
                 if groups.get("operation"):
-                    operations_found.append((match.start(), groups["operation"]))
+                    operations_found.setdefault(match.start(), groups["operation"])
                 if groups.get("service"):
-                    services_found.append((match.start(), groups["service"]))
-        position = text.find(_KOTLIN_DESERIALIZER, lo, hi)
+                    services_found.setdefault(match.start(), groups["service"])
+        position = text.find(_KOTLIN_DESERIALIZER)
         while position >= 0:
-            name = _NAME_BEFORE.search(text, max(lo, position - 101), position)
+            name = _NAME_BEFORE.search(text, max(0, position - 101), position)
             if name is not None:
-                operations_found.append((name.start(), name.group()))
-            position = text.find(_KOTLIN_DESERIALIZER, position + 1, hi)
-        return _nearest_from(operations_found, start), _nearest_from(services_found, start)
+                operations_found.setdefault(name.start(), name.group())
+            position = text.find(_KOTLIN_DESERIALIZER, position + 1)
+        return _Positions(operations_found, operations_found), _Positions(services_found, services_found)
 
     def _cli_region(self, lo: int, position: int) -> str | None:
         if position <= lo:
@@ -2004,13 +2013,14 @@ class _Pass:
         return OtherError(look_alike.code, look_alike.explanation, snippet)
 
 
-def _nearest_from(found: list[tuple[int, str]], start: int) -> str | None:
-    """The value found first at or after ``start`` (a wrapper's message runs to its line's end, and re-joined lines
-    put the frames on that line), else the last one before it."""
-    after = [item for item in found if item[0] >= start]
-    before = [item for item in found if item[0] < start]
-    nearest = min(after) if after else max(before) if before else None
-    return nearest[1] if nearest else None
+def _nearest_in(found: _Positions, lo: int, start: int, hi: int) -> str | None:
+    """What is at the first position from ``start`` up to ``hi`` (a wrapper's message runs to its line's end, and
+    re-joined lines put the frames on that line), else at the last one from ``lo`` up to ``start``."""
+    after = found.first_from(start)
+    if after is not None and after < hi:
+        return found.values[after]
+    before = found.last_before(start, lo)
+    return found.values[before] if before is not None else None
 
 
 def _preview(blob: str) -> str:

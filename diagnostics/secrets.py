@@ -72,10 +72,9 @@ _BREAK = re.compile(r"\n[ \t]*(?:>[ \t]?)*")
 _CREDENTIAL_CHARACTERS = _BASE64 | {"%"}
 # Past this length a text is asked whether joining its lines glues anything before they are joined (see _joined).
 _GLUE_CHECK = 512
-# One or more line breaks as _BREAK removes them, then a credential character: the first break's start is where
-# joining the lines glues what follows to the character before it. (Led by its literal, and possessive: a break
-# is taken whole as _BREAK takes it, so the search never backtracks through an indentation.)
-_GLUING_BREAK = re.compile(r"\n[ \t]*+(?:>[ \t]?)*+(?:\n[ \t]*+(?:>[ \t]?)*+)*+[A-Za-z0-9/+=%]")
+# A run of line breaks as _BREAK removes them: joining the lines glues the character after the run to the one
+# before it. (Possessive: a run is taken whole, once, so a long run of blank lines costs its length, not its square.)
+_BREAK_RUN = re.compile(r"\n[ \t]*+(?:>[ \t]?)*+(?:\n[ \t]*+(?:>[ \t]?)*+)*+")
 
 _MARKERS = {
     SecretKind.ACCESS_KEY_ID: "[redacted access key id]",
@@ -128,9 +127,18 @@ def _glues(text: str) -> bool:
     When it does not, every word and credential of the joined text is one of ``text``: literals, hints and
     credentials are runs of those characters, and a run that is not in ``text`` must span a removed break.
     """
-    for match in _GLUING_BREAK.finditer(text):
-        if match.start() and text[match.start() - 1] in _CREDENTIAL_CHARACTERS:
+    position = text.find("\n")
+    while position >= 0:
+        run = _BREAK_RUN.match(text, position)
+        end = run.end() if run else position + 1
+        if (
+            position
+            and end < len(text)
+            and text[position - 1] in _CREDENTIAL_CHARACTERS
+            and text[end] in _CREDENTIAL_CHARACTERS
+        ):
             return True
+        position = text.find("\n", end)
     return False
 
 

@@ -129,3 +129,14 @@ def test_a_long_paste_with_a_url_encoded_token_wrapped_anywhere_in_it_is_redacte
 )
 def test_a_break_glues_only_credential_characters_it_kept_apart(text: str, glues: bool) -> None:
     assert secrets._glues(text) is glues
+
+
+def test_a_long_run_of_blank_lines_glues_only_what_is_on_both_sides() -> None:
+    blank = "\n" * 500 + "  \n> \n" * 50
+    assert secrets._glues("AKIA" + blank + "ABCD")
+    # The indentation after a break goes with it; a character no credential holds does not glue.
+    assert secrets._glues("AKIA" + blank + "  ABCD")
+    assert not secrets._glues("AKIA" + blank + "-ABCD")
+    assert not secrets._glues("AKIA " + blank + "ABCD")
+    assert not secrets._glues(blank + "ABCD")
+    assert not secrets._glues("AKIA" + blank)
