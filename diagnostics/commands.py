@@ -26,6 +26,7 @@ from diagnostics.remediation import (
     policy_readable,
     request_action,
     rest_api_id,
+    root_cannot_assume,
     unsigned_api_call,
 )
 
@@ -63,6 +64,9 @@ def evidence_commands(request: DeniedRequest, layers: Sequence[Layer] | None = N
         commands.append(authorization_details_command(request.authorization_id, _authorization_region(request)))
     if request.encoded_message:
         commands.append(decode_message_command())
+    if root_cannot_assume(request):
+        # STS refused the root user outright: which credentials made the call is all there is to confirm.
+        return (*commands, CALLER_IDENTITY_COMMAND)
     lambda_environment = lambda_environment_decrypt(request)
     if lambda_environment:
         # The caller is the function's execution role, used by Lambda: the function's configuration names it.

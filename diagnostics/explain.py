@@ -36,6 +36,7 @@ from diagnostics.remediation import (
     policy_holder,
     policy_name,
     request_action,
+    root_cannot_assume,
     simulation_steps,
     unconfirmed_fixes,
     unsigned_api_call,
@@ -397,6 +398,11 @@ def _without_layer(request: DeniedRequest) -> str:
             f"The message points at the {reported.layer} layer for {action}{on} but does not say whether a Deny "
             f"matched or no Allow did; confirm it{reading} before changing anything.{region}"
         )
+    if root_cannot_assume(request):
+        return (
+            f"STS refused {action} because the call was made with the root user's credentials: roles may not be "
+            "assumed by the root user, whatever their trust policies allow, so no policy of any layer decided this."
+        )
     if action in TRUST_ACTIONS:
         role_holder = policy_holder(request.resource_arn)
         role = f"role {role_holder.name}" if role_holder is not None and role_holder.service == "iam" else "the role"
@@ -443,6 +449,10 @@ def _special_cases(request: DeniedRequest) -> list[str]:
             "Lambda could not decrypt the function's environment variables, so the function never ran: Lambda "
             "decrypts them with the function's KMS key as the function's execution role, which is the caller KMS "
             "refused (not whoever invoked the function)."
+        )
+    elif root_cannot_assume(request):
+        notes.append(
+            "aws sts get-caller-identity, run with the same credentials, shows the root user: an ARN ending in :root."
         )
     elif principal is None and request_action(request) in FEDERATED_ACTIONS:
         notes.append(

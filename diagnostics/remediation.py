@@ -362,6 +362,30 @@ def fixes_for(request: DeniedRequest, blockers: Sequence[Blocker]) -> tuple[Fix,
     return (lambda_environment_fix(request), *fixes) if lambda_environment_decrypt(request) else fixes
 
 
+# STS's refusal of an AssumeRole made with the root user's credentials, whatever the role's trust policy says.
+_ROOT_CANNOT_ASSUME = re.compile(r"Roles\s*may\s*not\s*be\s*assumed\s*by\s*root\s*accounts", re.IGNORECASE)
+
+
+def root_cannot_assume(request: DeniedRequest) -> bool:
+    """Whether STS refused to let the root user assume a role (no policy of any layer decided it)."""
+    return request_action(request) in TRUST_ACTIONS and _ROOT_CANNOT_ASSUME.search(request.snippet) is not None
+
+
+def root_assume_fix(request: DeniedRequest) -> Fix:
+    """The root user cannot assume roles: the call must be made with other credentials."""
+    action = request_action(request) or "sts:AssumeRole"
+    return Fix(
+        summary=(
+            f"{action} was called with the root user's credentials, and STS never lets the root user assume a role, "
+            "whatever the role's trust policy allows: no policy change can help. Call it with an IAM user's or a "
+            "role's credentials instead (for the AWS CLI, a profile whose source_profile holds an IAM user's access "
+            "keys, or an IAM Identity Center sign-in), and delete the root user's access keys, which AWS advises "
+            "against keeping."
+        ),
+        owner=OWNER_CALLER,
+    )
+
+
 # Lambda's error code when it cannot decrypt a function's environment variables.
 LAMBDA_ENVIRONMENT_CODE = "KMSAccessDeniedException"
 # KMS's refusal of credentials it no longer recognises: the function's execution role was re-created.
@@ -1031,6 +1055,8 @@ def unconfirmed_fixes(
         return (lake_formation_fix(request, need),)
     if lambda_environment_decrypt(request):
         return (lambda_environment_fix(request),)
+    if root_cannot_assume(request):
+        return (root_assume_fix(request),)
     if layer is not None and kind is None:
         named = fix_for(request, Blocker(layer=layer, kind=DenialKind.IMPLICIT))
         read = "read that policy with the commands below before changing anything"

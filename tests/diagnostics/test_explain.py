@@ -547,3 +547,18 @@ def test_a_reported_layer_still_gets_its_fix_after_the_functions_own() -> None:
     assert "aws kms describe-key --key-id arn:aws:kms:eu-west-1:123456789012:key/1f2e3d4c" in " ".join(
         diagnosis.commands
     )
+
+
+def test_the_root_user_assuming_a_role_is_told_to_use_other_credentials() -> None:
+    text = (
+        "An error occurred (AccessDenied) when calling the AssumeRole operation: Roles may not be assumed by root "
+        "accounts."
+    )
+    (diagnosis,) = explain_scan_offline(scan(text))
+    assert diagnosis.explanation.startswith("STS refused sts:AssumeRole because the call was made with the root user's")
+    assert "trust policy of" not in diagnosis.explanation
+    (fix,) = diagnosis.fixes
+    assert fix.owner == "caller"
+    assert fix.policy is None
+    assert "no policy change can help" in fix.summary
+    assert diagnosis.commands == ("aws sts get-caller-identity",)
