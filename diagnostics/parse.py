@@ -363,6 +363,7 @@ _SLACK_QUOTE = re.compile(r"(?m)^[ \t]*(?:&gt;[ \t]?)+")
 # every line of the paragraph has one (a wrapped line can start with the ">" closing a Slack link).
 _MARKER = re.compile(r"[ \t]*(?:[>│┃║╷╵](?=[ \t>│]|$)[ \t]?)+")
 _MARKER_CHARACTERS = tuple(">│┃║╷╵")
+_PIPE_GUTTER = re.compile(r"[ \t]*(?:-[ \t]+)?(?P<pipe>\|)(?:[ \t]|$)")
 _TRANSLATION = str.maketrans(
     {
         **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
@@ -401,6 +402,8 @@ def _without_markers(text: str) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "&gt;" in text:
         text = _SLACK_QUOTE.sub("", text)
+    if "|" in text:
+        text = _without_pipe_gutters(text)
     if not _mentions(text, _MARKER_CHARACTERS):
         return text
     out: list[str] = []
@@ -410,6 +413,26 @@ def _without_markers(text: str) -> str:
             lines = [_MARKER.sub("", line, count=1) for line in lines]
         out.append("\n".join(lines))
     return "".join(out)
+
+
+def _without_pipe_gutters(text: str) -> str:
+    """``text`` without an ASCII gutter ("| " in one column, the first line maybe a list item's "- | ") before two or
+    more lines in a row, as tools print a multi-line message under a heading of their own."""
+    lines = text.split("\n")
+    gutters = [_PIPE_GUTTER.match(line) for line in lines]
+    columns = [gutter.end("pipe") if gutter else -1 for gutter in gutters]
+    index = 0
+    while index < len(lines):
+        end = index + 1
+        while columns[index] >= 0 and end < len(lines) and columns[end] == columns[index]:
+            end += 1
+        if end - index >= 2:
+            for line in range(index, end):
+                gutter = gutters[line]
+                if gutter is not None:
+                    lines[line] = lines[line][gutter.end() :]
+        index = end
+    return "\n".join(lines)
 
 
 def _unlink(match: re.Match[str]) -> str:

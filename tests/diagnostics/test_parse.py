@@ -444,3 +444,24 @@ def test_an_arn_with_spaces_left_around_a_taken_out_part_is_read_whole() -> None
     # The reason after the resource is no longer lost, and both ARNs are flagged as redacted.
     assert denial.reported.layer is Layer.IDENTITY
     assert len([w for w in denial.warnings if "redacted" in w]) == 2
+
+
+def test_an_ascii_gutter_under_a_heading_is_taken_off_before_the_message_is_read() -> None:
+    text = (
+        "Release backend: FAILED\n"
+        "  - | decrypting secrets.enc.yaml failed: operation\n"
+        "    | error KMS: Decrypt, https response error StatusCode: 400,\n"
+        "    | RequestID: 0f1e2d3c, api error AccessDeniedException: The\n"
+        "    | ciphertext refers to a customer master key that does not\n"
+        "    | exist, does not exist in this region, or you are not allowed to access."
+    )
+    (denial,) = scan(text).denials
+    assert (denial.action, denial.api_operation, denial.error_code) == (
+        "kms:Decrypt",
+        "Decrypt",
+        "AccessDeniedException",
+    )
+    # A table keeps its rows: one row's pipe is no gutter of the next row's sentence.
+    table = "| check | result |\n|---|---|\n| deploy | " + CLI_DENIAL + " |"
+    (denial,) = scan(table).denials
+    assert denial.action == "s3:GetObject"
