@@ -1948,8 +1948,9 @@ class _Pass:
         message = _str(record.get("errorMessage")) or ""
         if code in _LOOK_ALIKE_BY_CODE and code not in STATUS_CODES:
             return OtherError(code, _LOOK_ALIKE_BY_CODE[code].explanation, self._snippet(start, end))
-        # The rows open in the text hold those open in a message that is part of it (see _message_core).
-        rows = self._open_rows() if message in self.text else None
+        # The rows open in the text hold those open in a message that is part of it (see _message_core). Looked for
+        # in the record only: a paste of many records would otherwise search the whole text once for each.
+        rows = self._open_rows() if message and self.text.find(message, start, end) >= 0 else None
         sentence = _message_core(message, rows) if message else None
         if code not in DENIAL_CODES and sentence is None:
             return None
