@@ -51,11 +51,14 @@ class Shape:
     # happens to hold one word of a message is ruled out by these checks, before any pattern runs.
     needs: tuple[str, ...] = ()
     needs_also: tuple[str, ...] = ()
-    # The service the shape itself implies (an S3 error document is S3's), as an IAM prefix.
-    service: str | None = None
-    # Fields a service's own wording implies (named as the pattern's groups are): such a shape is a denial
-    # whatever its message goes on to say.
+    # Fields the shape itself implies, named as the pattern's groups are: the service (as an IAM prefix) of a
+    # service's own error document (an S3 error document is S3's), or all that a service's own denial wording
+    # says (Lambda's "unable to decrypt the environment variables": operation, code and action). A shape implying
+    # a denial code is a denial whatever its message goes on to say.
     implies: tuple[tuple[str, str], ...] = ()
+
+    def implied(self, key: str) -> str | None:
+        return dict(self.implies).get(key)
 
 
 # Error codes AWS uses for an authorization refusal. Anything else with a 403 is not assumed to be one.
@@ -279,7 +282,7 @@ SHAPES: tuple[Shape, ...] = (
             r"<Error>\s*<Code>\s*(?P<code>[\w.]{1,100})\s*</Code>\s*<Message>(?P<message>[^<]{0,4000})</Message>"
         ),
         example="<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>R</RequestId></Error>",
-        service="s3",
+        implies=(("service", "s3"),),
         needs=("<error",),
     ),
     Shape(
@@ -442,9 +445,13 @@ SHAPES: tuple[Shape, ...] = (
         "a customer master key that does not exist, does not exist in this region, or you are not allowed to access.",
         needs=("environment",),
         needs_also=("decrypt",),
-        service="lambda",
         # Lambda decrypts them with the function's execution role: what was refused is kms:Decrypt, not the Invoke.
-        implies=(("operation", "Invoke"), ("code", "KMSAccessDeniedException"), ("action", "kms:Decrypt")),
+        implies=(
+            ("service", "lambda"),
+            ("operation", "Invoke"),
+            ("code", "KMSAccessDeniedException"),
+            ("action", "kms:Decrypt"),
+        ),
     ),
     Shape(
         "plain",
@@ -524,7 +531,7 @@ SHAPES: tuple[Shape, ...] = (
         example="User with accountId: 123456789012 is not authorized to perform CreateLogGroup with Tags",
         needs=("accountid",),
         needs_also=("authori",),
-        service="logs",
+        implies=(("service", "logs"),),
     ),
     # SQS's own wording; the queue URL names region, account and queue.
     Shape(

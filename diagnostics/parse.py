@@ -1111,7 +1111,7 @@ class _Pass:
             core.action = "kms:Decrypt"
             core.resource_unnamed = True
         elif shape.name == "logs-account":
-            operation_action = operations.resolve(groups["operation"], "logs").action
+            operation_action = operations.resolve(groups["operation"], shape.implied("service")).action
             core.operation = groups["operation"]
             core.account = groups["account"]
             core.action = operation_action
@@ -1373,8 +1373,6 @@ class _Pass:
                     continue
                 bisect.insort(spans, (start, end))
                 fields = {k: v for k, v in match.groupdict().items() if v}
-                if shape.service:
-                    fields.setdefault("service", shape.service)
                 for key, implied in shape.implies:
                     fields.setdefault(key, implied)
                 if text.startswith(".", start):
@@ -1554,7 +1552,7 @@ class _Pass:
         # "unable to decrypt" over KMS's "security token ... is invalid" for a re-created execution role).
         look_alike = (
             next((la for la in LOOK_ALIKES if _holds_words(la, lower) and la.pattern.search(first)), None)
-            if _mentions(lower, _LOOK_ALIKE_WORDS) and not any(w.shape.implies for w in group)
+            if _mentions(lower, _LOOK_ALIKE_WORDS) and not any(w.shape.implied("code") in DENIAL_CODES for w in group)
             else None
         )
         if look_alike is not None:
