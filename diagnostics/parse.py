@@ -472,7 +472,6 @@ _KMS_CIPHERTEXT = re.compile(r"associated\s*with\s*this\s*ciphertext")
 # "arn:aws:iam::xxxx :user/x" (at least one gap; the parts are joined again without the spaces).
 _SPACED_ARN_PART = r"[ \t]+(?:\.\.\.|…|[xX*#]{2,}|<[^<>\s]{0,30}>)?[ \t]*:[^\s\"'<>]*"
 _SPACED_ARN = re.compile(rf"arn:[^\s\"'<>]*(?:{_SPACED_ARN_PART})+")
-_SPACED_ARN_END = re.compile(rf"arn:[^\s\"'<>]*(?:{_SPACED_ARN_PART})+$")
 _WHITESPACE = re.compile(r"\s+")
 # IAM names its own entities by kind and name: "on resource: role cdk-hnb659fds-deploy-role-...".
 _IAM_NAMED = re.compile(
@@ -1013,8 +1012,7 @@ class _Pass:
         if prefix is not None:
             if _CLI.pattern.search(text, prefix.end()):
                 return False
-            fields = {key: value for key, value in prefix.groupdict().items() if value}
-            wrappers.append(_Wrapper(_CLI, prefix.start(), prefix.end(), fields, *self._message_of(_CLI, prefix)))
+            wrappers.append(self._wrapper(_CLI, prefix))
             if prefix.start() >= end:
                 hi = min(hi, prefix.start())
         core = self._parse_perform(_PERFORM, anchor, max(0, start - _BACK_WINDOW), hi)
@@ -1228,7 +1226,7 @@ class _Pass:
             # the token starts at the word the placeholder opens in.
             token, token_start = segment[start:], lo + start
             labelled = segment[max(0, start - 12) : start].rstrip().endswith(("User:", "User", "Principal:"))
-        elif token.startswith(":") and (spaced := _SPACED_ARN_END.match(segment, max(0, segment.rfind("arn:")))):
+        elif token.startswith(":") and (spaced := _SPACED_ARN.fullmatch(segment, max(0, segment.rfind("arn:")))):
             # An ARN with a part taken out and spaces left around the gap ("arn:aws:iam::xxxx :user/x").
             token, token_start = _WHITESPACE.sub("", spaced.group()), lo + spaced.start()
             labelled = segment[max(0, spaced.start() - 12) : spaced.start()].rstrip().endswith(("User:", "User"))
@@ -1362,7 +1360,6 @@ class _Pass:
 
     def _wrappers(self, shapes: tuple[Shape, ...] = _WRAPPER_SHAPES) -> list[_Wrapper]:
         """The wrappers of ``shapes`` (rows of one role only compete with each other for the text)."""
-        text = self.text
         found: list[_Wrapper] = []
         taken: dict[Role, list[tuple[int, int]]] = {}
         for shape in self._tried_rows(shapes):
@@ -1372,16 +1369,21 @@ class _Pass:
                 if _overlaps(spans, start, end):
                     continue
                 bisect.insort(spans, (start, end))
-                fields = {k: v for k, v in match.groupdict().items() if v}
-                for key, implied in shape.implies:
-                    fields.setdefault(key, implied)
-                if text.startswith(".", start):
-                    # A qualified class name (software.amazon.awssdk.services...): show it whole.
-                    qualified = _QUALIFIED.search(text, max(0, start - 200), start + 1)
-                    start = qualified.start() if qualified else start
-                found.append(_Wrapper(shape, start, end, fields, *self._message_of(shape, match)))
+                found.append(self._wrapper(shape, match))
         found.sort(key=lambda w: w.span[0])
         return found
+
+    def _wrapper(self, shape: Shape, match: re.Match[str]) -> _Wrapper:
+        """The wrapper a match of ``shape`` makes: the fields its groups and the shape give, and its message."""
+        fields = {k: v for k, v in match.groupdict().items() if v}
+        for key, implied in shape.implies:
+            fields.setdefault(key, implied)
+        start = match.start()
+        if self.text.startswith(".", start):
+            # A qualified class name (software.amazon.awssdk.services...): show it whole.
+            qualified = _QUALIFIED.search(self.text, max(0, start - 200), start + 1)
+            start = qualified.start() if qualified else start
+        return _Wrapper(shape, start, match.end(), fields, *self._message_of(shape, match))
 
     def _message_of(self, shape: Shape, match: re.Match[str]) -> tuple[int, int]:
         start, end = match.start(), match.end()
