@@ -717,6 +717,11 @@ class _Positions:
         self.positions = sorted(positions)
         self.values = values or {}
 
+    @classmethod
+    def of(cls, values: Mapping[int, str]) -> _Positions:
+        """The positions of ``values``' keys, with what is at each."""
+        return cls(values, values)
+
     def count(self, lo: int, hi: int) -> int:
         return bisect.bisect_left(self.positions, hi) - bisect.bisect_left(self.positions, lo)
 
@@ -1783,7 +1788,7 @@ class _Pass:
             if name is not None:
                 operations_found.setdefault(name.start(), name.group())
             position = text.find(_KOTLIN_DESERIALIZER, position + 1)
-        return _Positions(operations_found, operations_found), _Positions(services_found, services_found)
+        return _Positions.of(operations_found), _Positions.of(services_found)
 
     def _cli_region(self, lo: int, position: int) -> str | None:
         if position <= lo:
