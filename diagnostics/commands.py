@@ -28,6 +28,7 @@ from diagnostics.remediation import (
     rest_api_id,
     root_cannot_assume,
     unsigned_api_call,
+    usable_arn,
 )
 
 # The shell variable the decode command reads the encoded message from.
@@ -89,9 +90,8 @@ def lambda_environment_commands(request: DeniedRequest) -> tuple[str, ...]:
     """The function's execution role and key, and the key's state, for a function whose environment variables Lambda
     could not decrypt (the function is not named in Lambda's message)."""
     region = _region_flag(request.region)
-    key = (
-        shlex.quote(request.resource_arn) if request.resource_arn and request.resource_arn.startswith("arn:") else None
-    )
+    # (The same key the fix names: a redacted or cut ARN is no key to describe.)
+    key = shlex.quote(request.resource_arn) if request.resource_arn and usable_arn(request.resource_arn) else None
     return (
         "aws lambda get-function-configuration --function-name <function> --query '[Role, KMSKeyArn]'" + region,
         f"aws kms describe-key --key-id {key or '<KMSKeyArn>'} --query 'KeyMetadata.[KeyState, KeyManager]'" + region,

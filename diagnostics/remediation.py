@@ -252,7 +252,7 @@ def simulation_steps(request: DeniedRequest, tells: str) -> str | None:
     if action is None:
         missing.append("the action (the API call that failed names it)")
     resource = request.resource_arn
-    arns = f" --resource-arns {shlex.quote(resource)}" if resource and _is_usable_arn(resource) else ""
+    arns = f" --resource-arns {shlex.quote(resource)}" if resource and usable_arn(resource) else ""
     source_arn = shlex.quote(source) if source else "<user or role ARN>"
     action_name = shlex.quote(action) if action else "<action>"
     return (
@@ -368,7 +368,7 @@ _ROOT_CANNOT_ASSUME = re.compile(r"Roles\s*may\s*not\s*be\s*assumed\s*by\s*root\
 
 def root_cannot_assume(request: DeniedRequest) -> bool:
     """Whether STS refused to let the root user assume a role (no policy of any layer decided it)."""
-    return request_action(request) in TRUST_ACTIONS and _ROOT_CANNOT_ASSUME.search(request.snippet) is not None
+    return request_action(request) in ASSUME_ACTIONS and _ROOT_CANNOT_ASSUME.search(request.snippet) is not None
 
 
 def root_assume_fix(request: DeniedRequest) -> Fix:
@@ -404,7 +404,7 @@ def lambda_environment_decrypt(request: DeniedRequest) -> bool:
 def lambda_environment_fix(request: DeniedRequest) -> Fix:
     """What to change when Lambda cannot decrypt a function's environment variables: the execution role's access to
     the function's key, the key's state, or the key's grant to a re-created role."""
-    key = request.resource_arn if request.resource_arn and _is_usable_arn(request.resource_arn) else None
+    key = request.resource_arn if request.resource_arn and usable_arn(request.resource_arn) else None
     on_key = key or "the function's key"
     parts: list[str | None] = [
         "Lambda decrypts a function's environment variables with the function's KMS key, as the function's "
@@ -1219,7 +1219,7 @@ def _identity_resource(request: DeniedRequest, action: str) -> tuple[str, str | 
             f'The message names no resource, so the statement uses "Resource": "*": narrow it to the ARNs {action} '
             "needs."
         )
-    if _is_usable_arn(resource):
+    if usable_arn(resource):
         return resource, None
     if is_placeholder(resource):
         return "*", (
@@ -1253,12 +1253,12 @@ def _with_account_placeholder(resource: str) -> str | None:
     if len(parts) < 6 or parts[0] != "arn" or not parts[4] or is_account_id(parts[4]):
         return None
     candidate = ":".join([*parts[:4], "123456789012", parts[5]])
-    if not _is_usable_arn(candidate) or has_taken_out_part(":".join([*parts[:4], parts[5]])):
+    if not usable_arn(candidate) or has_taken_out_part(":".join([*parts[:4], parts[5]])):
         return None
     return ":".join([*parts[:4], ACCOUNT_PLACEHOLDER, parts[5]])
 
 
-def _is_usable_arn(text: str) -> bool:
+def usable_arn(text: str) -> bool:
     """Whether ``text`` is an ARN a policy can name: it parses, and no part of it was taken out before pasting."""
     try:
         parse_arn(text)
