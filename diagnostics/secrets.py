@@ -74,7 +74,11 @@ _CREDENTIAL_CHARACTERS = _BASE64 | {"%"}
 _GLUE_CHECK = 512
 # A run of line breaks as _BREAK removes them: joining the lines glues the character after the run to the one
 # before it. (Possessive: a run is taken whole, once, so a long run of blank lines costs its length, not its square.)
-_BREAK_RUN = re.compile(r"\n[ \t]*+(?:>[ \t]?)*+(?:\n[ \t]*+(?:>[ \t]?)*+)*+")
+_BREAK_RUN = r"\n[ \t]*+(?:>[ \t]?)*+(?:\n[ \t]*+(?:>[ \t]?)*+)*+"
+# A run between two credential characters. None of a run's characters is one, so a run can only start where its
+# first break does, and is matched whole, as _BREAK removes it.
+_CREDENTIAL_CLASS = "[" + "".join(sorted(map(re.escape, _CREDENTIAL_CHARACTERS))) + "]"
+_GLUE = re.compile(_CREDENTIAL_CLASS + _BREAK_RUN + "(?=" + _CREDENTIAL_CLASS + ")")
 
 _MARKERS = {
     SecretKind.ACCESS_KEY_ID: "[redacted access key id]",
@@ -127,19 +131,7 @@ def _glues(text: str) -> bool:
     When it does not, every word and credential of the joined text is one of ``text``: literals, hints and
     credentials are runs of those characters, and a run that is not in ``text`` must span a removed break.
     """
-    position = text.find("\n")
-    while position >= 0:
-        run = _BREAK_RUN.match(text, position)
-        end = run.end() if run else position + 1
-        if (
-            position
-            and end < len(text)
-            and text[position - 1] in _CREDENTIAL_CHARACTERS
-            and text[end] in _CREDENTIAL_CHARACTERS
-        ):
-            return True
-        position = text.find("\n", end)
-    return False
+    return _GLUE.search(text) is not None
 
 
 def _joined(text: str) -> str | None:
