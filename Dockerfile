@@ -9,11 +9,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     XDG_STATE_HOME=/var/lib
 
 WORKDIR /app
-COPY pyproject.toml README.md app.py ./
+COPY pyproject.toml setup.py README.md app.py ./
 COPY diagnostics ./diagnostics
 COPY handlers ./handlers
-# The package alone: no test or development extras.
-RUN pip install . \
+# The package alone: no test or development extras. The build compiles the parser (setup.py), so a C compiler is
+# installed for it and removed after.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install . \
+    && cd / && python -c 'import sys, diagnostics; sys.exit(0 if diagnostics.COMPILED else "the parser was not compiled")' \
+    && apt-get purge -y --auto-remove gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin iamwhy \
     && mkdir -p /var/lib/iamwhy && chown 10001 /var/lib/iamwhy
 

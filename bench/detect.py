@@ -2,12 +2,15 @@
 
 Run from the repository root: python bench/detect.py [--quick]
 
-Prints, each measured in this run on one core:
+Measures the parser as this process imports it: compiled by the build (see setup.py) or, when it was not compiled,
+is older than its source, or IAMWHY_PURE_PYTHON=1 is set, plain Python. Prints, each measured in this run on one
+core:
   - non-matching chat messages scanned per second, against a baseline that applies every pattern of
     the format table to every message (what the parser would cost without its cheap pre-filter);
   - a chat stream of 99% ordinary lines and 1% denials, in messages per second;
   - microseconds per denial parsed, and again with the parser's per-value memos (an action's catalogue entry, a
     principal ARN's parse, an operation's action) emptied before each message, as for text never seen before;
+    with the compiled parser, also the same figure for the plain Python one, measured in a child process;
   - the time to scan a 100 KB and a 1 MB adversarial paste (long runs of "arn:aws:", "is not
     authorized", quotes and colons) and the ratio between them, which stays near 10 when the work
     grows linearly with the paste.
@@ -18,8 +21,10 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import diagnostics  # noqa: E402
 from diagnostics import operations, parse  # noqa: E402
 from diagnostics.formats import HTTP_403, LAYER_PHRASES, LOOK_ALIKES, SHAPES  # noqa: E402
 
@@ -140,13 +146,34 @@ def reference_loop() -> None:
         pass
 
 
+def per_denial(denials: list[str], repeats: int) -> tuple[float, int, int]:
+    """CPU seconds to parse every denial text a few times over (the best of ``repeats`` runs), denials found,
+    and messages read."""
+    batch = denials * max(1, 3000 // len(denials))
+    found = scan_all(batch)
+    return best_of(repeats, lambda: scan_all(batch)), found, len(batch)
+
+
+def plain_python_per_denial(quick: bool) -> float:
+    """Microseconds per denial of the plain Python parser, in a child process that does not load the compiled one."""
+    command = [sys.executable, __file__, "--per-denial", *(["--quick"] if quick else [])]
+    environment = {**os.environ, "IAMWHY_PURE_PYTHON": "1"}
+    out = subprocess.run(command, env=environment, capture_output=True, text=True, check=True).stdout
+    return float(out)
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
-    rnd = random.Random(20240501)
     repeats = 3 if quick else 5
-    chat = chat_lines(20_000 if quick else 100_000, rnd)
     denials = denial_texts()
     parse.scan(denials[0])  # load the action catalogue once, outside every timing
+    if "--per-denial" in sys.argv:
+        seconds, found, _ = per_denial(denials, repeats)
+        print(f"{seconds / found * 1e6:.1f}")
+        return
+    rnd = random.Random(20240501)
+    chat = chat_lines(20_000 if quick else 100_000, rnd)
+    print(f"parser: {'compiled (mypyc)' if diagnostics.COMPILED else 'plain Python'}, {Path(parse.__file__).name}")
     reference = best_of(repeats, reference_loop)
     print(f"machine reference: an empty Python loop of 1,000,000 iterations takes {reference * 1000:.1f} ms")
 
@@ -167,11 +194,8 @@ def main() -> None:
     stream_time = best_of(repeats, lambda: scan_all(stream))
     print(f"stream (99% chat, 1% denials): {len(stream) / stream_time:10,.0f}   messages/s")
 
-    rounds = max(1, 3000 // len(denials))
-    batch = denials * rounds
-    found = scan_all(batch)
-    denial_time = best_of(repeats, lambda: scan_all(batch))
-    print(f"denials parsed:              {found:12,}   from {len(batch):,} messages")
+    denial_time, found, messages = per_denial(denials, repeats)
+    print(f"denials parsed:              {found:12,}   from {messages:,} messages")
     print(f"microseconds per denial:     {denial_time / found * 1e6:12.1f}   (target <= 100)")
     memos = per_value_memos()
     cold = min(scan_cold(denials, memos) for _ in range(repeats))
@@ -184,6 +208,11 @@ def main() -> None:
         part_batch = part * max(1, 1500 // len(part))
         part_time = best_of(repeats, functools.partial(scan_all, part_batch))
         print(f"  {label} ({len(part)}):{part_time / len(part_batch) * 1e6:{27 - len(label) - len(str(len(part)))}.1f}")
+    if diagnostics.COMPILED:
+        plain = plain_python_per_denial(quick)
+        print(
+            f"  plain Python, same texts:  {plain:12.1f}   (compiled / plain: {denial_time / found * 1e6 / plain:.2f})"
+        )
 
     small, large = adversarial(100_000, rnd), adversarial(1_000_000, rnd)
     small_time = best_of(repeats, lambda: parse.scan(small))

@@ -8,11 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from diagnostics import parse
-from diagnostics.parse import scan
 from tests.diagnostics.parse_fixtures import rows
+from tests.harness.plain import plain_module
 
 ROWS = rows()
+# The parser as plain Python: these tests replace its shortcut (see tests.harness.plain).
+parse = plain_module("parse")
+scan = parse.scan
 CLI_DENIAL = (
     "An error occurred (AccessDenied) when calling the GetObject operation: User: "
     "arn:aws:iam::123456789012:user/build-bot is not authorized to perform: s3:GetObject on resource: "
