@@ -203,7 +203,8 @@ def _renormalize(reading: str, text: str, normalized: str) -> str:
 
 
 _PARAGRAPH_BREAK = re.compile(r"(\n(?:[ \t]*\n)+)")
-_HYPHEN_BREAK = re.compile(r"[A-Za-z0-9]-$")
+# What a word ends with before a hyphen a wrap broke at (see _unwrap).
+_HYPHENATED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 # A shell prompt starting a line: "$ aws ...", "# ...", "PS C:\> ...", "C:\work> ...".
 _PROMPT = re.compile(r"\s*(?:[$#%]\s|PS\s|[A-Za-z]:\\)")
 _LAYOUT_STARTS = frozenset(" \t{}[]()<`")
@@ -332,7 +333,8 @@ def _unwrap(text: str, wraps: list[tuple[int, int]] | None = None) -> str:
             joined = lines[0].rstrip(" \t")
             for previous, line in itertools.pairwise(lines):
                 line = line.strip(" \t")
-                joined += line if _HYPHEN_BREAK.search(previous) else " " + line
+                hyphen = previous[-1:] == "-" and previous[-2:-1] in _HYPHENATED
+                joined += line if hyphen else " " + line
             out[index] = joined
     return "".join(out)
 
@@ -463,7 +465,6 @@ _ACTION = re.compile(
     r"(?=on\s*(?:the\s*)?resources?\b|because|with\s*an|[^A-Za-z0-9*]|$)"
 )
 # Read backwards from the "authorized to perform" anchor: "is not", "are not" or a bare "Not".
-_NOT_BEFORE = re.compile(r"(?:(?P<verb>is|are)\s*)?[Nn]ot\s*$")
 _PRINCIPAL_WORDS = ("arn:", "anonymous", ".amazonaws.com")
 _NULL_ACTION = re.compile(r"\s*:?\s*null\b")
 _ON_RESOURCE = re.compile(r"\s*on\s*(?:(?:the\s*)?resources?\b\s*:?\s*|(?=\\?[\"']|arn:))")
@@ -477,8 +478,16 @@ _WHITESPACE = re.compile(r"\s+")
 _IAM_NAMED = re.compile(
     r"(?P<kind>role|user|group|instance-profile)[ \t]+(?P<name>(?!arn:)[\w+=,.@-]{1,128})(?=[\s\"',;)]|$)"
 )
-_QUOTED = re.compile(r"\\?([\"'])(?P<value>[^\"'\n]{1,2048}?)\\?\1")
+# The shortest value up to its closing quote, which a backslash before it is not part of (a value ending in one
+# character before a backslash and a closing quote is the same as that lazily matched, with less backtracking).
+_QUOTED = re.compile(r"\\?([\"'])(?P<value>[^\"'\n]{0,2047}[^\"'\n\\]|[^\"'\n])\\?\1")
 _UNQUOTED = re.compile(rf"(?P<value>(?:[^\s\"'<>]|{_PLACEHOLDER}|{_SQUARE_PLACEHOLDER}){{1,2048}}?)" + _TOKEN_END)
+# Where a run of the characters a plain unquoted token is made of ends, and the words _TOKEN_END looks for glued to
+# a token (see _unquoted).
+_TOKEN_RUN_END = re.compile(r"[\s\"'<>\\]")
+_GLUED_WORDS = ("because", "with", "User", "(", "An", "Encoded", ".Go")
+# Where the first run of an ARN's characters ends (see _spaced_arn).
+_ARN_RUN_END = re.compile(r"[\s\"'<>]")
 _REASON_LEAD = re.compile(r"[\s.,;]*")
 _POLICY_ARN = re.compile(
     r"\s*(?::|,?\s*with\s*policy\s*ARN\s*:?)\s*(?P<arn>arn:[^\s\"'<>]{1,2048}?)"
@@ -1138,20 +1147,20 @@ class _Pass:
 
     def _parse_perform(self, shape: Shape, match: re.Match[str], lo: int, hi: int) -> _Core | None:
         text = self.text
-        negation = _NOT_BEFORE.search(text, max(lo, match.start() - 16), match.start())
+        negation = _negation_before(text, max(lo, match.start() - 16), match.start())
         if negation is None:
             return None
-        verb = negation.group("verb")
+        negation_start, verb = negation
         pos = match.end()
         action = _ACTION.match(text, pos, hi)
         # Most anchors in a hostile paste fail here, before anything is built.
         if action is None and (
-            verb != "is" or not any(text.find(word, lo, negation.start()) >= 0 for word in _PRINCIPAL_WORDS)
+            verb != "is" or not any(text.find(word, lo, negation_start) >= 0 for word in _PRINCIPAL_WORDS)
         ):
             return None
-        core = _Core(shape, negation.start(), match.end(), orders={_order(shape)})
+        core = _Core(shape, negation_start, match.end(), orders={_order(shape)})
         if verb == "is":
-            core.start = self._subject(core, lo, negation.start())
+            core.start = self._subject(core, lo, negation_start)
         if action:
             core.action = action.group("action")
             pos = action.end()
@@ -1168,8 +1177,8 @@ class _Pass:
             pos = on_resource.end()
             kms = _KMS_CIPHERTEXT.match(text, pos, hi)
             named = _IAM_NAMED.match(text, pos, hi) if not kms and (core.action or "").startswith("iam:") else None
-            spaced = None if kms or named else _SPACED_ARN.match(text, pos, hi)
-            value = None if kms or named or spaced else _QUOTED.match(text, pos, hi) or _UNQUOTED.match(text, pos, hi)
+            spaced = None if kms or named else _spaced_arn(text, pos, hi)
+            value = None if kms or named or spaced else _resource_value(text, pos, hi)
             if spaced:
                 core.resource = _trim_token(_WHITESPACE.sub("", spaced.group())) or None
                 pos = spaced.end()
@@ -1183,8 +1192,8 @@ class _Pass:
                 )
                 pos = kms.end()
             elif value:
-                core.resource = _trim_token(value.group("value")) or None
-                pos = value.end()
+                core.resource = _trim_token(value[0]) or None
+                pos = value[1]
         core.end = self._reason(core, pos, hi)
         self._authorization_tail(core, hi)
         if core.action is None and _TRUNCATED.search(text, match.end(), min(hi, match.end() + 200)):
@@ -2483,6 +2492,60 @@ def _phrase(match: re.Match[str]) -> str:
 
 
 @lru_cache(maxsize=1024)
+def _negation_before(text: str, lo: int, end: int) -> tuple[int, str | None] | None:
+    """Where "is not", "are not" or a bare "Not" ends ``text[lo:end]`` (blanks may follow) starts, and its verb.
+
+    What a search for ``(?:(?P<verb>is|are)\\s*)?[Nn]ot\\s*$`` in the span finds, read from its end.
+    """
+    stop = end
+    while stop > lo and text[stop - 1].isspace():
+        stop -= 1
+    start = stop - 3
+    if start < lo or text[start + 1 : stop] != "ot" or text[start] not in "Nn":
+        return None
+    verb_end = start
+    while verb_end > lo and text[verb_end - 1].isspace():
+        verb_end -= 1
+    for verb in ("is", "are"):
+        if verb_end - len(verb) >= lo and text.startswith(verb, verb_end - len(verb)):
+            return verb_end - len(verb), verb
+    return start, None
+
+
+def _spaced_arn(text: str, pos: int, hi: int) -> re.Match[str] | None:
+    """``_SPACED_ARN.match(text, pos, hi)``, not tried where it cannot match: its gaps start with a blank, and the
+    ARN's first run of characters can only end where one does."""
+    if not text.startswith("arn:", pos, hi):
+        return None
+    run = _ARN_RUN_END.search(text, pos, hi)
+    if run is None or text[run.start()] not in " \t":
+        return None
+    return _SPACED_ARN.match(text, pos, hi)
+
+
+def _resource_value(text: str, pos: int, hi: int) -> tuple[str, int] | None:
+    """The value of a resource named at ``pos``, quoted or not, and where it ends."""
+    quoted = _QUOTED.match(text, pos, hi)
+    return (quoted.group("value"), quoted.end()) if quoted else _unquoted(text, pos, hi)
+
+
+def _unquoted(text: str, pos: int, hi: int) -> tuple[str, int] | None:
+    """The value ``_UNQUOTED.match(text, pos, hi)`` finds and where it ends, read without the regex where a plain run
+    of token characters ends it.
+
+    The lazy pattern stops at the first place _TOKEN_END allows: in a run with none of the words it looks for (nor a
+    placeholder, which starts with "<"), that is where the run ends.
+    """
+    run = _TOKEN_RUN_END.search(text, pos, hi)
+    end = hi if run is None else run.start()
+    if pos < end <= pos + 2048 and text[end : end + 1] != "<" and not text.endswith(".", pos, end):
+        value = text[pos:end]
+        if not any(word in value for word in _GLUED_WORDS):
+            return value, end
+    match = _UNQUOTED.match(text, pos, hi)
+    return (match.group("value"), match.end()) if match else None
+
+
 def _respace(text: str) -> str:
     words: list[str] = []
     for chunk in _SPACED_HYPHEN.sub("-", text).split():

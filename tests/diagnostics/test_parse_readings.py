@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from hypothesis import given
@@ -10,6 +11,9 @@ from hypothesis import strategies as st
 
 from diagnostics import parse
 from tests.diagnostics.parse_fixtures import rows
+
+# A hyphen a word wrap broke at: a letter or digit, then the hyphen ending the line.
+HYPHEN_BREAK = re.compile(r"[A-Za-z0-9]-$")
 
 ROWS = rows()
 # Pieces of hint words, the line breaks, blanks and quote markers around them, and what normalising rewrites.
@@ -83,7 +87,7 @@ def _unwrapped_part_by_part(text: str) -> str:
             joined = lines[0].rstrip(" \t")
             for previous, line in itertools.pairwise(lines):
                 line = line.strip(" \t")
-                joined += line if parse._HYPHEN_BREAK.search(previous) else " " + line
+                joined += line if HYPHEN_BREAK.search(previous) else " " + line
             out.append(joined)
     return "".join(out)
 

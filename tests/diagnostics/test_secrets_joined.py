@@ -74,6 +74,7 @@ def _always_joined(text: str) -> tuple[list[secrets.SecretSpan], bool]:
     """What find_secrets and might_hold_secrets answer when every text with a line break is joined."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(secrets, "_glues", lambda text: True)
+        patch.setattr(secrets, "_last_joined", ("", None))  # nothing joined before, without the replacement
         spans = find_secrets(text)
     hinted = secrets._hinted(secrets._BREAK.sub("", text) if "\n" in text else text)
     return spans, hinted
@@ -83,6 +84,7 @@ def _answers(text: str) -> tuple[list[secrets.SecretSpan], bool]:
     """What find_secrets and might_hold_secrets answer, with even a short text asked whether joining glues."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(secrets, "_GLUE_CHECK", 0)
+        patch.setattr(secrets, "_last_joined", ("", None))
         return find_secrets(text), might_hold_secrets(text)
 
 
