@@ -2491,7 +2491,6 @@ def _phrase(match: re.Match[str]) -> str:
     return " ".join((_respace(text[start:allowed_start]), match.group("allowed"), _respace(text[allowed_end:end])))
 
 
-@lru_cache(maxsize=1024)
 def _negation_before(text: str, lo: int, end: int) -> tuple[int, str | None] | None:
     """Where "is not", "are not" or a bare "Not" ends ``text[lo:end]`` (blanks may follow) starts, and its verb.
 
@@ -2546,6 +2545,7 @@ def _unquoted(text: str, pos: int, hi: int) -> tuple[str, int] | None:
     return (match.group("value"), match.end()) if match else None
 
 
+@lru_cache(maxsize=1024)
 def _respace(text: str) -> str:
     words: list[str] = []
     for chunk in _SPACED_HYPHEN.sub("-", text).split():
