@@ -49,7 +49,15 @@ from diagnostics.model import (
     Reported,
     ScanResult,
 )
-from diagnostics.secrets import SecretSpan, find_secrets, might_hold_secrets, rarest_character, redact, redact_spans
+from diagnostics.secrets import (
+    SecretSpan,
+    find_secrets,
+    line_may_hold_secrets,
+    might_hold_secrets,
+    rarest_character,
+    redact,
+    redact_spans,
+)
 
 SNIPPET_LIMIT = 1000
 # How much of an encoded authorization message a snippet shows (the whole blob is in encoded_message).
@@ -103,9 +111,11 @@ def scan(text: str) -> ScanResult:
     # Normalising leaves a plain line as it is: its one reading is the line, and the rows it opens are known now.
     plain = not broken and _is_plain(text)
     open_rows = _rows_open_in(lower) if plain else None
+    # A plain line without the words credentials need holds none, and nothing taken from it can.
+    hinted = None if broken else line_may_hold_secrets(lower)
     if plain and not open_rows:
-        return _EMPTY_WITH_SECRETS if find_secrets(text) else _EMPTY
-    spans = find_secrets(text)
+        return _EMPTY_WITH_SECRETS if hinted and find_secrets(text) else _EMPTY
+    spans = [] if hinted is False else find_secrets(text)
     if checked and not _mentions_rejoined(lower, _HINTS):
         return _EMPTY_WITH_SECRETS if spans else _EMPTY
     if spans:
@@ -123,7 +133,7 @@ def scan(text: str) -> ScanResult:
     if any(len(paragraph) > 1 for paragraph in paragraphs):
         denials, others = _best_reading(lines, paragraphs, normalized, normalized_spans)
     elif plain and not spans:
-        denials, others = _Pass(normalized, normalized_spans, lower=lower, open_rows=open_rows).run()
+        denials, others = _Pass(normalized, normalized_spans, lower=lower, open_rows=open_rows, hinted=hinted).run()
     else:
         denials, others = _Pass(normalized, normalized_spans).run()
     return ScanResult(denials=tuple(denials), other_errors=tuple(others), secrets_found=bool(spans or normalized_spans))
@@ -889,7 +899,7 @@ class _Pass:
         hinted: bool | None = None,
     ) -> None:
         """``lower`` and ``open_rows``, when given, are the text lower-cased and the rows it opens (see _tried);
-        ``hinted`` is ``might_hold_secrets(text)``."""
+        ``hinted`` is ``might_hold_secrets(text)``, or True where it may be (that only costs checks of values)."""
         self.text = text
         self.lower = text.lower() if lower is None else lower
         self._may_hold_secrets: bool | None = None if hinted is None else "\\" in text or "%" in text or hinted

@@ -64,6 +64,8 @@ _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # runs; on long texts the literal-led patterns are as cheap as the checks would be.
 _CASED_HINTS = ("AKIA", "ASIA", "IQoJb3JpZ2lu", "FwoGZXIvYXdz", "FQoGZXIvYXdz", "AQoDYXdz")
 _LOWER_HINTS = ("secret", "session", "security", "signature")
+# Lower-cased, a word one of the cased hints holds, a lower-cased hint, or "token" (see _literal_in).
+_LINE_WORDS = ("akia", "asia", "iqoj", "yxdz", *_LOWER_HINTS, "token")
 _SHORT = 4096
 # Characters from the rarest in English text, logs and code to the most common.
 _RARITY = {character: rank for rank, character in enumerate("$.0123456789qjzxkvbpgywfmculdhrsnioate")}
@@ -117,6 +119,16 @@ def might_hold_secrets(text: str) -> bool:
     """A cheap check: when False, ``find_secrets(text)`` finds nothing."""
     joined = _joined(text)
     return _hinted(text if joined is None else joined)
+
+
+def line_may_hold_secrets(lower: str) -> bool:
+    """Whether a lower-cased text of one line holds a word both ``find_secrets`` and ``might_hold_secrets`` need (see
+    _literal_in and _hinted): when False, neither finds anything in the text. Coarser than either, and cheaper when
+    the text is already lower-cased."""
+    for word in _LINE_WORDS:  # noqa: SIM110 (a plain loop, as in _hinted)
+        if word in lower:
+            return True
+    return False
 
 
 def has_secrets(text: str) -> bool:

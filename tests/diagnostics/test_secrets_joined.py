@@ -144,3 +144,20 @@ def test_a_long_run_of_blank_lines_glues_only_what_is_on_both_sides() -> None:
     assert not secrets._glues("AKIA " + blank + "ABCD")
     assert not secrets._glues(blank + "ABCD")
     assert not secrets._glues("AKIA" + blank)
+
+
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=16).map("".join))
+def test_a_line_without_the_words_credentials_need_holds_none(text: str) -> None:
+    line = text.replace("\n", " ").replace("\r", " ")
+    if not secrets.line_may_hold_secrets(line.lower()):
+        assert find_secrets(line) == []
+        assert not might_hold_secrets(line)
+
+
+@pytest.mark.parametrize(("name", "row"), ROWS, ids=[name for name, _ in ROWS])
+def test_every_fixture_line_without_the_words_holds_no_credential(name: str, row: dict[str, str]) -> None:
+    line = row["text"].replace("\n", " ")
+    for variant in (line, line.lower(), line.upper()):
+        if not secrets.line_may_hold_secrets(variant.lower()):
+            assert find_secrets(variant) == []
+            assert not might_hold_secrets(variant)
