@@ -18,7 +18,6 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -786,49 +785,50 @@ class _Matches:
 # --- what a reading finds --------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class _Wrapper:
-    """A HEAD, TAIL or BODY shape found in the text."""
+    """A HEAD, TAIL or BODY shape found in the text (a plain class, as _Core is)."""
 
-    shape: Shape
-    start: int
-    end: int
-    fields: dict[str, str]
-    # Where the message it wraps is, for a wrapper whose message has no sentence of its own.
-    message_start: int
-    message_end: int
-    attached: bool = False
-    # Its shape's place in the table, and the text it and its message cover (asked for many times).
-    order: int = field(init=False)
-    span: tuple[int, int] = field(init=False)
+    def __init__(
+        self, shape: Shape, start: int, end: int, fields: dict[str, str], message_start: int, message_end: int
+    ) -> None:
+        self.shape = shape
+        self.start = start
+        self.end = end
+        self.fields = fields
+        # Where the message it wraps is, for a wrapper whose message has no sentence of its own.
+        self.message_start = message_start
+        self.message_end = message_end
+        self.attached = False
+        # Its shape's place in the table, and the text it and its message cover (asked for many times).
+        self.order = _order(shape)
+        self.span = min(start, message_start), max(end, message_end)
 
-    def __post_init__(self) -> None:
-        self.order = _order(self.shape)
-        self.span = min(self.start, self.message_start), max(self.end, self.message_end)
 
-
-@dataclass(slots=True)
 class _Core:
-    """The sentence of one denial, as parsed, plus the wrappers found around it."""
+    """The sentence of one denial, as parsed, plus the wrappers found around it.
 
-    shape: Shape
-    start: int
-    end: int
-    principal: Principal | None = None
-    action: str | None = None
-    resource: str | None = None
-    resource_unnamed: bool = False
-    reported: Reported = _NOTHING_REPORTED
-    authorization_id: str | None = None
-    authorization_region: str | None = None
-    encoded: str | None = None
-    encoded_span: tuple[int, int] | None = None
-    # What a sentence with no principal ARN says itself ("User with accountId: N is not authorized to perform Op").
-    account: str | None = None
-    operation: str | None = None
-    orders: set[int] = field(default_factory=set)
-    wrappers: list[_Wrapper] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    (A plain class: a compiled build runs its __init__ natively, where a dataclass's generated one is interpreted.)
+    """
+
+    def __init__(self, shape: Shape, start: int, end: int, *, orders: set[int]) -> None:
+        self.shape = shape
+        self.start = start
+        self.end = end
+        self.principal: Principal | None = None
+        self.action: str | None = None
+        self.resource: str | None = None
+        self.resource_unnamed = False
+        self.reported = _NOTHING_REPORTED
+        self.authorization_id: str | None = None
+        self.authorization_region: str | None = None
+        self.encoded: str | None = None
+        self.encoded_span: tuple[int, int] | None = None
+        # What a sentence with no principal ARN says itself ("User with accountId: N is not authorized to perform Op").
+        self.account: str | None = None
+        self.operation: str | None = None
+        self.orders = orders
+        self.wrappers: list[_Wrapper] = []
+        self.warnings: list[str] = []
 
     @property
     def valid(self) -> bool:
@@ -839,48 +839,72 @@ class _Core:
         return bool(self.action or named or self.encoded or self.resource)
 
 
-@dataclass(slots=True)
 class _S3Ref:
-    bucket: str
-    key: str
-    region: str | None
+    """A bucket and key the text names, and the region its URL gives."""
+
+    def __init__(self, bucket: str, key: str, region: str | None) -> None:
+        self.bucket = bucket
+        self.key = key
+        self.region = region
 
 
-@dataclass(slots=True)
 class _Draft:
-    """Everything known about one denial before it becomes a DeniedRequest."""
+    """Everything known about one denial before it becomes a DeniedRequest (a plain class, as _Core is)."""
 
-    start: int
-    end: int
-    source_order: int
-    principal: Principal | None = None
-    action: str | None = None
-    resource: str | None = None
-    resource_unnamed: bool = False
-    reported: Reported = _NOTHING_REPORTED
-    authorization_id: str | None = None
-    authorization_region: str | None = None
-    encoded: str | None = None
-    encoded_span: tuple[int, int] | None = None
-    error_code: str | None = None
-    operation: str | None = None
-    service: str | None = None
-    endpoint: str | None = None
-    s3_ref: _S3Ref | None = None
-    account: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        *,
+        start: int,
+        end: int,
+        source_order: int,
+        principal: Principal | None = None,
+        action: str | None = None,
+        resource: str | None = None,
+        resource_unnamed: bool = False,
+        reported: Reported = _NOTHING_REPORTED,
+        authorization_id: str | None = None,
+        authorization_region: str | None = None,
+        encoded: str | None = None,
+        encoded_span: tuple[int, int] | None = None,
+        error_code: str | None = None,
+        operation: str | None = None,
+        service: str | None = None,
+        endpoint: str | None = None,
+        s3_ref: _S3Ref | None = None,
+        account: str | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.source_order = source_order
+        self.principal = principal
+        self.action = action
+        self.resource = resource
+        self.resource_unnamed = resource_unnamed
+        self.reported = reported
+        self.authorization_id = authorization_id
+        self.authorization_region = authorization_region
+        self.encoded = encoded
+        self.encoded_span = encoded_span
+        self.error_code = error_code
+        self.operation = operation
+        self.service = service
+        self.endpoint = endpoint
+        self.s3_ref = s3_ref
+        self.account = account
+        self.warnings = [] if warnings is None else warnings
 
 
-@dataclass(slots=True)
 class _Found:
     """A denial and where it was found, for ordering and de-duplication."""
 
-    start: int
-    end: int
-    request: DeniedRequest
-    # How much of a message it was found in (see _absorb_fragments): a terse "Access Denied" next to an
-    # S3 name, an SDK's wrapper with no sentence of its own, or a whole sentence or record.
-    level: int = 2
+    def __init__(self, start: int, end: int, request: DeniedRequest, level: int = 2) -> None:
+        self.start = start
+        self.end = end
+        self.request = request
+        # How much of a message it was found in (see _absorb_fragments): a terse "Access Denied" next to an
+        # S3 name, an SDK's wrapper with no sentence of its own, or a whole sentence or record.
+        self.level = level
 
 
 _TERSE_LEVEL, _WRAPPER_LEVEL = 0, 1
