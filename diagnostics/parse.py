@@ -110,7 +110,7 @@ def scan(text: str) -> ScanResult:
     # Normalising leaves a plain line as it is: its one reading is the line, and the rows it opens are known now.
     plain = not broken and _is_plain(text)
     open_rows = _rows_open_in(lower) if plain else None
-    # A plain line without the words credentials need holds none, and nothing taken from it can.
+    # A line without the words credentials need holds none, and nothing taken from it can.
     hinted = None if broken else line_may_hold_secrets(lower)
     if plain and not open_rows:
         return _EMPTY_WITH_SECRETS if hinted and find_secrets(text) else _EMPTY
@@ -135,7 +135,7 @@ def scan(text: str) -> ScanResult:
         denials, others = _Pass(normalized, normalized_spans, lower=lower, open_rows=open_rows, hinted=hinted).run()
     else:
         denials, others = _Pass(normalized, normalized_spans).run()
-    return ScanResult(denials=tuple(denials), other_errors=tuple(others), secrets_found=bool(spans or normalized_spans))
+    return _scan_result(tuple(denials), tuple(others), bool(spans or normalized_spans))
 
 
 def _is_plain(text: str) -> bool:
@@ -482,6 +482,8 @@ _KMS_CIPHERTEXT = re.compile(r"associated\s*with\s*this\s*ciphertext")
 # "arn:aws:iam::xxxx :user/x" (at least one gap; the parts are joined again without the spaces).
 _SPACED_ARN_PART = r"[ \t]+(?:\.\.\.|…|[xX*#]{2,}|<[^<>\s]{0,30}>)?[ \t]*:[^\s\"'<>]*"
 _SPACED_ARN = re.compile(rf"arn:[^\s\"'<>]*(?:{_SPACED_ARN_PART})+")
+# What can follow a gap's blanks in _SPACED_ARN_PART: a marker's first character, or the colon after the gap.
+_GAP_STARTS = frozenset(":.…xX*#<")
 _WHITESPACE = re.compile(r"\s+")
 # IAM names its own entities by kind and name: "on resource: role cdk-hnb659fds-deploy-role-...".
 _IAM_NAMED = re.compile(
@@ -2546,12 +2548,18 @@ def _negation_before(text: str, lo: int, end: int) -> tuple[int, str | None] | N
 
 
 def _spaced_arn(text: str, pos: int, hi: int) -> re.Match[str] | None:
-    """``_SPACED_ARN.match(text, pos, hi)``, not tried where it cannot match: its gaps start with a blank, and the
-    ARN's first run of characters can only end where one does."""
+    """``_SPACED_ARN.match(text, pos, hi)``, not tried where it cannot match: its gaps start with a blank, the ARN's
+    first run of characters can only end where one does, and after the blanks comes a marker or a colon."""
     if not text.startswith("arn:", pos, hi):
         return None
     run = _ARN_RUN_END.search(text, pos, hi)
     if run is None or text[run.start()] not in " \t":
+        return None
+    # After the blanks, a gap's marker or the colon that goes on with the ARN.
+    after = run.start()
+    while after < hi and text[after] in " \t":
+        after += 1
+    if after >= hi or text[after] not in _GAP_STARTS:
         return None
     return _SPACED_ARN.match(text, pos, hi)
 
@@ -2866,6 +2874,15 @@ def _new_request(**values: Any) -> DeniedRequest:
     request = object.__new__(DeniedRequest)
     request.__dict__.update(values)
     return request
+
+
+def _scan_result(
+    denials: tuple[DeniedRequest, ...], other_errors: tuple[OtherError, ...], secrets_found: bool
+) -> ScanResult:
+    """``ScanResult(...)`` without its frozen dataclass's per-field ``object.__setattr__`` (see _new_request)."""
+    result = object.__new__(ScanResult)
+    result.__dict__.update(denials=denials, other_errors=other_errors, secrets_found=secrets_found)
+    return result
 
 
 def _dedupe_others(others: list[OtherError]) -> list[OtherError]:

@@ -161,3 +161,26 @@ def test_every_fixture_line_without_the_words_holds_no_credential(name: str, row
         if not secrets.line_may_hold_secrets(variant.lower()):
             assert find_secrets(variant) == []
             assert not might_hold_secrets(variant)
+
+
+CREDENTIALS = (
+    "AKIAZ7QPLM4N5R6T7U8W",
+    "ASIAQ2W3E4R5T6Y7U8I9",
+    "IQoJb3JpZ2luX2VjEJrEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLE",
+    "FwoGZXIvYXdzEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLE",
+    "FQoGZXIvYXdzEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLE",
+    "AQoDYXdzEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLE",
+    "aws_secret_access_key = q8Vw3Zr5Tb7Yn1Mc4Kd6Hf9Jg2Lp0Xs5Ua8Eo3Ri",
+    f"X-Amz-Signature={SIGNATURE}",
+)
+
+
+@pytest.mark.parametrize("credential", CREDENTIALS)
+@pytest.mark.parametrize("width", [7, 13, 40, 200])
+@pytest.mark.parametrize("break_", ["\n", "\n> ", "\n  "])
+def test_every_credential_has_a_word_a_line_is_asked_for(credential: str, width: int, break_: str) -> None:
+    text = "the key: " + credential + " (from the runner)"
+    assert find_secrets(text) != []
+    assert secrets.line_may_hold_secrets(text.lower())
+    wrapped = break_.join(text[start : start + width] for start in range(0, len(text), width))
+    assert find_secrets(wrapped) != []
