@@ -56,8 +56,12 @@ class BuildCompiled(build_ext):
                 record.unlink(missing_ok=True)
 
 
+# The commands that build; pip runs this file for the metadata first, which needs no translation.
+BUILDS = frozenset({"build", "build_ext", "bdist_wheel", "editable_wheel", "install", "develop"})
+
+
 def _extensions() -> list[object]:
-    if os.environ.get("IAMWHY_PURE_PYTHON", "") not in ("", "0"):
+    if os.environ.get("IAMWHY_PURE_PYTHON", "") not in ("", "0") or not BUILDS & set(sys.argv[1:]):
         return []
     try:
         from mypyc.build import mypycify
