@@ -35,10 +35,15 @@ def _package(tmp_path: Path, *, digest: str | None = None, built: bool = True) -
     return tmp_path
 
 
+def _environment(root: Path, **environment: str) -> dict[str, str]:
+    """This process's environment without IAMWHY_PURE_PYTHON (unless given), importing from ``root``."""
+    inherited = {key: value for key, value in os.environ.items() if key != "IAMWHY_PURE_PYTHON"}
+    return inherited | environment | {"PYTHONPATH": str(root)}
+
+
 def _run(root: Path, code: str, **environment: str) -> str:
-    env = {key: value for key, value in os.environ.items() if key != "IAMWHY_PURE_PYTHON"} | environment
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, env=env | {"PYTHONPATH": str(root)}, capture_output=True, text=True
+        [sys.executable, "-c", code], cwd=root, env=_environment(root, **environment), capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -52,7 +57,7 @@ def test_a_current_build_is_used(tmp_path: Path) -> None:
     root = _package(tmp_path, digest=CURRENT)
     assert _run(root, "import diagnostics; print(diagnostics.COMPILED)") == "True"
     done = subprocess.run(
-        [sys.executable, "-c", "import diagnostics.hot"], cwd=root, env={**os.environ, "PYTHONPATH": str(root)}
+        [sys.executable, "-c", "import diagnostics.hot"], cwd=root, env=_environment(root), capture_output=True
     )
     assert done.returncode != 0, "the stand-in extension module was imported, not the source"
 
