@@ -163,10 +163,12 @@ async def test_investigations_beyond_the_limit_wait_their_turn_in_order(serve_sl
     for action in actions:
         await slack.send.event(bot_post("CALERT01", text=SEED_ERROR.replace("GetObject", action)))
     await slack.fake.wait_for("chat.postMessage", count=2)
+    # A worker takes its job off the queue a moment before it calls the investigator: wait for both.
     async with asyncio.timeout(10):
-        while slack.worker.queue_depth() < 3:
+        while slack.worker.queue_depth() < 3 or investigator.calls < 2:
             await asyncio.sleep(0.01)
     assert investigator.calls == 2
+    assert slack.worker.queue_depth() == 3
     assert await slack.state.jobs.pending() == 5
     gate.set()
     await slack.idle()
