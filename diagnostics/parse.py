@@ -135,7 +135,8 @@ def scan(text: str) -> ScanResult:
         denials, others = _Pass(normalized, normalized_spans, lower=lower, open_rows=open_rows, hinted=hinted).run()
     else:
         denials, others = _Pass(normalized, normalized_spans).run()
-    return _scan_result(tuple(denials), tuple(others), bool(spans or normalized_spans))
+    found = {"denials": tuple(denials), "other_errors": tuple(others), "secrets_found": bool(spans or normalized_spans)}
+    return _frozen(ScanResult, found)
 
 
 def _is_plain(text: str) -> bool:
@@ -473,7 +474,7 @@ _ACTION = re.compile(
     r"\s*:?\s*(?P<action>(?![Aa][Rr][Nn]:)[A-Za-z][A-Za-z0-9-]{0,60}:[A-Za-z0-9*]{1,128}?)"
     r"(?=on\s*(?:the\s*)?resources?\b|because|with\s*an|[^A-Za-z0-9*]|$)"
 )
-# Read backwards from the "authorized to perform" anchor: "is not", "are not" or a bare "Not".
+# What the subject of an "is not authorized to perform" sentence that names no action holds for it to be AWS's.
 _PRINCIPAL_WORDS = ("arn:", "anonymous", ".amazonaws.com")
 _NULL_ACTION = re.compile(r"\s*:?\s*null\b")
 _ON_RESOURCE = re.compile(r"\s*on\s*(?:(?:the\s*)?resources?\b\s*:?\s*|(?=\\?[\"']|arn:))")
@@ -625,6 +626,7 @@ _RECORD_SHAPE = next(shape for shape in SHAPES if shape.role is Role.RECORD)
 _TERSE_SET = frozenset(_TERSE_SHAPES)
 _LOOK_ALIKE_SET = frozenset(LOOK_ALIKES)
 _Row = TypeVar("_Row", Shape, LookAlike)
+_Frozen = TypeVar("_Frozen", DeniedRequest, ScanResult)
 # Each word a row of the table needs, with the rows that need it: a pass checks every word once. (A
 # row must name the words it needs: one that names none is never tried.)
 _ROWS_NEEDING: dict[str, list[Shape | LookAlike]] = {}
@@ -2865,24 +2867,20 @@ _REQUEST_FIELDS = frozenset(field.name for field in dataclasses.fields(DeniedReq
 
 
 def _new_request(**values: Any) -> DeniedRequest:
-    """A request from a value for every one of its fields.
+    """A request from a value for every one of its fields."""
+    assert values.keys() == _REQUEST_FIELDS
+    return _frozen(DeniedRequest, values)
+
+
+def _frozen(cls: type[_Frozen], values: dict[str, Any]) -> _Frozen:
+    """An instance of a frozen dataclass of the model from a value for each of its fields.
 
     A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``: for a request's
     fifteen fields that costs as much as parsing a short message's sentence.
     """
-    assert values.keys() == _REQUEST_FIELDS
-    request = object.__new__(DeniedRequest)
-    request.__dict__.update(values)
-    return request
-
-
-def _scan_result(
-    denials: tuple[DeniedRequest, ...], other_errors: tuple[OtherError, ...], secrets_found: bool
-) -> ScanResult:
-    """``ScanResult(...)`` without its frozen dataclass's per-field ``object.__setattr__`` (see _new_request)."""
-    result = object.__new__(ScanResult)
-    result.__dict__.update(denials=denials, other_errors=other_errors, secrets_found=secrets_found)
-    return result
+    instance: _Frozen = object.__new__(cls)
+    instance.__dict__.update(values)
+    return instance
 
 
 def _dedupe_others(others: list[OtherError]) -> list[OtherError]:
